@@ -1,0 +1,154 @@
+"""Role predicates and row filters: what a member may do with a model, and which rows it may see.
+
+Everything is answered by an ``Access`` built once per request (or command) from the user's membership.
+Its configuration comes from the generation-keyed cache (sbsync/cache.py), so a permission changed in
+the UI applies to the next request in every worker process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q, QuerySet
+
+from sbsync import cache, discovery
+from sbsync.conditions import condition_q, resolved
+from sbsync.enums import Action
+from sbsync.models import SHARED_SCOPE, DataFilter, Membership, ModelPermission, Organization
+from sbsync.tenancy import membership_for
+
+PULL_ONLY_ACTIONS = frozenset({Action.PULL, Action.READ})
+
+
+def _permissions(organization_id: int, group_id: int) -> dict[str, dict[str, bool]]:
+    rows = ModelPermission.objects.filter(organization_id=organization_id, group_id=group_id)
+    return {p.model_label.lower(): p.flags() for p in rows}
+
+
+def _filters(organization_id: int, group_id: int) -> dict[str, list[dict[str, Any]]]:
+    result: dict[str, list[dict[str, Any]]] = {}
+    rows = DataFilter.objects.filter(organization_id=organization_id, group_id=group_id).active().order_by("pk")
+    for data_filter in rows:
+        result.setdefault(data_filter.model_label.lower(), []).append(data_filter.condition)
+    return result
+
+
+def _discovery_config() -> dict[str, Any]:
+    config = discovery.current_config()
+    return {**config.as_dict(), "source": config.source}
+
+
+@dataclass
+class Access:
+    """What one member of one organization may do. Build it with ``access_for``."""
+
+    user: Any
+    organization: Organization
+    group: Group
+    permissions: dict[str, dict[str, bool]]
+    filters: dict[str, list[dict[str, Any]]]
+    config: discovery.DiscoverySettings
+    generation: str = field(default="0")
+
+    @cached_property
+    def enabled(self) -> dict[str, discovery.ModelStatus]:
+        return discovery.enabled_by_label(self.config)
+
+    def model(self, label: str) -> type[models.Model] | None:
+        """The enabled model named ``label`` (any case), or None."""
+        status = self.enabled.get(label.lower()) if isinstance(label, str) else None
+        return status.model if status else None
+
+    def is_shared(self, model: type[models.Model]) -> bool:
+        status = self.enabled.get(model._meta.label_lower)
+        return bool(status and status.shared)
+
+    def flags(self, model: type[models.Model] | str) -> dict[str, bool]:
+        label = model.lower() if isinstance(model, str) else model._meta.label_lower
+        status = self.enabled.get(label)
+        if status is None:
+            return dict.fromkeys(Action.values, False)
+        granted = self.permissions.get(label, {})
+        return {
+            action: bool(granted.get(action)) and (not status.shared or action in PULL_ONLY_ACTIONS)
+            for action in Action.values
+        }
+
+    def can(self, model: type[models.Model] | str, action: str) -> bool:
+        """May this member do ``action`` (push, pull, create, update, delete, read) on an enabled model?
+        Shared models are pull-only whatever the flags say."""
+        return self.flags(model)[Action(action)]
+
+    def scope(self, model: type[models.Model]) -> int:
+        return SHARED_SCOPE if self.is_shared(model) else self.organization.pk
+
+    def conditions(self, model: type[models.Model]) -> list[dict[str, Any]]:
+        return self.filters.get(model._meta.label_lower, [])
+
+    def row_filter(self, model: type[models.Model]) -> Q:
+        """The rows of ``model`` this member may see: its organization's, narrowed by its group's filters."""
+        q = Q()
+        if not self.is_shared(model):
+            tenant = discovery.tenant_field(model)
+            assert tenant is not None, f"{model._meta.label} is neither a tenant model nor shared"
+            q &= Q(**{tenant.attname: self.organization.pk})
+        for condition in self.conditions(model):
+            q &= condition_q(model, condition, self.user)
+        return q
+
+    def rows(self, model: type[models.Model]) -> QuerySet[Any]:
+        return model._default_manager.filter(self.row_filter(model))
+
+    def fingerprint(self, model: type[models.Model]) -> str:
+        """A short digest of what decides this member's view of ``model`` (group and resolved filters). A
+        pull cursor carries it; when it changes, the next pull rescans so rows that left the view are sent
+        as deleted and rows that entered it are sent."""
+        view = {
+            "group": self.group.pk,
+            "filters": [resolved(c, self.user) for c in self.conditions(model)],
+        }
+        return hashlib.sha256(json.dumps(view, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def build_access(membership: Membership) -> Access:
+    """The Access of an active membership (organization and group already loaded)."""
+    gen = cache.generation()
+    org_id, group_id = membership.organization_id, membership.group_id
+    config = dict(cache.get_or_compute(gen, "discovery", _discovery_config))
+    source = config.pop("source")
+    return Access(
+        user=membership.user,
+        organization=membership.organization,
+        group=membership.group,
+        permissions=cache.get_or_compute(gen, f"perms:{org_id}:{group_id}", lambda: _permissions(org_id, group_id)),
+        filters=cache.get_or_compute(gen, f"filters:{org_id}:{group_id}", lambda: _filters(org_id, group_id)),
+        config=discovery.DiscoverySettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}, source=source),
+        generation=gen,
+    )
+
+
+def access_for(user: Any, organization: Organization) -> Access | None:
+    """The Access of ``user`` in ``organization``, or None when it is not an active member."""
+    membership = membership_for(user, organization)
+    return build_access(membership) if membership else None
+
+
+def can(user: Any, organization: Organization, model: type[models.Model] | str, action: str) -> bool:
+    access = access_for(user, organization)
+    return access is not None and access.can(model, action)
+
+
+def visible_rows(user: Any, organization: Organization, model: type[models.Model]) -> QuerySet[Any]:
+    """The rows of ``model`` inside the view of ``user`` in ``organization``: its tenant's rows narrowed
+    by its group's data filters. None when it is not a member or the model is not enabled. Flags are a
+    separate question (``can``)."""
+    access = access_for(user, organization)
+    if access is None or access.model(model._meta.label) is None:
+        return model._default_manager.none()
+    return access.rows(model)

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from sbsync.models import (
+    DataFilter,
+    DiscoveryConfig,
+    IdempotencyRecord,
+    Membership,
+    ModelPermission,
+    Organization,
+    PerformanceAnalysis,
+    PerformanceMetrics,
+    ServiceToken,
+    SyncJob,
+    SyncLog,
+    SyncMetadata,
+    SyncRecord,
+    SyncReport,
+    UserSyncMetadata,
+)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "slug", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["created_at", "updated_at"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(SimpleHistoryAdmin):
+    list_display = ["user", "organization", "group", "is_active", "created_at"]
+    list_filter = ["organization", "group", "is_active"]
+    list_select_related = ["user", "organization", "group"]
+    search_fields = ["user__username", "organization__name"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(ModelPermission)
+class ModelPermissionAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "organization", "group", "model_label", "can_push", "can_pull", "can_create", "can_update", "can_delete", "can_read",
+    ]
+    list_filter = ["organization", "group"]
+    list_select_related = ["organization", "group"]
+    search_fields = ["model_label"]
+
+
+@admin.register(DataFilter)
+class DataFilterAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "organization", "group", "model_label", "is_active"]
+    list_filter = ["organization", "group", "is_active"]
+    list_select_related = ["organization", "group"]
+    search_fields = ["name", "model_label"]
+
+
+@admin.register(DiscoveryConfig)
+class DiscoveryConfigAdmin(SimpleHistoryAdmin):
+    list_display = ["__str__", "auto_discover_models", "updated_at"]
+
+
+@admin.register(SyncLog)
+class SyncLogAdmin(admin.ModelAdmin):
+    list_display = ["timestamp", "operation", "status", "user", "organization", "model_name", "object_count", "processing_time"]
+    list_filter = ["operation", "status", "organization"]
+    list_select_related = ["user", "organization"]
+    search_fields = ["model_name", "user__username", "error_message"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["code"]
+    date_hierarchy = "timestamp"
+
+
+@admin.register(SyncMetadata)
+class SyncMetadataAdmin(admin.ModelAdmin):
+    list_display = ["model_name", "organization", "last_sync", "total_synced"]
+    list_select_related = ["organization"]
+    search_fields = ["model_name"]
+
+
+@admin.register(UserSyncMetadata)
+class UserSyncMetadataAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "model_name", "last_sync", "total_synced"]
+    list_select_related = ["user", "organization"]
+    search_fields = ["model_name", "user__username"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(PerformanceMetrics)
+class PerformanceMetricsAdmin(admin.ModelAdmin):
+    list_display = ["timestamp", "operation_type", "model_name", "batch_size", "processing_time", "query_count", "memory_usage"]
+    list_filter = ["operation_type"]
+    search_fields = ["model_name"]
+    date_hierarchy = "timestamp"
+
+
+@admin.register(SyncRecord)
+class SyncRecordAdmin(admin.ModelAdmin):
+    list_display = ["model_label", "object_pk", "scope", "version", "seq", "deleted", "changed_at"]
+    list_filter = ["deleted", "model_label"]
+    search_fields = ["object_pk"]
+    readonly_fields = ["scope", "model_label", "object_pk", "version", "seq", "deleted", "changed_at"]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    list_display = ["key", "user", "organization", "status_code", "created_at", "expires_at"]
+    list_select_related = ["user", "organization"]
+    raw_id_fields = ["user"]
+    search_fields = ["key"]
+
+
+@admin.register(SyncJob)
+class SyncJobAdmin(admin.ModelAdmin):
+    list_display = ["code", "user", "organization", "status", "created_at", "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["user", "organization"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["code"]
+
+
+@admin.register(SyncReport)
+class SyncReportAdmin(admin.ModelAdmin):
+    list_display = ["date", "organization", "model_name", "pushes", "pulls", "records_pushed", "records_pulled", "errors"]
+    list_filter = ["organization"]
+    list_select_related = ["organization"]
+    date_hierarchy = "date"
+
+
+@admin.register(PerformanceAnalysis)
+class PerformanceAnalysisAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "period_days"]
+
+
+@admin.register(ServiceToken)
+class ServiceTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "token_key", "user", "issued_by", "created_at", "expiry"]
+    list_select_related = ["user", "issued_by"]
+    raw_id_fields = ["user", "issued_by"]
+    readonly_fields = ["digest", "token_key"]

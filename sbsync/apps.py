@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class SbsyncConfig(AppConfig):
+    name = "sbsync"
+    verbose_name = "sbsync"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from sbsync import conf  # noqa: F401  (registers the system checks)
+        from sbsync.sync import tracking
+
+        tracking.connect()

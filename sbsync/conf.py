@@ -1,0 +1,169 @@
+"""The SBSYNC settings dict: defaults, typed access, and the system checks that validate it.
+
+A project sets only what it changes::
+
+    SBSYNC = {"INCLUDE_APPS": ["shop"], "MAX_PUSH_RECORDS": 500}
+
+Values are read on every access (never frozen at import), so ``override_settings`` works in tests.
+A wrong value is reported by ``manage.py check`` with the setting's name (ids ``sbsync.E0xx``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+DEFAULTS: dict[str, Any] = {
+    # Model discovery (the database configuration edited in the UI overrides these four).
+    "AUTO_DISCOVER_MODELS": True,
+    "INCLUDE_APPS": [],
+    "EXCLUDE_MODELS": [],
+    "INCLUDE_MODELS": [],
+    "SHARED_MODELS": [],
+    # Tenancy and payloads.
+    "TENANT_FIELD": "organization",
+    "READ_ONLY_FIELDS": {},
+    # Limits.
+    "MAX_PUSH_RECORDS": 1000,
+    "MAX_PULL_BATCH": 1000,
+    "DEFAULT_PULL_BATCH": 100,
+    "MAX_BODY_BYTES": 5 * 1024 * 1024,
+    # Tokens and throttling.
+    "TOKEN_TTL": timedelta(days=7),
+    "LOGIN_THROTTLE_RATE": "10/min",
+    "REQUEST_THROTTLE_RATE": "600/min",
+    # Logs and retention.
+    "LOG_DIR": "logs",
+    "LOG_RETENTION_DAYS": 90,
+    "TOMBSTONE_RETENTION_DAYS": 90,
+    "IDEMPOTENCY_TTL": timedelta(hours=24),
+    "METRICS_RETENTION_DAYS": 90,
+    # Cache alias used for permissions and discovery (invalidated through the database; see access.py).
+    "CACHE_ALIAS": "default",
+}
+
+LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+RATE_RE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def _user_settings() -> dict[str, Any]:
+    value = getattr(settings, "SBSYNC", {})
+    return value if isinstance(value, dict) else {}
+
+
+def get(name: str) -> Any:
+    """The effective value of one SBSYNC setting (``SB_SYNC_LOG_DIR`` is honoured for LOG_DIR)."""
+    if name not in DEFAULTS:
+        raise KeyError(f"Unknown SBSYNC setting {name!r}")
+    user = _user_settings()
+    if name in user:
+        return user[name]
+    if name == "LOG_DIR" and getattr(settings, "SB_SYNC_LOG_DIR", None):
+        return settings.SB_SYNC_LOG_DIR
+    return DEFAULTS[name]
+
+
+def as_timedelta(value: timedelta | int | float) -> timedelta:
+    """Durations may be given as a timedelta or as seconds."""
+    return value if isinstance(value, timedelta) else timedelta(seconds=value)
+
+
+def log_dir() -> Path:
+    path = Path(get("LOG_DIR"))
+    return path if path.is_absolute() else Path(settings.BASE_DIR if hasattr(settings, "BASE_DIR") else ".") / path
+
+
+def _is_int(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_duration(value: Any) -> bool:
+    if isinstance(value, timedelta):
+        return value.total_seconds() > 0
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def _is_label_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) and LABEL_RE.match(v) for v in value)
+
+
+def _error(name: str, message: str, number: int) -> Error:
+    return Error(f"SBSYNC['{name}'] {message}", id=f"sbsync.E{number:03d}")
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    raw = getattr(settings, "SBSYNC", {})
+    if not isinstance(raw, dict):
+        return [Error("SBSYNC must be a dict of settings.", id="sbsync.E001")]
+    errors: list[CheckMessage] = []
+    for name in sorted(set(raw) - set(DEFAULTS)):
+        errors.append(_error(name, "is not a known setting (typo?).", 2))
+
+    for name in ("AUTO_DISCOVER_MODELS",):
+        if not isinstance(get(name), bool):
+            errors.append(_error(name, "must be True or False.", 3))
+    include_apps = get("INCLUDE_APPS")
+    if not isinstance(include_apps, (list, tuple)) or not all(isinstance(a, str) for a in include_apps):
+        errors.append(_error("INCLUDE_APPS", "must be a list of app labels.", 4))
+    else:
+        known = {c.label for c in apps.get_app_configs()}
+        for label in include_apps:
+            if label not in known:
+                errors.append(_error("INCLUDE_APPS", f"names {label!r}, which is not an installed app label.", 5))
+    for name in ("EXCLUDE_MODELS", "INCLUDE_MODELS", "SHARED_MODELS"):
+        if not _is_label_list(get(name)):
+            errors.append(_error(name, "must be a list of model labels like 'shop.Customer'.", 6))
+    tenant_field = get("TENANT_FIELD")
+    if not isinstance(tenant_field, str) or not tenant_field.isidentifier():
+        errors.append(_error("TENANT_FIELD", "must be a field name (a Python identifier).", 7))
+    read_only = get("READ_ONLY_FIELDS")
+    if not isinstance(read_only, dict) or not all(
+        isinstance(k, str) and LABEL_RE.match(k) and isinstance(v, (list, tuple)) for k, v in read_only.items()
+    ):
+        errors.append(_error("READ_ONLY_FIELDS", "must map model labels to lists of field names.", 8))
+    for name in ("MAX_PUSH_RECORDS", "MAX_PULL_BATCH", "DEFAULT_PULL_BATCH", "MAX_BODY_BYTES"):
+        if not _is_int(get(name), 1):
+            errors.append(_error(name, "must be a positive integer.", 9))
+    if _is_int(get("DEFAULT_PULL_BATCH"), 1) and _is_int(get("MAX_PULL_BATCH"), 1):
+        if get("DEFAULT_PULL_BATCH") > get("MAX_PULL_BATCH"):
+            errors.append(_error("DEFAULT_PULL_BATCH", "must not exceed MAX_PULL_BATCH.", 10))
+    for name in ("TOKEN_TTL", "IDEMPOTENCY_TTL"):
+        if not _is_duration(get(name)):
+            errors.append(_error(name, "must be a positive timedelta or number of seconds.", 11))
+    for name in ("LOG_RETENTION_DAYS", "TOMBSTONE_RETENTION_DAYS", "METRICS_RETENTION_DAYS"):
+        if not _is_int(get(name), 1):
+            errors.append(_error(name, "must be a positive whole number of days.", 12))
+    for name in ("LOGIN_THROTTLE_RATE", "REQUEST_THROTTLE_RATE"):
+        value = get(name)
+        if value is not None and not (isinstance(value, str) and RATE_RE.match(value)):
+            errors.append(_error(name, "must be a rate like '10/min', or None to disable.", 13))
+    if not isinstance(get("LOG_DIR"), (str, Path)) or not str(get("LOG_DIR")):
+        errors.append(_error("LOG_DIR", "must be a directory path.", 14))
+    if get("CACHE_ALIAS") not in settings.CACHES:
+        errors.append(_error("CACHE_ALIAS", f"names {get('CACHE_ALIAS')!r}, which is not in CACHES.", 15))
+    return errors
+
+
+@register(Tags.compatibility)
+def check_labels_exist(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Model labels in settings that name no installed model are warnings: the model may come later."""
+    warnings: list[CheckMessage] = []
+    for name in ("EXCLUDE_MODELS", "INCLUDE_MODELS", "SHARED_MODELS"):
+        value = get(name)
+        if not _is_label_list(value):
+            continue
+        for label in value:
+            try:
+                apps.get_model(label)
+            except LookupError:
+                warnings.append(
+                    Warning(f"SBSYNC['{name}'] names {label!r}, which is not an installed model.", id="sbsync.W001")
+                )
+    return warnings

@@ -1,0 +1,132 @@
+"""What happened: one SyncLog per push or pull, performance samples, and last-sync bookkeeping."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from sbsync.enums import LogStatus, Operation
+from sbsync.models.tenancy import Organization
+
+
+class SyncLogQuerySet(models.QuerySet["SyncLog"]):
+    def for_tenant(self, organization: Organization) -> SyncLogQuerySet:
+        return self.filter(organization=organization)
+
+    def since(self, moment: datetime) -> SyncLogQuerySet:
+        return self.filter(timestamp__gte=moment)
+
+    def older_than(self, moment: datetime) -> SyncLogQuerySet:
+        return self.filter(timestamp__lt=moment)
+
+
+class SyncLog(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sbsync_logs"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_logs"
+    )
+    operation = models.CharField(max_length=10, choices=Operation.choices, db_index=True)
+    status = models.CharField(max_length=10, choices=LogStatus.choices, db_index=True)
+    model_name = models.CharField(max_length=100, blank=True, db_index=True, help_text="First model; all of them in model_names")
+    model_names = models.JSONField(default=list, blank=True)
+    object_count = models.IntegerField(default=0)
+    success_count = models.IntegerField(default=0)
+    error_count = models.IntegerField(default=0)
+    error_message = models.TextField(blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    request_data = models.JSONField(blank=True, null=True)
+    timestamp = models.DateTimeField(default=timezone.now, db_index=True)
+    processing_time = models.FloatField(default=0.0)
+
+    objects = SyncLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-timestamp"], name="sbsync_synclog_org_time"),
+            models.Index(fields=["user", "-timestamp"], name="sbsync_synclog_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.status} by {self.user} at {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
+class SyncMetadata(models.Model):
+    """Per organization and model: when it last synced and how many records moved in total."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sync_metadata")
+    model_name = models.CharField(max_length=100, db_index=True)
+    last_sync = models.DateTimeField(default=timezone.now, db_index=True)
+    total_synced = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "sync metadata"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "model_name"], name="sbsync_syncmetadata_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_name} in {self.organization}: {self.total_synced}"
+
+
+class UserSyncMetadata(models.Model):
+    """Per user, organization and model: when that user last pulled, and how many records in total."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sbsync_sync_metadata")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="user_sync_metadata")
+    model_name = models.CharField(max_length=100, db_index=True)
+    last_sync = models.DateTimeField(default=timezone.now, db_index=True)
+    total_synced = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "user sync metadata"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization", "model_name"], name="sbsync_usersyncmetadata_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} / {self.model_name} in {self.organization}"
+
+
+class PerformanceMetricsQuerySet(models.QuerySet["PerformanceMetrics"]):
+    def since(self, moment: datetime) -> PerformanceMetricsQuerySet:
+        return self.filter(timestamp__gte=moment)
+
+    def older_than(self, moment: datetime) -> PerformanceMetricsQuerySet:
+        return self.filter(timestamp__lt=moment)
+
+
+class PerformanceMetrics(models.Model):
+    operation_type = models.CharField(max_length=20, db_index=True)
+    model_name = models.CharField(max_length=100, db_index=True, blank=True)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="performance_metrics"
+    )
+    batch_size = models.IntegerField()
+    processing_time = models.FloatField()
+    memory_usage = models.FloatField(null=True, blank=True, help_text="Resident memory in MB after the operation")
+    query_count = models.IntegerField()
+    timestamp = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = PerformanceMetricsQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "performance metrics"
+        ordering = ["-timestamp", "-id"]
+        indexes = [models.Index(fields=["operation_type", "-timestamp"], name="sbsync_perf_op_time")]
+
+    def __str__(self) -> str:
+        return f"{self.operation_type} {self.model_name} {self.batch_size} in {self.processing_time:.3f}s"
+
+    @property
+    def records_per_second(self) -> float:
+        return self.batch_size / self.processing_time if self.processing_time > 0 else 0.0

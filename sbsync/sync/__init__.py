@@ -1,0 +1,1 @@
+"""The sync engine: plain functions over the ORM. Knows nothing of HTTP."""

@@ -1,0 +1,64 @@
+"""Record changes made outside push: saves and deletes in the admin, the shell or the host's own code.
+
+This is the one place sbsync listens to signals: it is the only way to see writes it does not make.
+Every candidate model (sbsync/discovery.py) is tracked, enabled right now or not, so a model enabled later
+already has complete changes. Writes that send no signals (``QuerySet.update()``, ``bulk_create``) are
+not seen: call ``sbsync.sync.tracking.mark_changed(queryset)`` after them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models.signals import post_delete, post_save
+
+from sbsync import discovery
+from sbsync.models import SHARED_SCOPE
+from sbsync.sync.changes import Change, pk_key, record_changes
+
+
+def change_for(model: type[models.Model], instance: models.Model, *, deleted: bool) -> Change:
+    tenant = discovery.tenant_field(model)
+    scope = getattr(instance, tenant.attname) if tenant is not None else SHARED_SCOPE
+    return Change(
+        model_label=model._meta.label,
+        object_pk=pk_key(model, instance.pk),
+        scope=scope,
+        deleted=deleted,
+        tenant=tenant is not None,
+    )
+
+
+def _on_save(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    if discovery.is_candidate(sender):
+        record_changes([change_for(sender, instance, deleted=False)])
+
+
+def _on_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    if discovery.is_candidate(sender):
+        record_changes([change_for(sender, instance, deleted=True)])
+
+
+def mark_changed(queryset: models.QuerySet[Any]) -> int:
+    """Record every row of ``queryset`` as changed (after a bulk write that sent no signals)."""
+    model = queryset.model
+    tenant = discovery.tenant_field(model)
+    fields = ["pk", tenant.attname] if tenant is not None else ["pk"]
+    changes = [
+        Change(
+            model_label=model._meta.label,
+            object_pk=pk_key(model, row[0]),
+            scope=row[1] if tenant is not None else SHARED_SCOPE,
+            deleted=False,
+            tenant=tenant is not None,
+        )
+        for row in queryset.values_list(*fields)
+    ]
+    record_changes(changes)
+    return len(changes)
+
+
+def connect() -> None:
+    post_save.connect(_on_save, dispatch_uid="sbsync.tracking.save")
+    post_delete.connect(_on_delete, dispatch_uid="sbsync.tracking.delete")

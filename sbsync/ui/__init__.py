@@ -1,0 +1,1 @@
+"""The staff UI under config/: HTMX pages over session auth."""

@@ -1,0 +1,95 @@
+"""``make_<model>(**overrides)`` builders. Each creates one row with sensible defaults."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+
+from sbsync.demo.shop.models import Customer, Order, Product, Report
+from sbsync.enums import Action
+from sbsync.models import DataFilter, Membership, ModelPermission, Organization
+
+_seq = itertools.count(1)
+PASSWORD = "pw-for-tests"
+
+
+def make_user(**overrides: Any) -> User:
+    n = next(_seq)
+    overrides.setdefault("username", f"user{n}")
+    overrides.setdefault("email", f"{overrides['username']}@example.test")
+    password = overrides.pop("password", PASSWORD)
+    user = User(**overrides)
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def make_organization(**overrides: Any) -> Organization:
+    n = next(_seq)
+    overrides.setdefault("name", f"Organization {n}")
+    overrides.setdefault("slug", f"org-{n}")
+    return Organization.objects.create(**overrides)
+
+
+def make_group(name: str | None = None) -> Group:
+    return Group.objects.get_or_create(name=name or f"Group {next(_seq)}")[0]
+
+
+def make_membership(**overrides: Any) -> Membership:
+    overrides.setdefault("user", make_user())
+    overrides.setdefault("organization", make_organization())
+    overrides.setdefault("group", make_group())
+    return Membership.objects.create(**overrides)
+
+
+def make_permission(**overrides: Any) -> ModelPermission:
+    """A permission row; ``actions=[...]`` sets those flags, otherwise every flag is granted."""
+    actions = overrides.pop("actions", Action.values)
+    overrides.setdefault("organization", make_organization())
+    overrides.setdefault("group", make_group())
+    overrides.setdefault("model_label", "shop.Customer")
+    for action in Action.values:
+        overrides.setdefault(f"can_{action}", action in actions)
+    return ModelPermission.objects.create(**overrides)
+
+
+def make_filter(**overrides: Any) -> DataFilter:
+    overrides.setdefault("organization", make_organization())
+    overrides.setdefault("group", make_group())
+    overrides.setdefault("model_label", "shop.Customer")
+    overrides.setdefault("name", f"Filter {next(_seq)}")
+    overrides.setdefault("condition", {"field": "assigned_manager", "operator": "exact", "value": "$user"})
+    return DataFilter.objects.create(**overrides)
+
+
+def make_customer(**overrides: Any) -> Customer:
+    overrides.setdefault("name", f"Customer {next(_seq)}")
+    overrides.setdefault("organization", make_organization())
+    return Customer.objects.create(**overrides)
+
+
+def make_order(**overrides: Any) -> Order:
+    if "customer" not in overrides:
+        overrides["customer"] = make_customer(**({"organization": overrides["organization"]} if "organization" in overrides else {}))
+    overrides.setdefault("organization", overrides["customer"].organization)
+    overrides.setdefault("amount", Decimal("10.00"))
+    return Order.objects.create(**overrides)
+
+
+def make_report(**overrides: Any) -> Report:
+    if "customer" not in overrides:
+        overrides["customer"] = make_customer(**({"organization": overrides["organization"]} if "organization" in overrides else {}))
+    overrides.setdefault("organization", overrides["customer"].organization)
+    overrides.setdefault("report_type", "ANALYSIS")
+    return Report.objects.create(**overrides)
+
+
+def make_product(**overrides: Any) -> Product:
+    n = next(_seq)
+    overrides.setdefault("sku", f"SKU-{n}")
+    overrides.setdefault("name", f"Product {n}")
+    overrides.setdefault("price", Decimal("9.99"))
+    return Product.objects.create(**overrides)

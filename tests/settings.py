@@ -1,0 +1,23 @@
+"""Test settings: the demo's, with test-only values. DATABASE_URL selects PostgreSQL (CI runs both)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from sbsync.demo.settings import *  # noqa: F403
+from sbsync.demo.settings import DATABASES, SBSYNC
+
+if os.environ.get("SBSYNC_TEST_DB"):
+    # Lets several checkouts run their suites against one PostgreSQL server at once.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["SBSYNC_TEST_DB"]
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sbsync-tests"}}
+HUEY = {"huey_class": "huey.MemoryHuey", "name": "sbsync-tests", "immediate": True}
+SBSYNC = {**SBSYNC, "LOG_DIR": os.path.join(tempfile.gettempdir(), f"sbsync-test-logs-{os.getpid()}")}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+DEBUG = False
