@@ -20,4 +20,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+STATIC_ROOT = os.path.join(tempfile.gettempdir(), "sbsync-test-static")
+os.makedirs(STATIC_ROOT, exist_ok=True)
 DEBUG = False

@@ -1,0 +1,71 @@
+"""Browser journeys: pytest-playwright against pytest-django's live_server, in Debian's Chromium.
+
+Playwright cannot download browsers here, so Chromium is launched by path. Every page is watched: a
+console error, an uncaught page error, or a request to anything but the live server fails the test.
+Screenshots of each page land in e2e/screenshots/ (not committed) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+# pytest-playwright runs an event loop in the main thread; the ORM calls of our fixtures are synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("SBSYNC_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install -y chromium)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def watched_page(page: Page, live_server) -> Iterator[Page]:
+    """A page that fails the test on console errors, page errors, or requests leaving the live server."""
+    problems: list[str] = []
+    origin = re.escape(live_server.url)
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+
+    def check_request(request) -> None:
+        if not re.match(origin, request.url) and not request.url.startswith(("data:", "blob:", "about:")):
+            problems.append(f"request left the server: {request.url}")
+
+    page.on("request", check_request)
+    yield page
+    assert problems == []
+
+
+@pytest.fixture
+def screenshot(request):
+    """``screenshot(page, "name")`` saves a full-page PNG under e2e/screenshots/."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    def take(page: Page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
