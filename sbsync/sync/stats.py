@@ -1,0 +1,81 @@
+"""Figures over recorded sync activity: counts, averages and percentiles of processing time.
+
+Shared by the dashboard, the metrics page, the ``performance/`` endpoint and the analysis task, so the
+same numbers appear everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
+
+from sbsync.enums import LogStatus, Operation
+from sbsync.models import PerformanceMetrics, SyncLog
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending list (0.0 when empty)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(0, min(len(sorted_values) - 1, round(fraction * len(sorted_values) + 0.5) - 1))
+    return sorted_values[rank]
+
+
+@dataclass(frozen=True)
+class TimingSummary:
+    count: int
+    average: float
+    p50: float
+    p95: float
+    maximum: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def timing_summary(values: list[float]) -> TimingSummary:
+    ordered = sorted(values)
+    return TimingSummary(
+        count=len(ordered),
+        average=sum(ordered) / len(ordered) if ordered else 0.0,
+        p50=percentile(ordered, 0.50),
+        p95=percentile(ordered, 0.95),
+        maximum=ordered[-1] if ordered else 0.0,
+    )
+
+
+def log_activity(logs: QuerySet[SyncLog]) -> dict[str, int]:
+    """Pushes, pulls and errors among ``logs`` (one aggregate query)."""
+    return logs.aggregate(
+        pushes=Count("pk", filter=Q(operation=Operation.PUSH)),
+        pulls=Count("pk", filter=Q(operation=Operation.PULL)),
+        errors=Count("pk", filter=Q(status=LogStatus.ERROR)),
+        records=Sum("object_count", default=0),
+    )
+
+
+def log_timings(logs: QuerySet[SyncLog]) -> TimingSummary:
+    return timing_summary(list(logs.values_list("processing_time", flat=True)))
+
+
+def metrics_summary(since: datetime | None = None) -> dict[str, Any]:
+    """Per operation type: count, timing percentiles, average batch size, queries and memory."""
+    metrics = PerformanceMetrics.objects.all()
+    if since is not None:
+        metrics = metrics.since(since)
+    result: dict[str, Any] = {}
+    for row in metrics.values("operation_type").annotate(
+        batch=Avg("batch_size"), queries=Avg("query_count"), memory=Max("memory_usage")
+    ).order_by("operation_type"):
+        op = row["operation_type"]
+        times = timing_summary(list(metrics.filter(operation_type=op).values_list("processing_time", flat=True)))
+        result[op] = {
+            **times.as_dict(),
+            "average_batch_size": row["batch"] or 0.0,
+            "average_query_count": row["queries"] or 0.0,
+            "peak_memory_mb": row["memory"],
+        }
+    return result
