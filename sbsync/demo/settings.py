@@ -192,18 +192,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "sbsync:login"
 LOGIN_REDIRECT_URL = "sbsync:dashboard"
 
-REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "sbsync API",
-    "DESCRIPTION": "Token-authenticated PUSH/PULL sync of Django models (see PROTOCOL.md).",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-}
 
 SBSYNC = {
     "SHARED_MODELS": ["shop.Product"],
