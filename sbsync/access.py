@@ -120,7 +120,9 @@ def build_access(membership: Membership) -> Access:
     """The Access of an active membership (organization and group already loaded)."""
     gen = cache.generation()
     org_id, group_id = membership.organization_id, membership.group_id
-    config = dict(cache.get_or_compute(gen, "discovery", _discovery_config))
+    # The settings are part of the key: a deploy that changes them must not meet a shared cache's old entry.
+    settings_key = hashlib.sha256(json.dumps(discovery.settings_config().as_dict(), sort_keys=True).encode()).hexdigest()[:12]
+    config = dict(cache.get_or_compute(gen, f"discovery:{settings_key}", _discovery_config))
     source = config.pop("source")
     return Access(
         user=membership.user,
