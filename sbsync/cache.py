@@ -4,10 +4,14 @@ Permissions, data filters and the discovery configuration are read on every API 
 cached under ``sbsync:<generation>:<key>``, where the generation is a token that changes in the same
 transaction as any change to them (models/access.py ``ConfigGeneration``). A request reads the token once
 (one indexed query) and so never uses a stale entry, even when each worker process has its own cache.
+
+Lookups are counted per process (``lookup_counts``) for the ``performance/`` endpoint's hit rate:
+counting in the shared cache itself would cost a round trip per lookup.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -19,6 +23,20 @@ from sbsync.models import ConfigGeneration
 T = TypeVar("T")
 TIMEOUT = 3600
 
+_counts = {"hits": 0, "misses": 0}
+_counts_lock = threading.Lock()
+
+
+def _count(kind: str) -> None:
+    with _counts_lock:
+        _counts[kind] += 1
+
+
+def lookup_counts() -> dict[str, int]:
+    """Hits and misses of ``get_or_compute`` in this process since it started."""
+    with _counts_lock:
+        return dict(_counts)
+
 
 def generation() -> str:
     return ConfigGeneration.current()
@@ -28,6 +46,7 @@ def get_or_compute(gen: str, key: str, compute: Callable[[], T]) -> T:
     cache = caches[conf.get("CACHE_ALIAS")]
     cache_key = f"sbsync:{gen}:{key}"
     value = cache.get(cache_key)
+    _count("misses" if value is None else "hits")
     if value is None:
         value = compute()
         cache.set(cache_key, value, TIMEOUT)

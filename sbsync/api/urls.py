@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sbsync.api import auth, schema
+from sbsync.api import auth, discovery, health, performance, pull, schema
 
 urlpatterns = [
     path("auth/token/", auth.obtain_token, name="auth-token"),
     path("auth/logout/", auth.logout, name="auth-logout"),
     path("auth/logout-all/", auth.logout_all, name="auth-logout-all"),
+    path("pull/", pull.pull, name="pull"),
+    path("models/", discovery.list_models, name="models"),
+    path("health/", health.health, name="health"),
+    path("performance/", performance.performance, name="performance"),
     path("schema/", schema.schema_view, name="api-schema"),
     path("docs/", schema.docs_view, name="api-docs"),
 ]
