@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from sbsync.demo.shop.models import Customer, Order, Product
+from sbsync.demo.shop.models import Customer, Product
 from sbsync.models import ChangeClock, StampCheckpoint, SyncRecord, TrackedModel
 from sbsync.sync.changes import (
     Change,
@@ -157,7 +157,6 @@ def test_backfill_enters_rows_that_predate_tracking_once(db):
 
 
 def test_mark_changed_records_rows_written_without_signals(db):
-    org = make_organization()
     Product.objects.bulk_create([Product(sku="A", name="a", price=1)])
 
     count = mark_changed(Product.objects.all())
