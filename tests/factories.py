@@ -49,17 +49,22 @@ def make_group(name: str | None = None) -> Group:
 
 
 def make_membership(**overrides: Any) -> Membership:
-    overrides.setdefault("user", make_user())
-    overrides.setdefault("organization", make_organization())
-    overrides.setdefault("group", make_group())
+    if "user" not in overrides:
+        overrides["user"] = make_user()
+    if "organization" not in overrides:
+        overrides["organization"] = make_organization()
+    if "group" not in overrides:
+        overrides["group"] = make_group()
     return Membership.objects.create(**overrides)
 
 
 def make_permission(**overrides: Any) -> ModelPermission:
     """A permission row; ``actions=[...]`` sets those flags, otherwise every flag is granted."""
     actions = overrides.pop("actions", Action.values)
-    overrides.setdefault("organization", make_organization())
-    overrides.setdefault("group", make_group())
+    if "organization" not in overrides:
+        overrides["organization"] = make_organization()
+    if "group" not in overrides:
+        overrides["group"] = make_group()
     overrides.setdefault("model_label", "shop.Customer")
     for action in Action.values:
         overrides.setdefault(f"can_{action}", action in actions)
@@ -67,8 +72,10 @@ def make_permission(**overrides: Any) -> ModelPermission:
 
 
 def make_filter(**overrides: Any) -> DataFilter:
-    overrides.setdefault("organization", make_organization())
-    overrides.setdefault("group", make_group())
+    if "organization" not in overrides:
+        overrides["organization"] = make_organization()
+    if "group" not in overrides:
+        overrides["group"] = make_group()
     overrides.setdefault("model_label", "shop.Customer")
     overrides.setdefault("name", f"Filter {next(_seq)}")
     overrides.setdefault("condition", {"field": "assigned_manager", "operator": "exact", "value": "$user"})
@@ -77,7 +84,8 @@ def make_filter(**overrides: Any) -> DataFilter:
 
 def make_customer(**overrides: Any) -> Customer:
     overrides.setdefault("name", f"Customer {next(_seq)}")
-    overrides.setdefault("organization", make_organization())
+    if "organization" not in overrides:
+        overrides["organization"] = make_organization()
     return Customer.objects.create(**overrides)
 
 
@@ -126,8 +134,10 @@ def make_metrics(**overrides: Any) -> PerformanceMetrics:
 
 
 def make_idempotency_record(**overrides: Any) -> IdempotencyRecord:
-    overrides.setdefault("user", make_user())
-    overrides.setdefault("organization", make_organization())
+    if "user" not in overrides:
+        overrides["user"] = make_user()
+    if "organization" not in overrides:
+        overrides["organization"] = make_organization()
     overrides.setdefault("key", f"batch-{next(_seq)}")
     overrides.setdefault("body_hash", "0" * 64)
     overrides.setdefault("expires_at", timezone.now() + timedelta(hours=1))

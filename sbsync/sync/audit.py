@@ -36,7 +36,7 @@ def history_models() -> list[type[models.Model]]:
 
 
 def history_model_named(label: str) -> type[models.Model]:
-    """The history-tracked model named ``label`` (``app_label.ModelName``, any case). Raises
+    """The history-tracked model named ``label`` (``app_label.ModelName``, the model name in any case). Raises
     LookupError with a message naming the problem."""
     try:
         model = apps.get_model(label)
