@@ -33,7 +33,13 @@ from sbsync.models import DataFilter, DiscoveryConfig, ModelPermission, Organiza
 
 FORMAT_VERSION = 1
 VERSION_KEY = "sbsync_config"
-DISCOVERY_FIELDS = ("auto_discover_models", "include_apps", "exclude_models", "include_models", "shared_models")
+DISCOVERY_FIELDS = (
+    "auto_discover_models",
+    "include_apps",
+    "exclude_models",
+    "include_models",
+    "shared_models",
+)
 PERMISSION_KEYS = {"organization", "group", "model", "actions"}
 FILTER_KEYS = {"organization", "group", "model", "name", "condition", "is_active"}
 
@@ -96,7 +102,14 @@ def export_config() -> dict[str, Any]:
 
 def _filter_sort_key(item: dict[str, Any]) -> tuple[str, ...]:
     condition = json.dumps(item["condition"], sort_keys=True)
-    return (item["organization"], item["group"], item["model"], item["name"], condition, str(item["is_active"]))
+    return (
+        item["organization"],
+        item["group"],
+        item["model"],
+        item["name"],
+        condition,
+        str(item["is_active"]),
+    )
 
 
 def _check_keys(where: str, item: Any, expected: set[str], errors: list[str]) -> bool:
@@ -136,11 +149,15 @@ def _validate_discovery(value: Any, errors: list[str]) -> None:
         errors.append("discovery.include_apps: must be a list of app labels.")
     else:
         errors.extend(
-            f"discovery.include_apps: {label!r} is not an installed app label." for label in include_apps if label not in known_apps
+            f"discovery.include_apps: {label!r} is not an installed app label."
+            for label in include_apps
+            if label not in known_apps
         )
     for name in ("exclude_models", "include_models", "shared_models"):
         labels = value[name]
-        if not isinstance(labels, list) or not all(isinstance(v, str) and conf.LABEL_RE.match(v) for v in labels):
+        if not isinstance(labels, list) or not all(
+            isinstance(v, str) and conf.LABEL_RE.match(v) for v in labels
+        ):
             errors.append(f"discovery.{name}: must be a list of model labels like 'shop.Customer'.")
 
 
@@ -158,7 +175,11 @@ def _validate_permissions(items: Any, slugs: set[str], errors: list[str]) -> Non
         _check_name(f"{where}.group", item["group"], 150, errors)
         _check_model(f"{where}.model", item["model"], errors)
         actions = item["actions"]
-        if not (isinstance(actions, list) and all(isinstance(a, str) for a in actions) and set(actions) <= set(Action.values)):
+        if not (
+            isinstance(actions, list)
+            and all(isinstance(a, str) for a in actions)
+            and set(actions) <= set(Action.values)
+        ):
             errors.append(f"{where}.actions: must be a list of {', '.join(Action.values)}.")
         key = (str(item["organization"]), str(item["group"]), str(item["model"]))
         if key in seen:
@@ -191,10 +212,14 @@ def _validate_filters(items: Any, slugs: set[str], errors: list[str]) -> None:
 def validate_document(document: Any) -> list[str]:
     """Every problem of ``document``, one line each naming where it is; empty when it can be imported."""
     errors: list[str] = []
-    if not _check_keys("document", document, {VERSION_KEY, "discovery", "permissions", "data_filters"}, errors):
+    if not _check_keys(
+        "document", document, {VERSION_KEY, "discovery", "permissions", "data_filters"}, errors
+    ):
         return errors
     if document[VERSION_KEY] != FORMAT_VERSION:
-        return [f"document.{VERSION_KEY}: version {document[VERSION_KEY]!r} is not supported (expected {FORMAT_VERSION})."]
+        return [
+            f"document.{VERSION_KEY}: version {document[VERSION_KEY]!r} is not supported (expected {FORMAT_VERSION})."
+        ]
     slugs = set(Organization.objects.values_list("slug", flat=True))
     _validate_discovery(document["discovery"], errors)
     _validate_permissions(document["permissions"], slugs, errors)
@@ -202,17 +227,98 @@ def validate_document(document: Any) -> list[str]:
     return errors
 
 
-@dataclass(frozen=True)
+@dataclass
 class ImportResult:
-    created: int
-    updated: int
-    deleted: int
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
 
 
 def _group(name: str, groups: dict[str, Group]) -> Group:
     if name not in groups:
         groups[name] = Group.objects.get_or_create(name=name)[0]
     return groups[name]
+
+
+def _import_discovery(wanted: dict[str, Any] | None, result: ImportResult) -> None:
+    row = DiscoveryConfig.objects.filter(pk=DiscoveryConfig.SINGLETON_PK).first()
+    if wanted is None:
+        if row is not None:
+            row.delete()
+            result.deleted += 1
+    elif row is None:
+        DiscoveryConfig(**wanted).save()
+        result.created += 1
+    elif any(getattr(row, name) != wanted[name] for name in DISCOVERY_FIELDS):
+        DiscoveryConfig(**wanted).save()
+        result.updated += 1
+
+
+def _import_permissions(
+    items: list[dict[str, Any]],
+    organizations: dict[str, Organization],
+    groups: dict[str, Group],
+    result: ImportResult,
+) -> None:
+    existing = {(p.organization_id, p.group_id, p.model_label): p for p in ModelPermission.objects.all()}
+    for item in items:
+        org, group = organizations[item["organization"]], _group(item["group"], groups)
+        flags = {f"can_{action}": action in item["actions"] for action in Action.values}
+        permission = existing.pop((org.pk, group.pk, item["model"]), None)
+        if permission is None:
+            ModelPermission(organization=org, group=group, model_label=item["model"], **flags).save()
+            result.created += 1
+        elif any(getattr(permission, name) != value for name, value in flags.items()):
+            for name, value in flags.items():
+                setattr(permission, name, value)
+            permission.save()
+            result.updated += 1
+    for permission in existing.values():
+        permission.delete()
+        result.deleted += 1
+
+
+def _filter_key(
+    org_id: int, group_id: int, label: str, name: str, condition: Any
+) -> tuple[int, int, str, str, str]:
+    return (org_id, group_id, label, name, json.dumps(condition, sort_keys=True))
+
+
+def _import_filters(
+    items: list[dict[str, Any]],
+    organizations: dict[str, Organization],
+    groups: dict[str, Group],
+    result: ImportResult,
+) -> None:
+    # Filters have no natural key: identical ones (same place, name and condition) pair up in order.
+    existing: dict[tuple[int, int, str, str, str], list[DataFilter]] = defaultdict(list)
+    for row in DataFilter.objects.order_by("pk"):
+        existing[
+            _filter_key(row.organization_id, row.group_id, row.model_label, row.name, row.condition)
+        ].append(row)
+    for item in items:
+        org, group = organizations[item["organization"]], _group(item["group"], groups)
+        matches = existing.get(_filter_key(org.pk, group.pk, item["model"], item["name"], item["condition"]))
+        if not matches:
+            DataFilter(
+                organization=org,
+                group=group,
+                model_label=item["model"],
+                name=item["name"],
+                condition=item["condition"],
+                is_active=item["is_active"],
+            ).save()
+            result.created += 1
+            continue
+        data_filter = matches.pop(0)
+        if data_filter.is_active != item["is_active"]:
+            data_filter.is_active = item["is_active"]
+            data_filter.save()
+            result.updated += 1
+    for leftovers in existing.values():
+        for data_filter in leftovers:
+            data_filter.delete()
+            result.deleted += 1
 
 
 def import_config(document: Any) -> ImportResult:
@@ -222,69 +328,17 @@ def import_config(document: Any) -> ImportResult:
     Side effects, in one transaction: writes DiscoveryConfig, ModelPermission and DataFilter rows through
     ``save()``/``delete()`` (audit history, cache generation bumped); creates missing groups.
     """
-    errors = validate_document(document)
-    if errors:
-        raise ConfigError(errors)
-    organizations = {org.slug: org for org in Organization.objects.all()}
-    groups = {group.name: group for group in Group.objects.all()}
-    created = updated = deleted = 0
+    result = ImportResult()
     with transaction.atomic():
-        row = DiscoveryConfig.objects.filter(pk=DiscoveryConfig.SINGLETON_PK).first()
-        wanted = document["discovery"]
-        if wanted is None and row is not None:
-            row.delete()
-            deleted += 1
-        elif wanted is not None and (row is None or any(getattr(row, k) != wanted[k] for k in DISCOVERY_FIELDS)):
-            created, updated = (created + 1, updated) if row is None else (created, updated + 1)
-            DiscoveryConfig(**wanted).save()
-
-        existing = {(p.organization_id, p.group_id, p.model_label): p for p in ModelPermission.objects.all()}
-        for item in document["permissions"]:
-            org, group = organizations[item["organization"]], _group(item["group"], groups)
-            flags = {f"can_{action}": action in item["actions"] for action in Action.values}
-            permission = existing.pop((org.pk, group.pk, item["model"]), None)
-            if permission is None:
-                ModelPermission(organization=org, group=group, model_label=item["model"], **flags).save()
-                created += 1
-            elif any(getattr(permission, name) != value for name, value in flags.items()):
-                for name, value in flags.items():
-                    setattr(permission, name, value)
-                permission.save()
-                updated += 1
-        for permission in existing.values():
-            permission.delete()
-            deleted += 1
-
-        # Filters have no natural key: identical ones (same place, name and condition) pair up in order.
-        current: dict[tuple[Any, ...], list[DataFilter]] = defaultdict(list)
-        for data_filter in DataFilter.objects.order_by("pk"):
-            key = (data_filter.organization_id, data_filter.group_id, data_filter.model_label, data_filter.name)
-            current[(*key, json.dumps(data_filter.condition, sort_keys=True))].append(data_filter)
-        for item in document["data_filters"]:
-            org, group = organizations[item["organization"]], _group(item["group"], groups)
-            key = (org.pk, group.pk, item["model"], item["name"], json.dumps(item["condition"], sort_keys=True))
-            matches = current.get(key)
-            if not matches:
-                DataFilter(
-                    organization=org,
-                    group=group,
-                    model_label=item["model"],
-                    name=item["name"],
-                    condition=item["condition"],
-                    is_active=item["is_active"],
-                ).save()
-                created += 1
-                continue
-            data_filter = matches.pop(0)
-            if data_filter.is_active != item["is_active"]:
-                data_filter.is_active = item["is_active"]
-                data_filter.save()
-                updated += 1
-        for leftovers in current.values():
-            for data_filter in leftovers:
-                data_filter.delete()
-                deleted += 1
-    return ImportResult(created=created, updated=updated, deleted=deleted)
+        errors = validate_document(document)
+        if errors:
+            raise ConfigError(errors)
+        organizations = {org.slug: org for org in Organization.objects.all()}
+        groups = {group.name: group for group in Group.objects.all()}
+        _import_discovery(document["discovery"], result)
+        _import_permissions(document["permissions"], organizations, groups, result)
+        _import_filters(document["data_filters"], organizations, groups, result)
+    return result
 
 
 def reset_config() -> dict[str, int]:
@@ -295,7 +349,11 @@ def reset_config() -> dict[str, int]:
     """
     counts = {"discovery": 0, "permissions": 0, "data_filters": 0}
     with transaction.atomic():
-        for kind, model in (("discovery", DiscoveryConfig), ("permissions", ModelPermission), ("data_filters", DataFilter)):
+        for kind, model in (
+            ("discovery", DiscoveryConfig),
+            ("permissions", ModelPermission),
+            ("data_filters", DataFilter),
+        ):
             for row in model.objects.all():
                 row.delete()
                 counts[kind] += 1
@@ -334,5 +392,7 @@ def summary() -> dict[str, Any]:
         "groups_with_permissions": ModelPermission.objects.values("group").distinct().count(),
         "data_filters": filters.count(),
         "active_data_filters": filters.active().count(),
-        "settings_changed": sorted(name for name, value in effective_settings().items() if value != _plain(conf.DEFAULTS[name])),
+        "settings_changed": sorted(
+            name for name, value in effective_settings().items() if value != _plain(conf.DEFAULTS[name])
+        ),
     }

@@ -42,7 +42,9 @@ ANALYSIS_DAYS = 7
 def cleanup_old_sync_logs() -> dict[str, Any]:
     now = timezone.now()
     logs = maintenance.cleanup_sync_logs(before=maintenance.retention_cutoff("LOG_RETENTION_DAYS", now=now))
-    metrics = maintenance.cleanup_metrics(before=maintenance.retention_cutoff("METRICS_RETENTION_DAYS", now=now))
+    metrics = maintenance.cleanup_metrics(
+        before=maintenance.retention_cutoff("METRICS_RETENTION_DAYS", now=now)
+    )
     logger.info(
         "cleanup_old_sync_logs: deleted %d sync logs, %d log files and %d metric rows",
         logs.rows,

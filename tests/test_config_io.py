@@ -26,7 +26,9 @@ EMPTY = {"sbsync_config": 1, "discovery": None, "permissions": [], "data_filters
 @pytest.fixture
 def configured(trio):
     DiscoveryConfig(exclude_models=["shop.Report"], shared_models=["shop.Product"]).save()
-    make_permission(organization=trio.acme, group=trio.members, model_label="shop.Customer", actions=["pull", "read"])
+    make_permission(
+        organization=trio.acme, group=trio.members, model_label="shop.Customer", actions=["pull", "read"]
+    )
     make_filter(organization=trio.acme, group=trio.members, name="Mine")
     make_filter(
         organization=trio.acme,
@@ -113,13 +115,20 @@ def test_import_config_changes_only_what_differs(configured):
 def test_import_config_creates_missing_groups_and_removes_the_discovery_row(configured):
     document = export_config()
     document["discovery"] = None
-    document["permissions"].append({"organization": "globex", "group": "Auditors", "model": "shop.Order", "actions": ["read"]})
+    document["permissions"].append(
+        {"organization": "globex", "group": "Auditors", "model": "shop.Order", "actions": ["read"]}
+    )
 
     import_config(document)
 
     assert DiscoveryConfig.objects.count() == 0
     assert ModelPermission.objects.get(group__name="Auditors").flags()["read"] is True
-    assert export_config() == {**document, "permissions": sorted(document["permissions"], key=lambda p: (p["organization"], p["group"], p["model"]))}
+    assert export_config() == {
+        **document,
+        "permissions": sorted(
+            document["permissions"], key=lambda p: (p["organization"], p["group"], p["model"])
+        ),
+    }
 
 
 def test_import_config_with_one_bad_entry_writes_nothing(configured):
@@ -140,24 +149,39 @@ def test_import_config_with_one_bad_entry_writes_nothing(configured):
     ("change", "errors"),
     [
         (lambda d: [], ["document: must be an object."]),
-        (lambda d: {**d, "sbsync_config": 2}, ["document.sbsync_config: version 2 is not supported (expected 1)."]),
+        (
+            lambda d: {**d, "sbsync_config": 2},
+            ["document.sbsync_config: version 2 is not supported (expected 1)."],
+        ),
         (lambda d: {k: v for k, v in d.items() if k != "permissions"}, ["document: missing permissions."]),
         (lambda d: {**d, "extra": 1}, ["document: unknown key(s) extra."]),
         (lambda d: {**d, "permissions": {}}, ["permissions: must be a list."]),
         (lambda d: {**d, "data_filters": None}, ["data_filters: must be a list."]),
         (
-            lambda d: {**d, "discovery": {**d["discovery"], "auto_discover_models": "yes", "include_apps": ["nope"]}},
-            ["discovery.auto_discover_models: must be true or false.", "discovery.include_apps: 'nope' is not an installed app label."],
+            lambda d: {
+                **d,
+                "discovery": {**d["discovery"], "auto_discover_models": "yes", "include_apps": ["nope"]},
+            },
+            [
+                "discovery.auto_discover_models: must be true or false.",
+                "discovery.include_apps: 'nope' is not an installed app label.",
+            ],
         ),
         (
             lambda d: {**d, "discovery": {**d["discovery"], "shared_models": ["Product"]}},
             ["discovery.shared_models: must be a list of model labels like 'shop.Customer'."],
         ),
-        (lambda d: {**d, "discovery": {"auto_discover_models": True}}, [
-            "discovery: missing exclude_models, include_apps, include_models, shared_models."
-        ]),
         (
-            lambda d: {**d, "permissions": [{"organization": "initech", "group": "", "model": "shop.Nope", "actions": ["fly"]}]},
+            lambda d: {**d, "discovery": {"auto_discover_models": True}},
+            ["discovery: missing exclude_models, include_apps, include_models, shared_models."],
+        ),
+        (
+            lambda d: {
+                **d,
+                "permissions": [
+                    {"organization": "initech", "group": "", "model": "shop.Nope", "actions": ["fly"]}
+                ],
+            },
             [
                 "permissions[0].organization: no organization with slug 'initech'.",
                 "permissions[0].group: must be a non-empty text of at most 150 characters.",
@@ -181,8 +205,15 @@ def test_import_config_with_one_bad_entry_writes_nothing(configured):
             ],
         ),
         (
-            lambda d: {**d, "data_filters": [{**d["data_filters"][0], "condition": {"field": "name", "operator": "like", "value": "a"}}]},
-            ["data_filters[0].condition: operator: Choose one of: exact, ne, iexact, contains, icontains, startswith, endswith, in, gt, gte, lt, lte, isnull."],
+            lambda d: {
+                **d,
+                "data_filters": [
+                    {**d["data_filters"][0], "condition": {"field": "name", "operator": "like", "value": "a"}}
+                ],
+            },
+            [
+                "data_filters[0].condition: operator: Choose one of: exact, ne, iexact, contains, icontains, startswith, endswith, in, gt, gte, lt, lte, isnull."
+            ],
         ),
     ],
 )
@@ -198,7 +229,9 @@ def test_validate_current_accepts_a_sound_configuration(configured):
 
 def test_validate_current_reports_bad_rows_and_bad_settings(configured):
     # Rows written around the forms' validation (shell, raw data migration) are what validate is for.
-    DataFilter.objects.filter(name="Mine").update(condition={"field": "salary", "operator": "exact", "value": 1})
+    DataFilter.objects.filter(name="Mine").update(
+        condition={"field": "salary", "operator": "exact", "value": 1}
+    )
     ModelPermission.objects.filter(group=configured.members).update(model_label="shop.Gone")
 
     with override_settings(SBSYNC={"MAX_PUSH_RECORDS": 0, "EXCLUDE_MODELS": ["shop.Gone"]}):
@@ -209,7 +242,9 @@ def test_validate_current_reports_bad_rows_and_bad_settings(configured):
         "permissions[0].model: 'shop.Gone' is not an installed model (use app_label.ModelName).",
         "data_filters[1].condition: field: shop.Customer has no field 'salary'.",
     ]
-    assert warnings == ["sbsync.W001: SBSYNC['EXCLUDE_MODELS'] names 'shop.Gone', which is not an installed model."]
+    assert warnings == [
+        "sbsync.W001: SBSYNC['EXCLUDE_MODELS'] names 'shop.Gone', which is not an installed model."
+    ]
 
 
 def test_summary_counts_the_configuration(configured):
@@ -231,4 +266,8 @@ def test_effective_settings_give_durations_in_seconds():
     with override_settings(SBSYNC={"IDEMPOTENCY_TTL": 600}):
         values = effective_settings()
 
-    assert (values["TOKEN_TTL"], values["IDEMPOTENCY_TTL"], values["MAX_PUSH_RECORDS"]) == (604800.0, 600, 1000)
+    assert (values["TOKEN_TTL"], values["IDEMPOTENCY_TTL"], values["MAX_PUSH_RECORDS"]) == (
+        604800.0,
+        600,
+        1000,
+    )

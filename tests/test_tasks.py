@@ -15,7 +15,6 @@ from knox.models import AuthToken
 
 from sbsync import access, tasks
 from sbsync.cache import generation
-from sbsync.sync.changes import horizon
 from sbsync.models import (
     IdempotencyRecord,
     PerformanceAnalysis,
@@ -24,6 +23,7 @@ from sbsync.models import (
     SyncRecord,
     SyncReport,
 )
+from sbsync.sync.changes import horizon
 from tests.factories import make_idempotency_record, make_metrics, make_organization, make_sync_log, make_user
 
 CONFIG_TABLES = ("sbsync_modelpermission", "sbsync_datafilter", "sbsync_discoveryconfig")
@@ -85,7 +85,12 @@ def test_compact_old_tombstones_removes_tombstones_past_retention_and_raises_the
     org = make_organization()
     for pk, seq, age in (("a", 1, 100), ("b", 2, 95), ("c", 3, 10)):
         SyncRecord.objects.create(
-            scope=org.pk, model_label="shop.Customer", object_pk=pk, deleted=True, seq=seq, changed_at=_days_ago(age)
+            scope=org.pk,
+            model_label="shop.Customer",
+            object_pk=pk,
+            deleted=True,
+            seq=seq,
+            changed_at=_days_ago(age),
         )
 
     removed = tasks.compact_old_tombstones.call_local()
@@ -107,9 +112,9 @@ def test_generate_sync_report_stores_yesterdays_statistics(caplog):
     rows = tasks.generate_sync_report.call_local()
 
     assert rows == 1
-    assert list(SyncReport.objects.values_list("date", "organization__slug", "model_name", "pushes", "records_pushed")) == [
-        (yesterday, "acme", "shop.Customer", 1, 6)
-    ]
+    assert list(
+        SyncReport.objects.values_list("date", "organization__slug", "model_name", "pushes", "records_pushed")
+    ) == [(yesterday, "acme", "shop.Customer", 1, 6)]
     assert caplog.messages == [f"generate_sync_report: stored 1 report rows for {yesterday.isoformat()}"]
 
 
@@ -130,7 +135,10 @@ def test_cache_warmup_caches_what_each_members_requests_read(trio):
     pairs = tasks.cache_warmup.call_local()
 
     assert pairs == 3
-    assert cache.get(f"sbsync:{generation()}:perms:{trio.globex.pk}:{trio.owners.pk}")["shop.order"]["push"] is True
+    assert (
+        cache.get(f"sbsync:{generation()}:perms:{trio.globex.pk}:{trio.owners.pk}")["shop.order"]["push"]
+        is True
+    )
     with CaptureQueriesContext(connection) as queries:
         warmed = access.access_for(trio.alice, trio.acme)
     read = " ".join(query["sql"] for query in queries.captured_queries)
@@ -165,7 +173,9 @@ def test_performance_analysis_stores_an_analysis_with_suggestions():
 
     analysis = PerformanceAnalysis.objects.get()
     assert (analysis.pk, analysis.period_days) == (pk, 7)
-    assert analysis.suggestions[0].startswith("PUSH requests took 5.00 s at the 95th percentile over the last 7 days")
+    assert analysis.suggestions[0].startswith(
+        "PUSH requests took 5.00 s at the 95th percentile over the last 7 days"
+    )
 
 
 @pytest.mark.django_db

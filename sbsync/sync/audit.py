@@ -43,7 +43,9 @@ def history_model_named(label: str) -> type[models.Model]:
     except (LookupError, ValueError):
         raise LookupError(f"{label!r} is not an installed model (use app_label.ModelName).") from None
     if model not in history_models():
-        raise LookupError(f"{model._meta.label} keeps no audit trail (it has no simple-history HistoricalRecords).")
+        raise LookupError(
+            f"{model._meta.label} keeps no audit trail (it has no simple-history HistoricalRecords)."
+        )
     return model
 
 

@@ -60,7 +60,9 @@ def rotated_log_files(directory: Path, *, before: datetime) -> list[Path]:
     )
 
 
-def cleanup_sync_logs(*, before: datetime, directory: Path | None = None, dry_run: bool = False) -> LogCleanup:
+def cleanup_sync_logs(
+    *, before: datetime, directory: Path | None = None, dry_run: bool = False
+) -> LogCleanup:
     """Delete sync logs written before ``before``, and rotated log files in ``directory`` (LOG_DIR by
     default) last modified before it. With ``dry_run`` nothing is deleted; the result says what would be.
 

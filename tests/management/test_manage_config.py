@@ -116,7 +116,9 @@ def test_manage_config_import_of_an_invalid_document_changes_nothing(configured,
     err = StringIO()
 
     with pytest.raises(CommandError) as excinfo:
-        call_command("manage_config", "--action", "import", "--file", str(path), stdout=StringIO(), stderr=err)
+        call_command(
+            "manage_config", "--action", "import", "--file", str(path), stdout=StringIO(), stderr=err
+        )
 
     assert str(excinfo.value) == f"{path} was not imported: 1 problem(s); nothing was changed."
     assert err.getvalue() == "  data_filters[0].organization: no organization with slug 'initech'.\n"
@@ -126,8 +128,14 @@ def test_manage_config_import_of_an_invalid_document_changes_nothing(configured,
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)."),
-        (b"\xff\xfe", "is not valid JSON: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte."),
+        (
+            "{not json",
+            "is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1).",
+        ),
+        (
+            b"\xff\xfe",
+            "is not valid JSON: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte.",
+        ),
     ],
 )
 def test_manage_config_import_of_unreadable_json_changes_nothing(configured, tmp_path, content, message):
@@ -146,10 +154,19 @@ def test_manage_config_import_of_unreadable_json_changes_nothing(configured, tmp
     ("args", "message"),
     [
         (["--action", "import"], "import needs --file."),
-        (["--action", "import", "--file", "/nonexistent/config.json"], "Cannot read /nonexistent/config.json: No such file or directory."),
-        (["--action", "import", "--file", "x.yaml", "--format", "yaml"], "Unsupported format 'yaml': use json."),
+        (
+            ["--action", "import", "--file", "/nonexistent/config.json"],
+            "Cannot read /nonexistent/config.json: No such file or directory.",
+        ),
+        (
+            ["--action", "import", "--file", "x.yaml", "--format", "yaml"],
+            "Unsupported format 'yaml': use json.",
+        ),
         (["--action", "export", "--format", "xml"], "Unsupported format 'xml': use json."),
-        (["--action", "export", "--file", "/nonexistent/dir/config.json"], "Cannot write /nonexistent/dir/config.json: No such file or directory."),
+        (
+            ["--action", "export", "--file", "/nonexistent/dir/config.json"],
+            "Cannot write /nonexistent/dir/config.json: No such file or directory.",
+        ),
     ],
 )
 def test_manage_config_rejects_bad_input_and_changes_nothing(configured, args, message):
@@ -174,7 +191,17 @@ def test_manage_config_bad_format_exits_non_zero_from_the_command_line(tmp_path)
     env = {**os.environ, "SBSYNC_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "tests.settings"}
 
     completed = subprocess.run(
-        [sys.executable, "manage.py", "manage_config", "--action", "export", "--format", "yaml", "--file", str(tmp_path / "c.yaml")],
+        [
+            sys.executable,
+            "manage.py",
+            "manage_config",
+            "--action",
+            "export",
+            "--format",
+            "yaml",
+            "--file",
+            str(tmp_path / "c.yaml"),
+        ],
         cwd=Path(settings.BASE_DIR),
         env=env,
         capture_output=True,
@@ -182,5 +209,8 @@ def test_manage_config_bad_format_exits_non_zero_from_the_command_line(tmp_path)
         check=False,
     )
 
-    assert (completed.returncode, completed.stderr) == (1, "CommandError: Unsupported format 'yaml': use json.\n")
+    assert (completed.returncode, completed.stderr) == (
+        1,
+        "CommandError: Unsupported format 'yaml': use json.\n",
+    )
     assert not (tmp_path / "c.yaml").exists()

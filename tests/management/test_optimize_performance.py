@@ -43,7 +43,9 @@ def test_optimize_performance_analyze_prints_and_stores_the_analysis():
         "Suggestions:",
         f"  - {analysis.suggestions[0]}",
     ]
-    assert analysis.suggestions[0].startswith("PUSH requests took 2.50 s at the 95th percentile over the last 3 days")
+    assert analysis.suggestions[0].startswith(
+        "PUSH requests took 2.50 s at the 95th percentile over the last 3 days"
+    )
 
 
 @pytest.mark.django_db
@@ -63,7 +65,10 @@ def test_optimize_performance_optimize_without_force_lists_the_statements_and_ru
     with pytest.raises(CommandError) as excinfo:
         call_command("optimize_performance", "--action", "optimize", stdout=out)
 
-    assert str(excinfo.value) == "Nothing was run: VACUUM can take a while and blocks writers on SQLite; pass --force to run it."
+    assert (
+        str(excinfo.value)
+        == "Nothing was run: VACUUM can take a while and blocks writers on SQLite; pass --force to run it."
+    )
     lines = out.getvalue().splitlines()
     assert lines[0] == "Would run:"
     assert f"  ANALYZE {connection.ops.quote_name('sbsync_synclog')}" in lines
@@ -75,7 +80,11 @@ def test_optimize_performance_optimize_with_force_runs_analyze_and_vacuum():
 
     lines = out.splitlines()
     assert lines[0] == f"Ran {len(lines) - 1} statement(s):"
-    assert ("  VACUUM" in lines) if connection.vendor == "sqlite" else all(line.startswith("  VACUUM (ANALYZE) ") for line in lines[1:])
+    assert (
+        ("  VACUUM" in lines)
+        if connection.vendor == "sqlite"
+        else all(line.startswith("  VACUUM (ANALYZE) ") for line in lines[1:])
+    )
 
 
 @pytest.mark.django_db
@@ -116,8 +125,14 @@ def test_optimize_performance_monitor_prints_resources_and_throughput():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--action", "analyze", "--days", "0"], "--days must be a whole number of days, at least 1 (got 0)."),
-        (["--action", "analyze", "--days", "-1"], "--days must be a whole number of days, at least 1 (got -1)."),
+        (
+            ["--action", "analyze", "--days", "0"],
+            "--days must be a whole number of days, at least 1 (got 0).",
+        ),
+        (
+            ["--action", "analyze", "--days", "-1"],
+            "--days must be a whole number of days, at least 1 (got -1).",
+        ),
     ],
 )
 def test_optimize_performance_rejects_bad_days_and_stores_nothing(args, message):

@@ -30,7 +30,10 @@ def unrecorded(db):
 def test_setup_audit_trails_setup_records_every_row_without_history(unrecorded):
     out = run("--action", "setup")
 
-    assert "sbsync.Organization: 1 initial record(s)\nshop.Customer: 2 initial record(s)\nshop.Order: 1 initial record(s)\n" in out
+    assert (
+        "sbsync.Organization: 1 initial record(s)\nshop.Customer: 2 initial record(s)\nshop.Order: 1 initial record(s)\n"
+        in out
+    )
     assert out.endswith("Created 4 initial history record(s) for 9 model(s).\n")
     assert (Customer.history.count(), Order.history.count(), Organization.history.count()) == (2, 1, 1)
 
@@ -47,7 +50,10 @@ def test_setup_audit_trails_check_reports_rows_without_history(unrecorded):
 
     out = run("--action", "check", "--model", "shop.Customer")
 
-    assert out == "shop.Customer: 3 row(s), 1 with history, 2 without, 1 record(s)\n2 row(s) have no history: run --action setup.\n"
+    assert (
+        out
+        == "shop.Customer: 3 row(s), 1 with history, 2 without, 1 record(s)\n2 row(s) have no history: run --action setup.\n"
+    )
 
 
 def test_setup_audit_trails_check_after_setup_finds_every_row_recorded(unrecorded):
@@ -89,15 +95,32 @@ def test_setup_audit_trails_cleanup_keeps_a_year_by_default(db):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--action", "setup", "--model", "sb_sync.Organization"], "'sb_sync.Organization' is not an installed model (use app_label.ModelName)."),
-        (["--action", "check", "--model", "Customer"], "'Customer' is not an installed model (use app_label.ModelName)."),
-        (["--action", "setup", "--model", "sbsync.SyncLog"], "sbsync.SyncLog keeps no audit trail (it has no simple-history HistoricalRecords)."),
-        (["--action", "cleanup", "--days", "0"], "--days must be a whole number of days, at least 1 (got 0)."),
-        (["--action", "cleanup", "--days", "-5"], "--days must be a whole number of days, at least 1 (got -5)."),
+        (
+            ["--action", "setup", "--model", "sb_sync.Organization"],
+            "'sb_sync.Organization' is not an installed model (use app_label.ModelName).",
+        ),
+        (
+            ["--action", "check", "--model", "Customer"],
+            "'Customer' is not an installed model (use app_label.ModelName).",
+        ),
+        (
+            ["--action", "setup", "--model", "sbsync.SyncLog"],
+            "sbsync.SyncLog keeps no audit trail (it has no simple-history HistoricalRecords).",
+        ),
+        (
+            ["--action", "cleanup", "--days", "0"],
+            "--days must be a whole number of days, at least 1 (got 0).",
+        ),
+        (
+            ["--action", "cleanup", "--days", "-5"],
+            "--days must be a whole number of days, at least 1 (got -5).",
+        ),
     ],
 )
 def test_setup_audit_trails_rejects_bad_input_and_changes_nothing(unrecorded, args, message):
-    Customer.history.bulk_history_create(list(Customer.objects.all()), default_date=timezone.now() - timedelta(days=900))
+    Customer.history.bulk_history_create(
+        list(Customer.objects.all()), default_date=timezone.now() - timedelta(days=900)
+    )
 
     with pytest.raises(CommandError) as excinfo:
         run(*args)

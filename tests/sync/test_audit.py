@@ -20,7 +20,9 @@ from tests.factories import make_customer, make_organization
 
 def _bulk_customers(organization: Organization, count: int) -> list[Customer]:
     # bulk_create writes no history: the rows an audit-trail setup is for.
-    return Customer.objects.bulk_create([Customer(name=f"Bulk {i}", organization=organization) for i in range(count)])
+    return Customer.objects.bulk_create(
+        [Customer(name=f"Bulk {i}", organization=organization) for i in range(count)]
+    )
 
 
 def test_history_models_lists_every_model_with_an_audit_trail():
@@ -44,7 +46,10 @@ def test_history_models_lists_every_model_with_an_audit_trail():
     [
         ("shop.Nope", "'shop.Nope' is not an installed model (use app_label.ModelName)."),
         ("nodot", "'nodot' is not an installed model (use app_label.ModelName)."),
-        ("sbsync.SyncLog", "sbsync.SyncLog keeps no audit trail (it has no simple-history HistoricalRecords)."),
+        (
+            "sbsync.SyncLog",
+            "sbsync.SyncLog keeps no audit trail (it has no simple-history HistoricalRecords).",
+        ),
     ],
 )
 def test_history_model_named_explains_what_is_wrong(label, message):
@@ -83,7 +88,9 @@ def test_create_initial_history_records_the_current_state_and_is_idempotent():
     again = create_initial_history(Customer)
 
     assert again == 0
-    assert list(Customer.history.filter(id=row.pk).values_list("name", "age", "history_user")) == [("Renamed", 41, None)]
+    assert list(Customer.history.filter(id=row.pk).values_list("name", "age", "history_user")) == [
+        ("Renamed", 41, None)
+    ]
 
 
 @pytest.mark.django_db

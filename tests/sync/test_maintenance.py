@@ -43,7 +43,12 @@ def _touch(path, days_old: float) -> None:
 
 def _tombstone(scope: int, pk: str, days_old: float) -> SyncRecord:
     return SyncRecord.objects.create(
-        scope=scope, model_label="shop.Customer", object_pk=pk, deleted=True, seq=int(days_old), changed_at=_days_ago(days_old)
+        scope=scope,
+        model_label="shop.Customer",
+        object_pk=pk,
+        deleted=True,
+        seq=int(days_old),
+        changed_at=_days_ago(days_old),
     )
 
 
@@ -123,7 +128,10 @@ def test_purge_expired_removes_expired_idempotency_records_and_tokens_only():
 
     assert (purged.idempotency_records, purged.tokens) == (1, 1)
     assert list(IdempotencyRecord.objects.values_list("pk", flat=True)) == [valid_record.pk]
-    assert set(AuthToken.objects.values_list("digest", flat=True)) == {valid_token.digest, endless_token.digest}
+    assert set(AuthToken.objects.values_list("digest", flat=True)) == {
+        valid_token.digest,
+        endless_token.digest,
+    }
     assert not IdempotencyRecord.objects.filter(pk=expired_record.pk).exists()
     assert not AuthToken.objects.filter(digest=expired_token.digest).exists()
 
@@ -155,7 +163,12 @@ def test_cleanup_all_applies_each_retention_setting(tmp_path):
     _tombstone(org.pk, "old", days_old=70)
     kept_tombstone = _tombstone(org.pk, "new", days_old=50)
     make_idempotency_record(expires_at=_days_ago(1))
-    settings = {"LOG_RETENTION_DAYS": 30, "METRICS_RETENTION_DAYS": 10, "TOMBSTONE_RETENTION_DAYS": 60, "LOG_DIR": str(tmp_path)}
+    settings = {
+        "LOG_RETENTION_DAYS": 30,
+        "METRICS_RETENTION_DAYS": 10,
+        "TOMBSTONE_RETENTION_DAYS": 60,
+        "LOG_DIR": str(tmp_path),
+    }
 
     with override_settings(SBSYNC=settings):
         counts = cleanup_all(now=timezone.now())
@@ -204,8 +217,10 @@ def test_optimize_tables_outside_a_transaction_vacuums_and_refreshes_statistics(
     assert result.skipped == []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            assert f'VACUUM (ANALYZE) "sbsync_synclog"' in result.statements
-            cursor.execute("SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'sbsync_synclog'")
+            assert 'VACUUM (ANALYZE) "sbsync_synclog"' in result.statements
+            cursor.execute(
+                "SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'sbsync_synclog'"
+            )
             assert cursor.fetchone() == (True, True)
         else:
             assert result.statements[-2:] == ["PRAGMA optimize", "VACUUM"]

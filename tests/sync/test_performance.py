@@ -67,7 +67,13 @@ def test_resource_snapshot_reports_the_last_hours_throughput():
 
     snapshot = resource_snapshot()
 
-    assert snapshot["last_hour"] == {"pushes": 1, "pulls": 1, "errors": 0, "records": 180, "records_per_minute": 3.0}
+    assert snapshot["last_hour"] == {
+        "pushes": 1,
+        "pulls": 1,
+        "errors": 0,
+        "records": 180,
+        "records_per_minute": 3.0,
+    }
     assert snapshot["process_memory_mb"] > 0
     assert snapshot["database_size_mb"] > 0
     assert (snapshot["queued_tasks"], snapshot["scheduled_tasks"]) == (0, 0)

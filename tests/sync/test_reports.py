@@ -22,7 +22,14 @@ def _rows(day: date) -> list[tuple]:
         SyncReport.objects.filter(date=day)
         .order_by("organization__slug", "model_name")
         .values_list(
-            "organization__slug", "model_name", "pushes", "pulls", "records_pushed", "records_pulled", "errors", "average_processing_time"
+            "organization__slug",
+            "model_name",
+            "pushes",
+            "pulls",
+            "records_pushed",
+            "records_pulled",
+            "errors",
+            "average_processing_time",
         )
     )
 
@@ -31,10 +38,30 @@ def _rows(day: date) -> list[tuple]:
 def test_generate_sync_report_counts_per_organization_and_model():
     acme, globex = make_organization(slug="acme"), make_organization(slug="globex")
     make_sync_log(organization=acme, timestamp=_at(DAY, 0, 0), object_count=10, processing_time=0.2)
-    make_sync_log(organization=acme, timestamp=_at(DAY, 9), object_count=5, processing_time=0.4, status=LogStatus.ERROR)
-    make_sync_log(organization=acme, timestamp=_at(DAY, 23, 59), operation=Operation.PULL, object_count=7, processing_time=0.6)
-    make_sync_log(organization=acme, timestamp=_at(DAY, 12), model_name="shop.Order", object_count=3, processing_time=1.0)
-    make_sync_log(organization=globex, timestamp=_at(DAY, 12), operation=Operation.PULL, object_count=2, processing_time=0.5)
+    make_sync_log(
+        organization=acme, timestamp=_at(DAY, 9), object_count=5, processing_time=0.4, status=LogStatus.ERROR
+    )
+    make_sync_log(
+        organization=acme,
+        timestamp=_at(DAY, 23, 59),
+        operation=Operation.PULL,
+        object_count=7,
+        processing_time=0.6,
+    )
+    make_sync_log(
+        organization=acme,
+        timestamp=_at(DAY, 12),
+        model_name="shop.Order",
+        object_count=3,
+        processing_time=1.0,
+    )
+    make_sync_log(
+        organization=globex,
+        timestamp=_at(DAY, 12),
+        operation=Operation.PULL,
+        object_count=2,
+        processing_time=0.5,
+    )
 
     stored = generate_sync_report(day=DAY)
 
@@ -92,7 +119,11 @@ def test_generate_sync_report_of_a_quiet_day_removes_stale_rows():
 def test_generate_sync_report_cuts_days_in_the_configured_time_zone(settings):
     settings.TIME_ZONE = "Europe/Berlin"
     acme = make_organization(slug="acme")
-    make_sync_log(organization=acme, timestamp=datetime.combine(DAY - timedelta(days=1), time(23, 30), tzinfo=UTC), object_count=3)
+    make_sync_log(
+        organization=acme,
+        timestamp=datetime.combine(DAY - timedelta(days=1), time(23, 30), tzinfo=UTC),
+        object_count=3,
+    )
 
     generate_sync_report(day=DAY)
 

@@ -20,7 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, help="Keep this many days instead of LOG_RETENTION_DAYS.")
-        parser.add_argument("--dry-run", action="store_true", help="Say what would be deleted; delete nothing.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Say what would be deleted; delete nothing."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         days = conf.get("LOG_RETENTION_DAYS") if options["days"] is None else options["days"]

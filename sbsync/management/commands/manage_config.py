@@ -78,7 +78,9 @@ class Command(BaseCommand):
         except config_io.ConfigError as exc:
             for error in exc.errors:
                 self.stderr.write(f"  {error}")
-            raise CommandError(f"{file} was not imported: {len(exc.errors)} problem(s); nothing was changed.") from None
+            raise CommandError(
+                f"{file} was not imported: {len(exc.errors)} problem(s); nothing was changed."
+            ) from None
         self.stdout.write(
             f"Imported {file}: {result.created} created, {result.updated} updated, {result.deleted} deleted."
         )
@@ -100,11 +102,11 @@ class Command(BaseCommand):
 
     def reset(self, force: bool) -> None:
         if not force:
-            counts = (
+            pending = (
                 f"{ModelPermission.objects.count()} permission(s), {DataFilter.objects.count()} data filter(s) "
                 f"and {DiscoveryConfig.objects.count()} discovery configuration(s)"
             )
-            raise CommandError(f"reset would delete {counts}; nothing was changed. Pass --force to do it.")
+            raise CommandError(f"reset would delete {pending}; nothing was changed. Pass --force to do it.")
         counts = config_io.reset_config()
         self.stdout.write(
             f"Reset: deleted {counts['permissions']} permission(s), {counts['data_filters']} data filter(s) "

@@ -72,7 +72,9 @@ class Command(BaseCommand):
             self.stdout.write("Would run:")
             for statement in plan.statements:
                 self.stdout.write(f"  {statement}")
-            raise CommandError("Nothing was run: VACUUM can take a while and blocks writers on SQLite; pass --force to run it.")
+            raise CommandError(
+                "Nothing was run: VACUUM can take a while and blocks writers on SQLite; pass --force to run it."
+            )
         result = maintenance.optimize_tables(vacuum=True)
         self.stdout.write(f"Ran {len(result.statements)} statement(s):")
         for statement in result.statements:
@@ -82,7 +84,11 @@ class Command(BaseCommand):
 
     def cleanup(self) -> None:
         counts = maintenance.cleanup_all(now=timezone.now())
-        self.stdout.write("Deleted: " + ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items()) + ".")
+        self.stdout.write(
+            "Deleted: "
+            + ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
+            + "."
+        )
 
     def monitor(self) -> None:
         snapshot = performance.resource_snapshot()
@@ -91,7 +97,9 @@ class Command(BaseCommand):
         self.stdout.write(f"process memory: {snapshot['process_memory_mb']} MB")
         self.stdout.write(f"system memory in use: {snapshot['system_memory_percent']}%")
         self.stdout.write(f"database size: {'unknown' if size is None else f'{size} MB'}")
-        self.stdout.write(f"task queue: {snapshot['queued_tasks']} queued, {snapshot['scheduled_tasks']} scheduled")
+        self.stdout.write(
+            f"task queue: {snapshot['queued_tasks']} queued, {snapshot['scheduled_tasks']} scheduled"
+        )
         self.stdout.write(
             f"last hour: {hour['pushes']} push, {hour['pulls']} pull, {hour['errors']} error(s), "
             f"{hour['records']} record(s), {hour['records_per_minute']} records/minute"

@@ -24,7 +24,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--action", required=True, choices=ACTIONS)
         parser.add_argument("--model", help="Only this model, as app_label.ModelName.")
-        parser.add_argument("--days", type=int, default=365, help="cleanup: keep this many days (default 365).")
+        parser.add_argument(
+            "--days", type=int, default=365, help="cleanup: keep this many days (default 365)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         selected = self.selected_models(options["model"])
