@@ -14,6 +14,7 @@ from pathlib import Path
 from django.apps import apps
 from django.db import connection
 from knox.models import get_token_model
+from simple_history.utils import get_history_model_for_model
 
 from sbsync import cache, conf, discovery
 from sbsync.models import IdempotencyRecord, PerformanceAnalysis, PerformanceMetrics, SyncLog
@@ -125,8 +126,13 @@ def cleanup_all(*, now: datetime) -> dict[str, int]:
 
 
 def optimized_tables() -> list[str]:
-    """The tables worth analysing: sbsync's own (logs, change index, history) and those of synced models."""
-    models = list(apps.get_app_config("sbsync").get_models()) + discovery.enabled_models()
+    """The tables worth analysing: sbsync's own (logs, change index, history) and those of synced models
+    and of their audit history."""
+    synced = discovery.enabled_models()
+    histories = [
+        get_history_model_for_model(m) for m in synced if hasattr(m._meta, "simple_history_manager_attribute")
+    ]
+    models = [*apps.get_app_config("sbsync").get_models(), *synced, *histories]
     return sorted({model._meta.db_table for model in models if model._meta.managed and not model._meta.proxy})
 
 

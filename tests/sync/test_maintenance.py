@@ -193,7 +193,13 @@ def test_optimization_plan_covers_sbsync_and_synced_model_tables():
 
     plan = optimization_plan(vacuum=False)
 
-    for table in ("sbsync_synclog", "sbsync_syncrecord", "sbsync_historicalmodelpermission", "shop_customer"):
+    for table in (
+        "sbsync_synclog",
+        "sbsync_syncrecord",
+        "sbsync_historicalmodelpermission",
+        "shop_customer",
+        "shop_historicalcustomer",
+    ):
         assert f"ANALYZE {quoted(table)}" in plan.statements
     assert not any("auth_user" in statement for statement in plan.statements)
 
