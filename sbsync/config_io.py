@@ -33,13 +33,7 @@ from sbsync.models import DataFilter, DiscoveryConfig, ModelPermission, Organiza
 
 FORMAT_VERSION = 1
 VERSION_KEY = "sbsync_config"
-DISCOVERY_FIELDS = (
-    "auto_discover_models",
-    "include_apps",
-    "exclude_models",
-    "include_models",
-    "shared_models",
-)
+DISCOVERY_FIELDS = tuple(discovery.DiscoverySettings().as_dict())
 PERMISSION_KEYS = {"organization", "group", "model", "actions"}
 FILTER_KEYS = {"organization", "group", "model", "name", "condition", "is_active"}
 
@@ -129,11 +123,17 @@ def _check_name(where: str, value: Any, max_length: int, errors: list[str]) -> N
         errors.append(f"{where}: must be a non-empty text of at most {max_length} characters.")
 
 
+def _check_organization(where: str, value: Any, slugs: set[str], errors: list[str]) -> None:
+    if not isinstance(value, str) or value not in slugs:
+        errors.append(f"{where}: no organization with slug {value!r}.")
+
+
 def _check_model(where: str, value: Any, errors: list[str]) -> type[Any] | None:
-    try:
-        return apps.get_model(value) if isinstance(value, str) else None
-    except (LookupError, ValueError):
-        pass
+    if isinstance(value, str):
+        try:
+            return apps.get_model(value)
+        except (LookupError, ValueError):
+            pass
     errors.append(f"{where}: {value!r} is not an installed model (use app_label.ModelName).")
     return None
 
@@ -170,8 +170,7 @@ def _validate_permissions(items: Any, slugs: set[str], errors: list[str]) -> Non
         where = f"permissions[{index}]"
         if not _check_keys(where, item, PERMISSION_KEYS, errors):
             continue
-        if item["organization"] not in slugs:
-            errors.append(f"{where}.organization: no organization with slug {item['organization']!r}.")
+        _check_organization(f"{where}.organization", item["organization"], slugs, errors)
         _check_name(f"{where}.group", item["group"], 150, errors)
         _check_model(f"{where}.model", item["model"], errors)
         actions = item["actions"]
@@ -195,8 +194,7 @@ def _validate_filters(items: Any, slugs: set[str], errors: list[str]) -> None:
         where = f"data_filters[{index}]"
         if not _check_keys(where, item, FILTER_KEYS, errors):
             continue
-        if item["organization"] not in slugs:
-            errors.append(f"{where}.organization: no organization with slug {item['organization']!r}.")
+        _check_organization(f"{where}.organization", item["organization"], slugs, errors)
         _check_name(f"{where}.group", item["group"], 150, errors)
         _check_name(f"{where}.name", item["name"], 100, errors)
         if not isinstance(item["is_active"], bool):
@@ -216,7 +214,7 @@ def validate_document(document: Any) -> list[str]:
         "document", document, {VERSION_KEY, "discovery", "permissions", "data_filters"}, errors
     ):
         return errors
-    if document[VERSION_KEY] != FORMAT_VERSION:
+    if type(document[VERSION_KEY]) is not int or document[VERSION_KEY] != FORMAT_VERSION:
         return [
             f"document.{VERSION_KEY}: version {document[VERSION_KEY]!r} is not supported (expected {FORMAT_VERSION})."
         ]

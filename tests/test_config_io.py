@@ -190,6 +190,22 @@ def test_import_config_with_one_bad_entry_writes_nothing(configured):
             ],
         ),
         (
+            lambda d: {
+                **d,
+                "permissions": [{"organization": ["acme"], "group": 7, "model": {}, "actions": "push"}],
+            },
+            [
+                "permissions[0].organization: no organization with slug ['acme'].",
+                "permissions[0].group: must be a non-empty text of at most 150 characters.",
+                "permissions[0].model: {} is not an installed model (use app_label.ModelName).",
+                "permissions[0].actions: must be a list of push, pull, create, update, delete, read.",
+            ],
+        ),
+        (
+            lambda d: {**d, "sbsync_config": True},
+            ["document.sbsync_config: version True is not supported (expected 1)."],
+        ),
+        (
             lambda d: {**d, "permissions": d["permissions"][:1] * 2},
             ["permissions[1]: a second entry for shop.Customer of group 'Members' in 'acme'."],
         ),

@@ -86,11 +86,13 @@ def test_manage_config_validate_accepts_a_sound_configuration(configured):
 
 def test_manage_config_validate_fails_on_a_broken_row(configured):
     DataFilter.objects.update(condition={"field": "salary", "operator": "exact", "value": 1})
+    err = StringIO()
 
     with pytest.raises(CommandError) as excinfo:
-        run("--action", "validate")
+        call_command("manage_config", "--action", "validate", stdout=StringIO(), stderr=err)
 
     assert str(excinfo.value) == "The configuration has 1 error(s)."
+    assert err.getvalue() == "error: data_filters[0].condition: field: shop.Customer has no field 'salary'.\n"
 
 
 def test_manage_config_reset_without_force_changes_nothing(configured):
