@@ -21,7 +21,11 @@ def shared_cache(settings):
     prefix = f"sbsync-test-{uuid.uuid4().hex}"
     settings.CACHES = {
         **settings.CACHES,
-        "shared": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix},
+        "shared": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        },
     }
     settings.SBSYNC = {**settings.SBSYNC, "CACHE_ALIAS": "shared"}
     client = redis.Redis.from_url(url)
