@@ -147,8 +147,8 @@ def build_access(membership: Membership) -> Access:
 
 def warm_cache() -> int:
     """Fill the configuration cache for the current generation: the discovery configuration, and the
-    permissions and filters of every (organization, group) pair that an active membership uses, so the
-    first request after a change does not compute them. Returns the number of pairs warmed."""
+    permissions and filters of every (organization, group) pair that an active membership uses, so
+    requests find them computed. Returns the number of pairs warmed."""
     gen = cache.generation()
     _cached_discovery(gen)
     pairs = Membership.objects.active().values_list("organization_id", "group_id").distinct().order_by()
