@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -15,9 +14,7 @@ from tests.factories import make_permission
 @pytest.fixture
 def shared_cache(settings):
     """The configuration cache on the real Redis of SBSYNC_TEST_REDIS_URL, under a prefix of its own."""
-    url = os.environ.get("SBSYNC_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("SBSYNC_TEST_REDIS_URL is not set")
+    url = settings.TEST_REDIS_URL
     prefix = f"sbsync-test-{uuid.uuid4().hex}"
     settings.CACHES = {
         **settings.CACHES,
