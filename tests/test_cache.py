@@ -41,17 +41,19 @@ def test_purge_stale_deletes_old_generations_from_a_shared_redis_cache(trio, sha
 
     purged = purge_stale(new)
 
+    discovery_key = next(k for k in caches["shared"].get(REGISTRY_KEY) if ":discovery:" in k)
     assert purged == 3
+    assert discovery_key.startswith(f"sbsync:{new}:discovery:")
     assert shared_cache() == sorted(
         [
             REGISTRY_KEY,
-            f"sbsync:{new}:discovery",
+            discovery_key,
             f"sbsync:{new}:filters:{trio.acme.pk}:{trio.members.pk}",
             f"sbsync:{new}:perms:{trio.acme.pk}:{trio.members.pk}",
         ]
     )
     assert caches["shared"].get(REGISTRY_KEY) == {
-        f"sbsync:{new}:discovery",
+        discovery_key,
         f"sbsync:{new}:filters:{trio.acme.pk}:{trio.members.pk}",
         f"sbsync:{new}:perms:{trio.acme.pk}:{trio.members.pk}",
     }
