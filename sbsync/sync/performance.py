@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,8 @@ HIGH_MEMORY_MB = 512.0
 QUERIES_PER_RECORD = 1.0
 ERROR_RATE = 0.05
 MB = 1024 * 1024
+
+logger = logging.getLogger("sbsync.performance")
 
 
 def performance_summary(*, days: int) -> dict[str, Any]:
@@ -97,16 +100,26 @@ def database_size() -> int | None:
     return None
 
 
+def queue_lengths() -> tuple[int | None, int | None]:
+    """Queued and scheduled tasks, or (None, None) when the queue's storage cannot be reached."""
+    try:
+        return HUEY.pending_count(), HUEY.scheduled_count()
+    except Exception:
+        logger.warning("The task queue cannot be reached", exc_info=True)
+        return None, None
+
+
 def resource_snapshot() -> dict[str, Any]:
     """Current figures: this process's memory, the machine's memory use, the database size, the task
-    queue's length and the sync throughput of the last hour."""
+    queue's length (None when unreachable) and the sync throughput of the last hour."""
     hour = log_activity(SyncLog.objects.since(timezone.now() - timedelta(hours=1)))
     size = database_size()
+    queued, scheduled = queue_lengths()
     return {
         "process_memory_mb": round(psutil.Process().memory_info().rss / MB, 1),
         "system_memory_percent": psutil.virtual_memory().percent,
         "database_size_mb": round(size / MB, 2) if size is not None else None,
-        "queued_tasks": HUEY.pending_count(),
-        "scheduled_tasks": HUEY.scheduled_count(),
+        "queued_tasks": queued,
+        "scheduled_tasks": scheduled,
         "last_hour": {**hour, "records_per_minute": round(hour["records"] / 60, 1)},
     }

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
+from huey import RedisHuey
 
 from sbsync.enums import Operation
 from sbsync.models import IdempotencyRecord, PerformanceAnalysis, PerformanceMetrics, SyncLog
@@ -151,3 +152,14 @@ def test_optimize_performance_rejects_bad_arguments(args):
 
     assert str(excinfo.value).startswith("Error: ")
     assert PerformanceAnalysis.objects.count() == 0
+
+
+def test_monitor_reports_an_unreachable_task_queue_instead_of_failing(db, monkeypatch):
+    import sbsync.sync.performance as performance
+
+    monkeypatch.setattr(performance, "HUEY", RedisHuey("sbsync-unreachable", url="redis://127.0.0.1:1/0"))
+    out = StringIO()
+
+    call_command("optimize_performance", "--action", "monitor", stdout=out)
+
+    assert "task queue: unreachable" in out.getvalue()

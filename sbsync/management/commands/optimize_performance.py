@@ -97,9 +97,12 @@ class Command(BaseCommand):
         self.stdout.write(f"process memory: {snapshot['process_memory_mb']} MB")
         self.stdout.write(f"system memory in use: {snapshot['system_memory_percent']}%")
         self.stdout.write(f"database size: {'unknown' if size is None else f'{size} MB'}")
-        self.stdout.write(
-            f"task queue: {snapshot['queued_tasks']} queued, {snapshot['scheduled_tasks']} scheduled"
-        )
+        if snapshot["queued_tasks"] is None:
+            self.stdout.write("task queue: unreachable")
+        else:
+            self.stdout.write(
+                f"task queue: {snapshot['queued_tasks']} queued, {snapshot['scheduled_tasks']} scheduled"
+            )
         self.stdout.write(
             f"last hour: {hour['pushes']} push, {hour['pulls']} pull, {hour['errors']} error(s), "
             f"{hour['records']} record(s), {hour['records_per_minute']} records/minute"
