@@ -8,7 +8,6 @@ from sbsync.demo.shop.seed import DEMO_USERS
 from sbsync.models import Organization
 
 
-
 def home(request: HttpRequest) -> HttpResponse:
     """The demo's landing page: where to go and who to log in as."""
     context = {
