@@ -41,7 +41,7 @@ INFO_KEYS = frozenset({"format", "organization", "template", "generated_at", "de
 TOP_KEYS = INFO_KEYS | {"permissions", "filters"}
 PERMISSION_KEYS = frozenset({"group", "model", *FLAG_FIELDS})
 FILTER_KEYS = frozenset({"group", "model", "name", "condition", "is_active"})
-FILTER_NAME_MAX = DataFilter._meta.get_field("name").max_length or 100
+FILTER_NAME_MAX: int = getattr(DataFilter._meta.get_field("name"), "max_length", None) or 100
 
 ApplyMode = Literal["merge", "replace", "missing"]
 
@@ -132,7 +132,9 @@ def read_json(path: str | Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DocumentError([f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."]) from None
+        raise DocumentError(
+            [f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."]
+        ) from None
 
 
 def load_document(path: str | Path) -> PermissionDocument:
@@ -174,7 +176,9 @@ class _Checker:
             try:
                 apps.get_model(label)
             except (LookupError, ValueError):
-                self.errors.append(f"{where}.model: {label!r} is not an installed model (use app_label.ModelName).")
+                self.errors.append(
+                    f"{where}.model: {label!r} is not an installed model (use app_label.ModelName)."
+                )
             else:
                 self.errors.append(f"{where}.model: {label!r} is installed but not enabled for sync.")
         return status
@@ -182,7 +186,9 @@ class _Checker:
     def keys(self, item: dict[str, Any], allowed: frozenset[str], where: str) -> None:
         unknown = sorted(set(item) - allowed)
         if unknown:
-            self.errors.append(f"{where}: unknown keys {', '.join(map(repr, unknown))} (allowed: {', '.join(sorted(allowed))}).")
+            self.errors.append(
+                f"{where}: unknown keys {', '.join(map(repr, unknown))} (allowed: {', '.join(sorted(allowed))})."
+            )
 
     def boolean(self, item: dict[str, Any], key: str, default: bool, where: str) -> bool:
         value = item.get(key, default)
@@ -208,11 +214,17 @@ def parse_document(data: Any) -> PermissionDocument:
     """Validate a decoded document against the installed groups and enabled models. Raises
     DocumentError listing every problem; nothing is looked up in any organization."""
     if not isinstance(data, dict):
-        raise DocumentError([f"The document must be a JSON object with 'format' and 'permissions', not {type(data).__name__}."])
+        raise DocumentError(
+            [
+                f"The document must be a JSON object with 'format' and 'permissions', not {type(data).__name__}."
+            ]
+        )
     errors: list[str] = []
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
-        errors.append(f"Unknown top-level keys {', '.join(map(repr, unknown))} (allowed: {', '.join(sorted(TOP_KEYS))}).")
+        errors.append(
+            f"Unknown top-level keys {', '.join(map(repr, unknown))} (allowed: {', '.join(sorted(TOP_KEYS))})."
+        )
     if data.get("format") != FORMAT:
         found = f"not {data['format']!r}" if "format" in data else "it is missing"
         errors.append(f"'format' must be {FORMAT!r}; {found}.")
@@ -254,7 +266,9 @@ def _parse_permissions(raw: list[Any], check: _Checker) -> list[PermissionEntry]
             continue
         key = (group.pk, status.label)
         if key in seen:
-            check.errors.append(f"{where}: repeats {group.name} on {status.label} (first in permissions[{seen[key]}]).")
+            check.errors.append(
+                f"{where}: repeats {group.name} on {status.label} (first in permissions[{seen[key]}])."
+            )
             continue
         seen[key] = index
         if status.shared and any(flags[f"can_{a}"] for a in Action.values if a not in ("pull", "read")):
@@ -285,18 +299,24 @@ def _parse_filters(raw: list[Any], check: _Checker) -> list[FilterEntry]:
             try:
                 validate_condition(status.model, condition)
             except ValidationError as exc:
-                for key, messages in exc.message_dict.items():
-                    suffix = "" if key == "condition" else f".{key}"
+                for part, messages in exc.message_dict.items():
+                    suffix = "" if part == "condition" else f".{part}"
                     check.errors.append(f"{where}.condition{suffix}: {' '.join(messages)}")
                 continue
         if group is None or status is None or name is None:
             continue
         key = (group.pk, status.label, name)
         if key in seen:
-            check.errors.append(f"{where}: repeats filter {name!r} of {group.name} on {status.label} (first in filters[{seen[key]}]).")
+            check.errors.append(
+                f"{where}: repeats filter {name!r} of {group.name} on {status.label} (first in filters[{seen[key]}])."
+            )
             continue
         seen[key] = index
-        entries.append(FilterEntry(group=group, model=status.model, name=name, condition=condition, is_active=is_active))
+        entries.append(
+            FilterEntry(
+                group=group, model=status.model, name=name, condition=dict(condition), is_active=is_active
+            )
+        )
     return entries
 
 
@@ -313,12 +333,16 @@ def template_document(
     """Every group on every model with ``template``'s flags, or with each group's role template when
     ``template`` is ``role_defaults``. Shared models get at most pull and read."""
     if template != ROLE_DEFAULTS and template not in TEMPLATES:
-        raise DocumentError([f"Unknown permission template {template!r}; choose one of: {', '.join(template_names())}."])
+        raise DocumentError(
+            [f"Unknown permission template {template!r}; choose one of: {', '.join(template_names())}."]
+        )
     entries = []
     for group in groups:
         chosen = template_for_group(group.name) if template == ROLE_DEFAULTS else TEMPLATES[template]
         for status in models:
-            entries.append(PermissionEntry(group=group, model=status.model, flags=chosen.flags(shared=status.shared)))
+            entries.append(
+                PermissionEntry(group=group, model=status.model, flags=chosen.flags(shared=status.shared))
+            )
     return PermissionDocument(organization=organization, permissions=tuple(entries), template=template)
 
 
@@ -332,18 +356,32 @@ def current_document(organization: Organization) -> tuple[PermissionDocument, li
     enabled = discovery.enabled_by_label()
     skipped: list[str] = []
     permissions = []
-    rows = ModelPermission.objects.for_tenant(organization).select_related("group").order_by("group__name", "model_label")
+    rows = (
+        ModelPermission.objects.for_tenant(organization)
+        .select_related("group")
+        .order_by("group__name", "model_label")
+    )
     for row in rows:
         status = enabled.get(row.model_label.lower())
         if status is None:
             skipped.append(f"permission of {row.group.name} on {row.model_label}")
             continue
-        permissions.append(PermissionEntry(group=row.group, model=status.model, flags={f: getattr(row, f) for f in FLAG_FIELDS}))
+        permissions.append(
+            PermissionEntry(
+                group=row.group, model=status.model, flags={f: getattr(row, f) for f in FLAG_FIELDS}
+            )
+        )
     filters = []
-    for data_filter in DataFilter.objects.for_tenant(organization).select_related("group").order_by("group__name", "model_label", "name"):
+    for data_filter in (
+        DataFilter.objects.for_tenant(organization)
+        .select_related("group")
+        .order_by("group__name", "model_label", "name")
+    ):
         status = enabled.get(data_filter.model_label.lower())
         if status is None:
-            skipped.append(f"filter {data_filter.name!r} of {data_filter.group.name} on {data_filter.model_label}")
+            skipped.append(
+                f"filter {data_filter.name!r} of {data_filter.group.name} on {data_filter.model_label}"
+            )
             continue
         filters.append(
             FilterEntry(
@@ -354,7 +392,9 @@ def current_document(organization: Organization) -> tuple[PermissionDocument, li
                 is_active=data_filter.is_active,
             )
         )
-    return PermissionDocument(organization=organization.slug, permissions=tuple(permissions), filters=tuple(filters)), skipped
+    return PermissionDocument(
+        organization=organization.slug, permissions=tuple(permissions), filters=tuple(filters)
+    ), skipped
 
 
 def write_json(data: dict[str, Any], path: str | Path) -> None:
@@ -383,7 +423,10 @@ class ApplyReport:
     """What applying a document did (or, in a dry run, would do)."""
 
     counts: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {kind: dict.fromkeys(("created", "updated", "unchanged", "deleted"), 0) for kind in ("permissions", "filters")}
+        default_factory=lambda: {
+            kind: dict.fromkeys(("created", "updated", "unchanged", "deleted"), 0)
+            for kind in ("permissions", "filters")
+        }
     )
     changes: list[str] = field(default_factory=list)
 
@@ -399,7 +442,9 @@ class ApplyReport:
     def summary(self) -> str:
         parts = []
         for kind, c in self.counts.items():
-            parts.append(f"{kind}: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged, {c['deleted']} deleted")
+            parts.append(
+                f"{kind}: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged, {c['deleted']} deleted"
+            )
         return "; ".join(parts)
 
 
@@ -442,17 +487,27 @@ def _delete(row: models.Model, reason: str, dry_run: bool) -> None:
 
 
 def _apply_permissions(
-    document: PermissionDocument, organization: Organization, mode: ApplyMode, dry_run: bool, reason: str, report: ApplyReport
+    document: PermissionDocument,
+    organization: Organization,
+    mode: ApplyMode,
+    dry_run: bool,
+    reason: str,
+    report: ApplyReport,
 ) -> None:
     existing = {
         (row.group_id, row.model_label.lower()): row
-        for row in ModelPermission.objects.for_tenant(organization).select_for_update().select_related("group").order_by("pk")
+        for row in ModelPermission.objects.for_tenant(organization)
+        .select_for_update(of=("self",))
+        .select_related("group")
+        .order_by("pk")
     }
     for entry in document.permissions:
         row = existing.pop((entry.group.pk, entry.label.lower()), None)
         where = f"permission of {entry.group.name} on {entry.label}"
         if row is None:
-            row = ModelPermission(organization=organization, group=entry.group, model_label=entry.label, **entry.flags)
+            row = ModelPermission(
+                organization=organization, group=entry.group, model_label=entry.label, **entry.flags
+            )
             report.note("permissions", "created", f"created {where}: {_granted(entry.flags)}")
             _save(row, reason, dry_run)
             continue
@@ -460,7 +515,9 @@ def _apply_permissions(
         if mode == "missing" or (current == entry.flags and row.model_label == entry.label):
             report.note("permissions", "unchanged")
             continue
-        report.note("permissions", "updated", f"updated {where}: {_granted(entry.flags)} (was {_granted(current)})")
+        report.note(
+            "permissions", "updated", f"updated {where}: {_granted(entry.flags)} (was {_granted(current)})"
+        )
         for flag, value in entry.flags.items():
             setattr(row, flag, value)
         row.model_label = entry.label
@@ -468,16 +525,28 @@ def _apply_permissions(
     if mode == "replace":
         for row in existing.values():
             flags = {f: getattr(row, f) for f in FLAG_FIELDS}
-            report.note("permissions", "deleted", f"deleted permission of {row.group.name} on {row.model_label}: {_granted(flags)}")
+            report.note(
+                "permissions",
+                "deleted",
+                f"deleted permission of {row.group.name} on {row.model_label}: {_granted(flags)}",
+            )
             _delete(row, reason, dry_run)
 
 
 def _apply_filters(
-    document: PermissionDocument, organization: Organization, mode: ApplyMode, dry_run: bool, reason: str, report: ApplyReport
+    document: PermissionDocument,
+    organization: Organization,
+    mode: ApplyMode,
+    dry_run: bool,
+    reason: str,
+    report: ApplyReport,
 ) -> None:
     existing = {
         (row.group_id, row.model_label.lower(), row.name): row
-        for row in DataFilter.objects.for_tenant(organization).select_for_update().select_related("group").order_by("pk")
+        for row in DataFilter.objects.for_tenant(organization)
+        .select_for_update(of=("self",))
+        .select_related("group")
+        .order_by("pk")
     }
     for entry in document.filters:
         row = existing.pop((entry.group.pk, entry.label.lower(), entry.name), None)
@@ -491,18 +560,32 @@ def _apply_filters(
                 condition=entry.condition,
                 is_active=entry.is_active,
             )
-            report.note("filters", "created", f"created {where}: {row.describe()}{'' if entry.is_active else ' (inactive)'}")
+            report.note(
+                "filters",
+                "created",
+                f"created {where}: {row.describe()}{'' if entry.is_active else ' (inactive)'}",
+            )
             _save(row, reason, dry_run)
             continue
-        same = row.condition == entry.condition and row.is_active == entry.is_active and row.model_label == entry.label
+        same = (
+            row.condition == entry.condition
+            and row.is_active == entry.is_active
+            and row.model_label == entry.label
+        )
         if mode == "missing" or same:
             report.note("filters", "unchanged")
             continue
         before = row.describe() + ("" if row.is_active else " (inactive)")
         row.condition, row.is_active, row.model_label = entry.condition, entry.is_active, entry.label
-        report.note("filters", "updated", f"updated {where}: {row.describe()}{'' if entry.is_active else ' (inactive)'} (was {before})")
+        report.note(
+            "filters",
+            "updated",
+            f"updated {where}: {row.describe()}{'' if entry.is_active else ' (inactive)'} (was {before})",
+        )
         _save(row, reason, dry_run)
     if mode == "replace":
         for row in existing.values():
-            report.note("filters", "deleted", f"deleted filter {row.name!r} of {row.group.name} on {row.model_label}")
+            report.note(
+                "filters", "deleted", f"deleted filter {row.name!r} of {row.group.name} on {row.model_label}"
+            )
             _delete(row, reason, dry_run)

@@ -103,7 +103,9 @@ def add_member(
                 raise UnknownUser(f"There is no user named {username!r}.")
             user = _create_user(user_model, username, password, email)
             user_created = True
-        membership = Membership.objects.select_for_update().filter(user=user, organization=organization).first()
+        membership = (
+            Membership.objects.select_for_update().filter(user=user, organization=organization).first()
+        )
         if membership is None:
             membership = Membership.objects.create(user=user, organization=organization, group=group)
             return MemberResult(membership, "added", user_created)
@@ -117,7 +119,7 @@ def add_member(
 
 
 def _create_user(user_model: Any, username: str, password: str, email: str) -> Any:
-    fields = {user_model.USERNAME_FIELD: username}
+    fields: dict[str, Any] = {user_model.USERNAME_FIELD: username}
     if email:
         fields[user_model.get_email_field_name()] = email
     candidate = user_model(**fields)
@@ -144,13 +146,19 @@ def setup_example() -> ExampleReport:
     with transaction.atomic():
         created_groups, _ = create_default_groups()
         report.groups_created = [g.name for g in created_groups]
-        groups = sorted(Group.objects.filter(name__in=DEFAULT_GROUPS), key=lambda g: list(DEFAULT_GROUPS).index(g.name))
+        groups = sorted(
+            Group.objects.filter(name__in=DEFAULT_GROUPS), key=lambda g: list(DEFAULT_GROUPS).index(g.name)
+        )
         enabled = [s for s in discovery.evaluate() if s.enabled]
         report.models = [s.label for s in enabled]
         for name, slug in EXAMPLE_ORGANIZATIONS:
             organization, created = create_organization(name=name, slug=slug)
             if created:
                 report.organizations_created.append(slug)
-            document = template_document(template=ROLE_DEFAULTS, groups=groups, models=enabled, organization=slug)
-            report.permissions[slug] = apply_document(document, organization, mode="missing", reason="setup_example")
+            document = template_document(
+                template=ROLE_DEFAULTS, groups=groups, models=enabled, organization=slug
+            )
+            report.permissions[slug] = apply_document(
+                document, organization, mode="missing", reason="setup_example"
+            )
     return report

@@ -31,7 +31,9 @@ class PermissionTemplate:
 TEMPLATES: dict[str, PermissionTemplate] = {
     t.name: t
     for t in (
-        PermissionTemplate("full_access", "push, pull, create, update, delete and read", frozenset(Action.values)),
+        PermissionTemplate(
+            "full_access", "push, pull, create, update, delete and read", frozenset(Action.values)
+        ),
         PermissionTemplate(
             "read_write",
             "push, pull, create, update and read; no delete",

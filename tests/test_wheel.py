@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL_DOC = ROOT / "sbsync" / "docs" / "install.md"
 
-ITEM_MODELS = '''
+ITEM_MODELS = """
 from django.db import models
 
 from sbsync.models import Organization
@@ -33,9 +33,9 @@ class Item(models.Model):
 
 class Note(models.Model):
     text = models.TextField()
-'''
+"""
 
-COMPILE_TEMPLATES = '''
+COMPILE_TEMPLATES = """
 from pathlib import Path
 import sbsync
 from django.template.loader import get_template
@@ -44,7 +44,7 @@ names = sorted(str(p.relative_to(root)) for p in root.rglob("*.html"))
 for name in names:
     get_template(name)
 print(len(names), "templates compiled")
-'''
+"""
 
 
 def clean_env() -> dict[str, str]:
@@ -54,8 +54,12 @@ def clean_env() -> dict[str, str]:
 
 
 def run(*args: str | Path, cwd: Path = ROOT) -> str:
-    result = subprocess.run([str(a) for a in args], cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"{' '.join(map(str, args))} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, args))} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
     return result.stdout + result.stderr
 
 
@@ -103,7 +107,9 @@ def test_wheel_installs_into_a_new_project(wheel, tmp_path):
     run(python, "manage.py", "startapp", "inventory", cwd=project)
     (project / "inventory" / "models.py").write_text(ITEM_MODELS)
     settings = project / "hostproject" / "settings.py"
-    settings.write_text(settings.read_text() + "\n" + documented_block("settings.py") + '\nINSTALLED_APPS += ["inventory"]\n')
+    settings.write_text(
+        settings.read_text() + "\n" + documented_block("settings.py") + '\nINSTALLED_APPS += ["inventory"]\n'
+    )
     urls = project / "hostproject" / "urls.py"
     urls.write_text(urls.read_text() + "\n" + documented_block("urls.py"))
 
@@ -120,4 +126,7 @@ def test_wheel_installs_into_a_new_project(wheel, tmp_path):
     for foreign in ("auth.", "contenttypes.", "sessions.", "admin.", "sbsync.", "knox.", "Historical"):
         assert foreign not in summary
     assert str(venv) in static
-    assert f"{len([n for n in source_files('templates') if n.endswith('.html')])} templates compiled" in templates
+    assert (
+        f"{len([n for n in source_files('templates') if n.endswith('.html')])} templates compiled"
+        in templates
+    )

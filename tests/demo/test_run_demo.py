@@ -36,7 +36,11 @@ def start_demo(tmp_path, port):
     env.update(DJANGO_SETTINGS_MODULE="sbsync.demo.settings", SBSYNC_DATA_DIR=str(tmp_path))
     process = subprocess.Popen(
         [sys.executable, "manage.py", "run_demo", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lines: list[str] = []
     threading.Thread(target=collect, args=(process.stdout, lines), daemon=True).start()
@@ -71,7 +75,9 @@ def admin_page(base: str, path: str) -> str:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
     login = opener.open(f"{base}/admin/login/").read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login).group(1)
-    form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": "admin", "password": "sbsync-demo", "next": path})
+    form = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "username": "admin", "password": "sbsync-demo", "next": path}
+    )
     return opener.open(f"{base}/admin/login/", data=form.encode()).read().decode()
 
 
@@ -122,5 +128,8 @@ def test_run_demo_stops_the_consumer_when_the_server_cannot_start(tmp_path):
 
     pid = consumer_pid(lines)
     assert process.returncode == 1
-    assert wait_for(lambda: "CommandError: The web server stopped with exit code 1; the demo was stopped.\n" in lines, timeout=5)
+    assert wait_for(
+        lambda: "CommandError: The web server stopped with exit code 1; the demo was stopped.\n" in lines,
+        timeout=5,
+    )
     assert pid is not None and not is_alive(pid)

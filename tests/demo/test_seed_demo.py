@@ -41,7 +41,9 @@ def test_seed_demo_creates_the_seed_organizations_and_users():
     ]
     assert Group.objects.count() == 7
     assert all(u.check_password("sbsync-demo") for u in User.objects.all())
-    assert list(User.objects.filter(is_staff=True).values_list("username", "is_superuser")) == [("admin", True)]
+    assert list(User.objects.filter(is_staff=True).values_list("username", "is_superuser")) == [
+        ("admin", True)
+    ]
 
 
 def test_seed_demo_applies_the_seed_permission_table():
@@ -60,16 +62,23 @@ def test_seed_demo_applies_the_seed_permission_table():
     assert flags("global-retail", "Sales", "shop.Report") == read_only
     assert flags("acme-corp", "Support", "shop.Customer") == read_write
     assert flags("global-retail", "Read Only", "shop.Customer") == read_only
-    assert {frozenset(flags(slug, g, "shop.Product")) for slug in ("acme-corp",) for g in ("Administrators", "Managers", "Read Only")} == {
-        frozenset(read_only)
-    }
+    assert {
+        frozenset(flags(slug, g, "shop.Product"))
+        for slug in ("acme-corp",)
+        for g in ("Administrators", "Managers", "Read Only")
+    } == {frozenset(read_only)}
 
 
 def test_seed_demo_gives_each_organization_the_sales_filter():
     run("seed_demo")
 
-    assert sorted(DataFilter.objects.values_list("organization__slug", "group__name", "model_label", "condition", "is_active")) == [
-        (slug, "Sales", "shop.Customer", SALES_FILTER, True) for slug in ("acme-corp", "city-university", "global-retail")
+    assert sorted(
+        DataFilter.objects.values_list(
+            "organization__slug", "group__name", "model_label", "condition", "is_active"
+        )
+    ) == [
+        (slug, "Sales", "shop.Customer", SALES_FILTER, True)
+        for slug in ("acme-corp", "city-university", "global-retail")
     ]
 
 
@@ -78,7 +87,9 @@ def test_seed_demo_sales_users_see_only_their_assigned_customers():
     retail = Organization.objects.get(slug="global-retail")
     mary, tom, john = (User.objects.get(username=n) for n in ("mary_sales", "tom_sales", "john_manager"))
 
-    seen_by_mary = set(access_for(mary, retail).rows(Customer).values_list("assigned_manager__username", flat=True))
+    seen_by_mary = set(
+        access_for(mary, retail).rows(Customer).values_list("assigned_manager__username", flat=True)
+    )
     mary_count = access_for(mary, retail).rows(Customer).count()
     tom_count = access_for(tom, retail).rows(Customer).count()
 
@@ -94,9 +105,15 @@ def test_seed_demo_creates_a_few_hundred_records_per_organization():
     for organization in Organization.objects.all():
         counts = [m.objects.filter(organization=organization).count() for m in (Customer, Order, Report)]
         assert counts == [120, 240, 60]
-        assert not Order.objects.filter(organization=organization).exclude(customer__organization=organization).exists()
+        assert (
+            not Order.objects.filter(organization=organization)
+            .exclude(customer__organization=organization)
+            .exists()
+        )
     assert Product.objects.count() == 24
-    assert Customer.objects.filter(pk=uuid.uuid5(ID_NAMESPACE, "acme-corp:customer:0"), organization__slug="acme-corp").exists()
+    assert Customer.objects.filter(
+        pk=uuid.uuid5(ID_NAMESPACE, "acme-corp:customer:0"), organization__slug="acme-corp"
+    ).exists()
 
 
 def test_seed_demo_records_history_and_change_index_entries():
@@ -110,11 +127,17 @@ def test_seed_demo_records_history_and_change_index_entries():
 
 def test_seed_demo_twice_gives_the_same_state():
     run("seed_demo")
-    before = (snapshot(), [m.objects.count() for m in (Customer, Order, Report, Product, Customer.history.model)])
+    before = (
+        snapshot(),
+        [m.objects.count() for m in (Customer, Order, Report, Product, Customer.history.model)],
+    )
 
     out, _ = run("seed_demo")
 
-    assert (snapshot(), [m.objects.count() for m in (Customer, Order, Report, Product, Customer.history.model)]) == before
+    assert (
+        snapshot(),
+        [m.objects.count() for m in (Customer, Order, Report, Product, Customer.history.model)],
+    ) == before
     assert "The demo was already seeded; nothing changed." in out
 
 

@@ -26,14 +26,31 @@ def snapshot() -> dict[str, Any]:
         "organizations": sorted(Organization.objects.values_list("slug", "name", "description", "is_active")),
         "groups": sorted(Group.objects.values_list("name", flat=True)),
         "users": sorted(User.objects.values_list("username", "password")),
-        "memberships": sorted(Membership.objects.values_list("user__username", "organization__slug", "group__name", "is_active")),
+        "memberships": sorted(
+            Membership.objects.values_list("user__username", "organization__slug", "group__name", "is_active")
+        ),
         "permissions": sorted(
             ModelPermission.objects.values_list(
-                "organization__slug", "group__name", "model_label", "can_push", "can_pull", "can_create", "can_update", "can_delete", "can_read"
+                "organization__slug",
+                "group__name",
+                "model_label",
+                "can_push",
+                "can_pull",
+                "can_create",
+                "can_update",
+                "can_delete",
+                "can_read",
             )
         ),
         "filters": sorted(
-            (f.organization.slug, f.group.name, f.model_label, f.name, json.dumps(f.condition, sort_keys=True), f.is_active)
+            (
+                f.organization.slug,
+                f.group.name,
+                f.model_label,
+                f.name,
+                json.dumps(f.condition, sort_keys=True),
+                f.is_active,
+            )
             for f in DataFilter.objects.select_related("organization", "group")
         ),
         "generation": ConfigGeneration.current(),

@@ -24,19 +24,44 @@ FORMAT = "sbsync.permissions/1"
 @pytest.mark.django_db
 def test_create_org_creates_the_organization():
     out, _ = run(
-        "setup_organizations", "--action", "create_org", "--org-name", "Acme Corporation", "--org-slug", "acme-corp",
-        "--description", "Widgets",
+        "setup_organizations",
+        "--action",
+        "create_org",
+        "--org-name",
+        "Acme Corporation",
+        "--org-slug",
+        "acme-corp",
+        "--description",
+        "Widgets",
     )
 
-    assert list(Organization.objects.values_list("name", "slug", "description")) == [("Acme Corporation", "acme-corp", "Widgets")]
+    assert list(Organization.objects.values_list("name", "slug", "description")) == [
+        ("Acme Corporation", "acme-corp", "Widgets")
+    ]
     assert out == "Created organization Acme Corporation (acme-corp).\n"
 
 
 @pytest.mark.django_db
 def test_create_org_twice_leaves_the_organization_unchanged():
-    run("setup_organizations", "--action", "create_org", "--org-name", "Acme Corporation", "--org-slug", "acme-corp")
+    run(
+        "setup_organizations",
+        "--action",
+        "create_org",
+        "--org-name",
+        "Acme Corporation",
+        "--org-slug",
+        "acme-corp",
+    )
 
-    out, _ = run("setup_organizations", "--action", "create_org", "--org-name", "Acme Corporation", "--org-slug", "acme-corp")
+    out, _ = run(
+        "setup_organizations",
+        "--action",
+        "create_org",
+        "--org-name",
+        "Acme Corporation",
+        "--org-slug",
+        "acme-corp",
+    )
 
     assert Organization.objects.count() == 1
     assert out == "Organization Acme Corporation (acme-corp) already exists; unchanged.\n"
@@ -47,7 +72,9 @@ def test_create_org_rejects_a_slug_taken_by_another_name():
     make_organization(name="Acme Corporation", slug="acme-corp")
     before = snapshot()
 
-    with pytest.raises(CommandError, match="The slug 'acme-corp' already belongs to organization 'Acme Corporation'"):
+    with pytest.raises(
+        CommandError, match="The slug 'acme-corp' already belongs to organization 'Acme Corporation'"
+    ):
         run("setup_organizations", "--action", "create_org", "--org-name", "Other", "--org-slug", "acme-corp")
 
     assert snapshot() == before
@@ -59,7 +86,15 @@ def test_create_org_rejects_a_name_taken_under_another_slug():
     before = snapshot()
 
     with pytest.raises(CommandError, match="named 'Acme Corporation' already exists, with slug 'acme'"):
-        run("setup_organizations", "--action", "create_org", "--org-name", "Acme Corporation", "--org-slug", "acme-corp")
+        run(
+            "setup_organizations",
+            "--action",
+            "create_org",
+            "--org-name",
+            "Acme Corporation",
+            "--org-slug",
+            "acme-corp",
+        )
 
     assert snapshot() == before
 
@@ -67,7 +102,9 @@ def test_create_org_rejects_a_name_taken_under_another_slug():
 @pytest.mark.django_db
 def test_create_org_rejects_an_invalid_slug():
     with pytest.raises(CommandError, match="Invalid organization: slug: Enter a valid “slug”"):
-        run("setup_organizations", "--action", "create_org", "--org-name", "Acme", "--org-slug", "not a slug!")
+        run(
+            "setup_organizations", "--action", "create_org", "--org-name", "Acme", "--org-slug", "not a slug!"
+        )
 
     assert Organization.objects.count() == 0
 
@@ -109,11 +146,21 @@ def acme(db):
 def test_add_user_puts_an_existing_user_in_the_organization(acme):
     make_user(username="john_manager")
 
-    out, _ = run("setup_organizations", "--action", "add_user", "--username", "john_manager", "--org-slug", "acme-corp", "--group-name", "Managers")
+    out, _ = run(
+        "setup_organizations",
+        "--action",
+        "add_user",
+        "--username",
+        "john_manager",
+        "--org-slug",
+        "acme-corp",
+        "--group-name",
+        "Managers",
+    )
 
-    assert list(Membership.objects.values_list("user__username", "organization__slug", "group__name", "is_active")) == [
-        ("john_manager", "acme-corp", "Managers", True)
-    ]
+    assert list(
+        Membership.objects.values_list("user__username", "organization__slug", "group__name", "is_active")
+    ) == [("john_manager", "acme-corp", "Managers", True)]
     assert out == "Added john_manager to Acme Corporation (acme-corp) as Managers.\n"
 
 
@@ -121,7 +168,17 @@ def test_add_user_moves_a_member_to_the_new_group(acme):
     user = make_user(username="john_manager")
     make_membership(user=user, organization=acme, group=Group.objects.get(name="Users"))
 
-    out, _ = run("setup_organizations", "--action", "add_user", "--username", "john_manager", "--org-slug", "acme-corp", "--group-name", "Managers")
+    out, _ = run(
+        "setup_organizations",
+        "--action",
+        "add_user",
+        "--username",
+        "john_manager",
+        "--org-slug",
+        "acme-corp",
+        "--group-name",
+        "Managers",
+    )
 
     assert list(Membership.objects.values_list("group__name", flat=True)) == ["Managers"]
     assert out == "Moved john_manager in Acme Corporation (acme-corp) from Users to Managers.\n"
@@ -131,7 +188,17 @@ def test_add_user_reactivates_an_inactive_membership(acme):
     user = make_user(username="john_manager")
     make_membership(user=user, organization=acme, group=Group.objects.get(name="Managers"), is_active=False)
 
-    out, _ = run("setup_organizations", "--action", "add_user", "--username", "john_manager", "--org-slug", "acme-corp", "--group-name", "Managers")
+    out, _ = run(
+        "setup_organizations",
+        "--action",
+        "add_user",
+        "--username",
+        "john_manager",
+        "--org-slug",
+        "acme-corp",
+        "--group-name",
+        "Managers",
+    )
 
     assert list(Membership.objects.values_list("group__name", "is_active")) == [("Managers", True)]
     assert out == "Reactivated john_manager in Acme Corporation (acme-corp) as Managers.\n"
@@ -139,7 +206,17 @@ def test_add_user_reactivates_an_inactive_membership(acme):
 
 def test_add_user_twice_leaves_the_membership_unchanged(acme):
     make_user(username="john_manager")
-    args = ("setup_organizations", "--action", "add_user", "--username", "john_manager", "--org-slug", "acme-corp", "--group-name", "Managers")
+    args = (
+        "setup_organizations",
+        "--action",
+        "add_user",
+        "--username",
+        "john_manager",
+        "--org-slug",
+        "acme-corp",
+        "--group-name",
+        "Managers",
+    )
     run(*args)
 
     out, _ = run(*args)
@@ -150,8 +227,19 @@ def test_add_user_twice_leaves_the_membership_unchanged(acme):
 
 def test_add_user_creates_a_missing_user_given_a_password(acme):
     out, _ = run(
-        "setup_organizations", "--action", "add_user", "--username", "mary_sales", "--org-slug", "acme-corp",
-        "--group-name", "Sales", "--password", "Sturdy-pass-42", "--email", "mary@example.test",
+        "setup_organizations",
+        "--action",
+        "add_user",
+        "--username",
+        "mary_sales",
+        "--org-slug",
+        "acme-corp",
+        "--group-name",
+        "Sales",
+        "--password",
+        "Sturdy-pass-42",
+        "--email",
+        "mary@example.test",
     )
 
     user = User.objects.get(username="mary_sales")
@@ -164,20 +252,43 @@ def test_add_user_never_changes_an_existing_users_password(acme):
     user = make_user(username="john_manager", password="original-pass-1")
 
     out, _ = run(
-        "setup_organizations", "--action", "add_user", "--username", "john_manager", "--org-slug", "acme-corp",
-        "--group-name", "Managers", "--password", "Another-pass-42",
+        "setup_organizations",
+        "--action",
+        "add_user",
+        "--username",
+        "john_manager",
+        "--org-slug",
+        "acme-corp",
+        "--group-name",
+        "Managers",
+        "--password",
+        "Another-pass-42",
     )
 
     user.refresh_from_db()
     assert user.check_password("original-pass-1")
-    assert out.splitlines()[0] == "User john_manager already exists; its password and email were left unchanged."
+    assert (
+        out.splitlines()[0] == "User john_manager already exists; its password and email were left unchanged."
+    )
 
 
 def test_add_user_without_a_password_refuses_an_unknown_user(acme):
     before = snapshot()
 
-    with pytest.raises(CommandError, match=r"There is no user named 'ghost'\. Create it first, or pass --password"):
-        run("setup_organizations", "--action", "add_user", "--username", "ghost", "--org-slug", "acme-corp", "--group-name", "Managers")
+    with pytest.raises(
+        CommandError, match=r"There is no user named 'ghost'\. Create it first, or pass --password"
+    ):
+        run(
+            "setup_organizations",
+            "--action",
+            "add_user",
+            "--username",
+            "ghost",
+            "--org-slug",
+            "acme-corp",
+            "--group-name",
+            "Managers",
+        )
 
     assert snapshot() == before
 
@@ -187,8 +298,17 @@ def test_add_user_rejects_a_weak_password_and_creates_nothing(acme):
 
     with pytest.raises(CommandError, match="Cannot create user 'mary_sales': .*too short"):
         run(
-            "setup_organizations", "--action", "add_user", "--username", "mary_sales", "--org-slug", "acme-corp",
-            "--group-name", "Sales", "--password", "123",
+            "setup_organizations",
+            "--action",
+            "add_user",
+            "--username",
+            "mary_sales",
+            "--org-slug",
+            "acme-corp",
+            "--group-name",
+            "Sales",
+            "--password",
+            "123",
         )
 
     assert snapshot() == before
@@ -198,7 +318,11 @@ def test_add_user_rejects_a_weak_password_and_creates_nothing(acme):
     ("org_slug", "group_name", "message"),
     [
         ("nowhere", "Managers", r"There is no organization with slug 'nowhere'\."),
-        ("acme-corp", "Wizards", r"There is no group named 'Wizards'\. Create the default groups with --action create_groups\."),
+        (
+            "acme-corp",
+            "Wizards",
+            r"There is no group named 'Wizards'\. Create the default groups with --action create_groups\.",
+        ),
     ],
 )
 def test_add_user_refuses_an_unknown_organization_or_group(acme, org_slug, group_name, message):
@@ -206,7 +330,17 @@ def test_add_user_refuses_an_unknown_organization_or_group(acme, org_slug, group
     before = snapshot()
 
     with pytest.raises(CommandError, match=message):
-        run("setup_organizations", "--action", "add_user", "--username", "john_manager", "--org-slug", org_slug, "--group-name", group_name)
+        run(
+            "setup_organizations",
+            "--action",
+            "add_user",
+            "--username",
+            "john_manager",
+            "--org-slug",
+            org_slug,
+            "--group-name",
+            group_name,
+        )
 
     assert snapshot() == before
 
@@ -227,9 +361,19 @@ def test_set_permissions_applies_the_document(acme, tmp_path):
         {"format": FORMAT, "permissions": [permission("Managers", "shop.Customer", "push", "pull", "read")]},
     )
 
-    out, _ = run("setup_organizations", "--action", "set_permissions", "--org-slug", "acme-corp", "--config-file", str(path))
+    out, _ = run(
+        "setup_organizations",
+        "--action",
+        "set_permissions",
+        "--org-slug",
+        "acme-corp",
+        "--config-file",
+        str(path),
+    )
 
-    assert snapshot()["permissions"] == [("acme-corp", "Managers", "shop.Customer", True, True, False, False, False, True)]
+    assert snapshot()["permissions"] == [
+        ("acme-corp", "Managers", "shop.Customer", True, True, False, False, False, True)
+    ]
     assert out.splitlines()[0] == "  created permission of Managers on shop.Customer: push, pull, read"
 
 
@@ -239,13 +383,24 @@ def test_set_permissions_refuses_an_invalid_document_and_writes_nothing(acme, tm
         tmp_path / "permissions.json",
         {
             "format": FORMAT,
-            "permissions": [permission("Managers", "shop.Customer", "pull"), permission("Wizards", "shop.Order", "pull")],
+            "permissions": [
+                permission("Managers", "shop.Customer", "pull"),
+                permission("Wizards", "shop.Order", "pull"),
+            ],
         },
     )
     before = snapshot()
 
     with pytest.raises(CommandError) as caught:
-        run("setup_organizations", "--action", "set_permissions", "--org-slug", "acme-corp", "--config-file", str(path))
+        run(
+            "setup_organizations",
+            "--action",
+            "set_permissions",
+            "--org-slug",
+            "acme-corp",
+            "--config-file",
+            str(path),
+        )
 
     assert str(caught.value) == (
         f"{path} is not a valid permissions document:\n  - permissions[1].group: there is no group named 'Wizards'."
@@ -277,13 +432,22 @@ def test_setup_example_creates_the_seed_organizations_groups_and_role_permission
     assert flags[("acme-corp", "Administrators", "shop.Customer")] == (True,) * 6
     assert flags[("acme-corp", "Managers", "shop.Order")] == (True, True, True, True, False, True)
     assert flags[("global-retail", "Analysts", "shop.Report")] == (False, True, False, False, False, True)
-    assert flags[("city-university", "Administrators", "shop.Product")] == (False, True, False, False, False, True)
+    assert flags[("city-university", "Administrators", "shop.Product")] == (
+        False,
+        True,
+        False,
+        False,
+        False,
+        True,
+    )
 
 
 @pytest.mark.django_db
 def test_setup_example_twice_keeps_changed_permissions():
     run("setup_organizations", "--action", "setup_example")
-    row = ModelPermission.objects.get(organization__slug="acme-corp", group__name="Managers", model_label="shop.Order")
+    row = ModelPermission.objects.get(
+        organization__slug="acme-corp", group__name="Managers", model_label="shop.Order"
+    )
     row.can_delete = True
     row.save()
     before = snapshot()
@@ -323,8 +487,15 @@ def test_setup_organizations_error_exits_non_zero_with_the_message(tmp_path):
 
     result = subprocess.run(
         [sys.executable, "manage.py", "setup_organizations", "--action", "add_user", "--username", "x"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr.strip().splitlines()[-1] == "CommandError: --action add_user needs --org-slug and --group-name."
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == "CommandError: --action add_user needs --org-slug and --group-name."
+    )

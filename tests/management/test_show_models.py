@@ -16,7 +16,10 @@ def test_show_models_summary_lists_the_project_models_and_none_of_djangos():
     assert "Discovery configuration from settings (SBSYNC):" in out
     assert "  SHARED_MODELS         shop.Product\n" in out
     assert "4 of 4 candidate models enabled (3 tenant, 1 shared pull-only)." in out
-    assert "shop: 4 of 4 enabled\n  enabled:  shop.Customer, shop.Order, shop.Product (shared), shop.Report\n" in out
+    assert (
+        "shop: 4 of 4 enabled\n  enabled:  shop.Customer, shop.Order, shop.Product (shared), shop.Report\n"
+        in out
+    )
     for foreign in ("auth.", "contenttypes.", "sessions.", "admin.", "sbsync.", "knox.", "Historical"):
         assert foreign not in out
 
@@ -73,7 +76,12 @@ def test_show_models_default_compares_settings_with_the_saved_configuration():
 
     lines = out.splitlines()
     assert lines[0] == "4 models enabled by settings alone (the defaults for push and pull):"
-    assert [line.split()[1] for line in lines[1:5]] == ["shop.Customer", "shop.Order", "shop.Product", "shop.Report"]
+    assert [line.split()[1] for line in lines[1:5]] == [
+        "shop.Customer",
+        "shop.Order",
+        "shop.Product",
+        "shop.Report",
+    ]
     assert lines[5:] == [
         "The web UI's saved configuration overrides settings:",
         "  enabled only by it:  (none)",
@@ -98,7 +106,10 @@ def test_show_models_details_gives_pk_tenancy_and_fields():
         "  fields:",
     ]
     assert "    assigned_manager        ForeignKey                  -> auth.User" in customer
-    assert "shop.Product (product, table shop_product)\n  primary key: id (BigAutoField)\n  tenancy:     shared, pull-only\n" in out
+    assert (
+        "shop.Product (product, table shop_product)\n  primary key: id (BigAutoField)\n  tenancy:     shared, pull-only\n"
+        in out
+    )
 
 
 def test_show_models_details_verbose_adds_field_attributes_and_row_counts():
@@ -109,14 +120,23 @@ def test_show_models_details_verbose_adds_field_attributes_and_row_counts():
 
     customer = out.split("\n\n")[0].splitlines()
     assert customer[3:5] == ["  enabled:     auto-discovered", "  rows:        2"]
-    assert "    organization            ForeignKey                  -> sbsync.Organization, required, read-only" in customer
-    assert "    department              CharField                   optional, max 20, choices: SALES, SUPPORT, ENGINEERING, MARKETING, FINANCE" in customer
+    assert (
+        "    organization            ForeignKey                  -> sbsync.Organization, required, read-only"
+        in customer
+    )
+    assert (
+        "    department              CharField                   optional, max 20, choices: SALES, SUPPORT, ENGINEERING, MARKETING, FINANCE"
+        in customer
+    )
 
 
 def test_show_models_app_label_of_a_django_app_explains_it_never_syncs():
     out, _ = run("show_models", "--action", "all", "--app-label", "auth")
 
-    assert out == "App 'auth' has no candidate models: Django's own apps, sbsync and its dependencies never sync.\n"
+    assert (
+        out
+        == "App 'auth' has no candidate models: Django's own apps, sbsync and its dependencies never sync.\n"
+    )
 
 
 def test_show_models_refuses_an_unknown_app_label():

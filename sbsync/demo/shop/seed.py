@@ -22,7 +22,13 @@ from simple_history.utils import bulk_create_with_history
 
 from sbsync.demo.shop.models import Customer, Department, Order, OrderStatus, Product, Report, ReportType
 from sbsync.models import Membership, Organization
-from sbsync.permissions_io import ApplyReport, FilterEntry, PermissionDocument, PermissionEntry, apply_document
+from sbsync.permissions_io import (
+    ApplyReport,
+    FilterEntry,
+    PermissionDocument,
+    PermissionEntry,
+    apply_document,
+)
 from sbsync.provisioning import EXAMPLE_ORGANIZATIONS, create_organization
 from sbsync.roles import DEFAULT_GROUPS, TEMPLATES, create_default_groups
 from sbsync.sync.tracking import mark_changed
@@ -46,13 +52,32 @@ class DemoUser:
 
 EVERY_ORGANIZATION = tuple((slug, "Administrators") for _, slug in EXAMPLE_ORGANIZATIONS)
 DEMO_USERS = (
-    DemoUser("admin", EVERY_ORGANIZATION, "staff superuser: the staff UI, the Django admin; Administrators everywhere", True),
+    DemoUser(
+        "admin",
+        EVERY_ORGANIZATION,
+        "staff superuser: the staff UI, the Django admin; Administrators everywhere",
+        True,
+    ),
     DemoUser("john_manager", (("acme-corp", "Managers"),), "Acme Corporation, Managers"),
     DemoUser("sue_support", (("acme-corp", "Support"),), "Acme Corporation, Support"),
-    DemoUser("mary_sales", (("global-retail", "Sales"),), "Global Retail, Sales: sees only the customers assigned to her"),
-    DemoUser("tom_sales", (("global-retail", "Sales"),), "Global Retail, Sales: sees only the customers assigned to him"),
-    DemoUser("rita_readonly", (("global-retail", "Read Only"),), "Global Retail, Read Only: pulls, never pushes"),
-    DemoUser("bob_analyst", (("city-university", "Analysts"),), "City University, Analysts: pulls everything, pushes reports"),
+    DemoUser(
+        "mary_sales",
+        (("global-retail", "Sales"),),
+        "Global Retail, Sales: sees only the customers assigned to her",
+    ),
+    DemoUser(
+        "tom_sales",
+        (("global-retail", "Sales"),),
+        "Global Retail, Sales: sees only the customers assigned to him",
+    ),
+    DemoUser(
+        "rita_readonly", (("global-retail", "Read Only"),), "Global Retail, Read Only: pulls, never pushes"
+    ),
+    DemoUser(
+        "bob_analyst",
+        (("city-university", "Analysts"),),
+        "City University, Analysts: pulls everything, pushes reports",
+    ),
     DemoUser("una_user", (("city-university", "Users"),), "City University, Users"),
 )
 # Who customers are assigned to in each organization (None: nobody). Sales users see only their own.
@@ -105,17 +130,24 @@ def seed_demo() -> SeedReport:
             report.add("organizations", int(created))
         users = _seed_users(organizations, groups, report)
         for slug, organization in organizations.items():
-            applied = apply_document(_permission_document(slug, groups), organization, mode="merge", reason=CHANGE_REASON)
+            applied = apply_document(
+                _permission_document(slug, groups), organization, mode="merge", reason=CHANGE_REASON
+            )
             report.permissions[slug] = applied
         _seed_products(report)
-        for slug, organization in organizations.items():
+        for organization in organizations.values():
             _seed_records(organization, users, report)
     return report
 
 
-def _seed_users(organizations: dict[str, Organization], groups: dict[str, Group], report: SeedReport) -> dict[str, Any]:
+def _seed_users(
+    organizations: dict[str, Organization], groups: dict[str, Group], report: SeedReport
+) -> dict[str, Any]:
     user_model = get_user_model()
-    existing = {u.username: u for u in user_model._default_manager.filter(username__in=[d.username for d in DEMO_USERS])}
+    existing = {
+        u.get_username(): u
+        for u in user_model._default_manager.filter(username__in=[d.username for d in DEMO_USERS])
+    }
     hashed = make_password(PASSWORD)  # one hash serves every new user: its salt travels inside it
     users = {}
     for demo in DEMO_USERS:
@@ -154,15 +186,23 @@ def _permission_document(slug: str, groups: dict[str, Group]) -> PermissionDocum
     for name in DEFAULT_GROUPS:
         for model in shop_models:
             template = TEMPLATES[demo_template(name, model._meta.label)]
-            entries.append(PermissionEntry(group=groups[name], model=model, flags=template.flags(shared=model is Product)))
-    sales_filter = FilterEntry(group=groups["Sales"], model=Customer, name=SALES_FILTER_NAME, condition=dict(SALES_FILTER))
+            entries.append(
+                PermissionEntry(
+                    group=groups[name], model=model, flags=template.flags(shared=model is Product)
+                )
+            )
+    sales_filter = FilterEntry(
+        group=groups["Sales"], model=Customer, name=SALES_FILTER_NAME, condition=dict(SALES_FILTER)
+    )
     return PermissionDocument(organization=slug, permissions=tuple(entries), filters=(sales_filter,))
 
 
 def _bulk_create(model: type[models.Model], objects: list[Any]) -> list[Any]:
     if not objects:
         return []
-    created: list[Any] = bulk_create_with_history(objects, model, batch_size=500, default_change_reason=CHANGE_REASON)
+    created: list[Any] = bulk_create_with_history(
+        objects, model, batch_size=500, default_change_reason=CHANGE_REASON
+    )
     mark_changed(model._default_manager.filter(pk__in=[o.pk for o in created]))
     return created
 
@@ -182,10 +222,52 @@ def _seed_products(report: SeedReport) -> None:
     report.add("products", len(missing))
 
 
-FIRST_NAMES = ["Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Iris", "Jonas", "Kemi", "Liam",
-               "Maya", "Nils", "Olga", "Priya", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wen", "Yusuf"]
-LAST_NAMES = ["Andersen", "Banerjee", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Hughes", "Ito",
-              "Jensen", "Kowalski", "Lopez", "Moreau", "Novak", "Okafor", "Petrov", "Rossi", "Schmidt"]
+FIRST_NAMES = [
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Iris",
+    "Jonas",
+    "Kemi",
+    "Liam",
+    "Maya",
+    "Nils",
+    "Olga",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wen",
+    "Yusuf",
+]
+LAST_NAMES = [
+    "Andersen",
+    "Banerjee",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Lopez",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Rossi",
+    "Schmidt",
+]
 RESULTS = ["Positive", "Negative", "Needs follow-up", "Within expectations", "Above target", "Below target"]
 
 

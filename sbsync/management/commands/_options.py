@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from sbsync import provisioning
-from sbsync.permissions_io import apply_document, load_document
+from sbsync.permissions_io import ApplyMode, apply_document, load_document
 
 
 def flag(name: str) -> str:
@@ -28,7 +28,9 @@ def add_apply_options(parser: ArgumentParser) -> None:
         action="store_true",
         help="apply: also delete the organization's permissions and filters the document does not name",
     )
-    parser.add_argument("--dry-run", action="store_true", help="apply: report what would change, write nothing")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="apply: report what would change, write nothing"
+    )
 
 
 def apply_from_file(command: BaseCommand, options: dict[str, Any], *, reason: str) -> None:
@@ -42,10 +44,14 @@ def apply_from_file(command: BaseCommand, options: dict[str, Any], *, reason: st
         command.stdout.write(f"The document was written for {document.organization}; applying it to {slug}.")
     for warning in document.warnings:
         command.stderr.write(f"Warning: {warning}")
-    mode = "replace" if options["replace"] else "merge"
+    mode: ApplyMode = "replace" if options["replace"] else "merge"
     report = apply_document(document, organization, mode=mode, dry_run=options["dry_run"], reason=reason)
     for line in report.changes:
         command.stdout.write(f"  {'would have ' if options['dry_run'] else ''}{line}")
-    prefix = "Dry run, nothing written" if options["dry_run"] else f"Applied {options['config_file']} to {slug}"
+    prefix = (
+        "Dry run, nothing written" if options["dry_run"] else f"Applied {options['config_file']} to {slug}"
+    )
     message = f"{prefix}: {report.summary()}."
-    command.stdout.write(command.style.SUCCESS(message) if report.changed and not options["dry_run"] else message)
+    command.stdout.write(
+        command.style.SUCCESS(message) if report.changed and not options["dry_run"] else message
+    )

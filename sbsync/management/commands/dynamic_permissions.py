@@ -46,7 +46,9 @@ class Command(BaseCommand):
             help=f"generate: one of {', '.join(template_names())} (default: {ROLE_DEFAULTS})",
         )
         parser.add_argument("--config-file", help="apply, validate: the permissions document to read")
-        parser.add_argument("--output-file", help="generate, export: where to write the document (default: standard output)")
+        parser.add_argument(
+            "--output-file", help="generate, export: where to write the document (default: standard output)"
+        )
         add_apply_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -79,7 +81,11 @@ class Command(BaseCommand):
         enabled = self.enabled_models(options["app_label"])
         self.stdout.write(f"{len(enabled)} models may appear in a permissions document:")
         for status in enabled:
-            kind = "shared: pull and read only" if status.shared else f"per organization (field {status.tenant_field})"
+            kind = (
+                "shared: pull and read only"
+                if status.shared
+                else f"per organization (field {status.tenant_field})"
+            )
             self.stdout.write(f"  {status.label:<32} {kind}")
         if not enabled:
             self.stdout.write("  (none: show_models --action all explains why)")
@@ -87,7 +93,9 @@ class Command(BaseCommand):
     def generate(self, options: dict[str, Any]) -> None:
         template = options["permission_template"]
         if template not in template_names():
-            raise CommandError(f"Unknown --permission-template {template!r}; choose one of: {', '.join(template_names())}.")
+            raise CommandError(
+                f"Unknown --permission-template {template!r}; choose one of: {', '.join(template_names())}."
+            )
         slug = options["org_slug"]
         if slug:
             provisioning.get_organization(slug)
@@ -96,10 +104,14 @@ class Command(BaseCommand):
         else:
             groups = list(Group.objects.order_by("name"))
             if not groups:
-                raise CommandError("There are no groups yet: create the default ones with setup_organizations --action create_groups.")
+                raise CommandError(
+                    "There are no groups yet: create the default ones with setup_organizations --action create_groups."
+                )
         models = self.enabled_models(options["app_label"])
         if not models:
-            raise CommandError("No enabled models to generate permissions for (show_models --action all explains why).")
+            raise CommandError(
+                "No enabled models to generate permissions for (show_models --action all explains why)."
+            )
         document = template_document(template=template, groups=groups, models=models, organization=slug)
         self.output(document, options, f"template {template}")
 

@@ -25,11 +25,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--action", required=True, choices=ACTIONS)
         parser.add_argument("--org-name", help="create_org: the organization's display name")
-        parser.add_argument("--org-slug", help="create_org, add_user, set_permissions: the organization's slug")
+        parser.add_argument(
+            "--org-slug", help="create_org, add_user, set_permissions: the organization's slug"
+        )
         parser.add_argument("--description", default="", help="create_org: an optional description")
         parser.add_argument("--username", help="add_user: the user to add")
         parser.add_argument("--group-name", help="add_user: the user's group (role) in the organization")
-        parser.add_argument("--password", help="add_user: create the user with this password if it does not exist")
+        parser.add_argument(
+            "--password", help="add_user: create the user with this password if it does not exist"
+        )
         parser.add_argument("--email", default="", help="add_user: email of a user created with --password")
         parser.add_argument("--config-file", help="set_permissions: the permissions document (JSON) to apply")
         add_apply_options(parser)
@@ -47,9 +51,13 @@ class Command(BaseCommand):
             name=options["org_name"], slug=options["org_slug"], description=options["description"]
         )
         if created:
-            self.stdout.write(self.style.SUCCESS(f"Created organization {organization.name} ({organization.slug})."))
+            self.stdout.write(
+                self.style.SUCCESS(f"Created organization {organization.name} ({organization.slug}).")
+            )
         else:
-            self.stdout.write(f"Organization {organization.name} ({organization.slug}) already exists; unchanged.")
+            self.stdout.write(
+                f"Organization {organization.name} ({organization.slug}) already exists; unchanged."
+            )
 
     def create_groups(self, options: dict[str, Any]) -> None:
         created, existing = create_default_groups()
@@ -75,7 +83,9 @@ class Command(BaseCommand):
                 email=options["email"],
             )
         except provisioning.UnknownUser as exc:
-            raise CommandError(f"{exc} Create it first, or pass --password (and --email) to create it here.") from None
+            raise CommandError(
+                f"{exc} Create it first, or pass --password (and --email) to create it here."
+            ) from None
         username = options["username"]
         if result.user_created:
             self.stdout.write(self.style.SUCCESS(f"Created user {username}."))
@@ -100,10 +110,14 @@ class Command(BaseCommand):
         for slug, applied in report.permissions.items():
             state = "created" if slug in report.organizations_created else "already existed"
             self.stdout.write(f"Organization {slug} ({state}): {applied.summary()}")
-        self.stdout.write(f"Groups created: {', '.join(report.groups_created) or 'none (all seven existed)'}.")
+        self.stdout.write(
+            f"Groups created: {', '.join(report.groups_created) or 'none (all seven existed)'}."
+        )
         if not report.models:
             self.stdout.write(
-                self.style.WARNING("No model is enabled for sync, so no permissions were set; see show_models --action all.")
+                self.style.WARNING(
+                    "No model is enabled for sync, so no permissions were set; see show_models --action all."
+                )
             )
         else:
             self.stdout.write(f"Models: {', '.join(report.models)}.")

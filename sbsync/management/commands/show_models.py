@@ -36,7 +36,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--action", default="summary", choices=ACTIONS, help="what to show (default: summary)")
+        parser.add_argument(
+            "--action", default="summary", choices=ACTIONS, help="what to show (default: summary)"
+        )
         parser.add_argument("--app-label", help="only models of this app (its label, e.g. shop)")
         parser.add_argument("--verbose", action="store_true", help="also list fields and their attributes")
 
@@ -47,7 +49,9 @@ class Command(BaseCommand):
                 apps.get_app_config(app_label)
             except LookupError:
                 known = ", ".join(sorted(c.label for c in apps.get_app_configs()))
-                raise CommandError(f"No installed app has the label {app_label!r}. Installed: {known}.") from None
+                raise CommandError(
+                    f"No installed app has the label {app_label!r}. Installed: {known}."
+                ) from None
         self.verbose = options["verbose"]
         config = discovery.current_config()
         statuses = [s for s in discovery.evaluate(config) if app_label in (None, s.model._meta.app_label)]
@@ -59,10 +63,16 @@ class Command(BaseCommand):
         getattr(self, f"show_{options['action']}")(config, statuses, app_label)
 
     def write_config(self, config: DiscoverySettings) -> None:
-        source = "the database (saved from the web UI)" if config.source == "database" else "settings (SBSYNC)"
+        source = (
+            "the database (saved from the web UI)" if config.source == "database" else "settings (SBSYNC)"
+        )
         self.stdout.write(f"Discovery configuration from {source}:")
         for key, value in config.as_dict().items():
-            shown = value if isinstance(value, bool) else ", ".join(value) or ("(every app)" if key == "include_apps" else "(none)")
+            shown = (
+                value
+                if isinstance(value, bool)
+                else ", ".join(value) or ("(every app)" if key == "include_apps" else "(none)")
+            )
             self.stdout.write(f"  {SETTING_NAMES[key]:<22}{shown}")
         self.stdout.write(f"  {'TENANT_FIELD':<22}{conf.get('TENANT_FIELD')}")
 
@@ -73,7 +83,9 @@ class Command(BaseCommand):
         if self.verbose:
             self.stdout.write(f"            fields: {', '.join(status.fields)}")
 
-    def show_summary(self, config: DiscoverySettings, statuses: list[ModelStatus], app_label: str | None) -> None:
+    def show_summary(
+        self, config: DiscoverySettings, statuses: list[ModelStatus], app_label: str | None
+    ) -> None:
         self.write_config(config)
         enabled = [s for s in statuses if s.enabled]
         shared = sum(1 for s in enabled if s.shared)
@@ -93,23 +105,35 @@ class Command(BaseCommand):
             if off:
                 self.stdout.write(f"  disabled: {', '.join(off)}")
         if config.source == "database":
-            self.stdout.write("\nThe web UI's saved configuration overrides settings; --action default shows settings alone.")
+            self.stdout.write(
+                "\nThe web UI's saved configuration overrides settings; --action default shows settings alone."
+            )
 
     def show_all(self, config: DiscoverySettings, statuses: list[ModelStatus], app_label: str | None) -> None:
         self.stdout.write(f"{len(statuses)} candidate models (configuration from {config.source}):")
         for status in statuses:
             self.write_model(status, reason=True)
 
-    def show_enabled(self, config: DiscoverySettings, statuses: list[ModelStatus], app_label: str | None) -> None:
+    def show_enabled(
+        self, config: DiscoverySettings, statuses: list[ModelStatus], app_label: str | None
+    ) -> None:
         enabled = [s for s in statuses if s.enabled]
         self.stdout.write(f"{len(enabled)} enabled models (configuration from {config.source}):")
         for status in enabled:
             self.write_model(status, reason=self.verbose)
 
-    def show_default(self, config: DiscoverySettings, statuses: list[ModelStatus], app_label: str | None) -> None:
-        defaults = [s for s in discovery.evaluate(discovery.settings_config()) if app_label in (None, s.model._meta.app_label)]
+    def show_default(
+        self, config: DiscoverySettings, statuses: list[ModelStatus], app_label: str | None
+    ) -> None:
+        defaults = [
+            s
+            for s in discovery.evaluate(discovery.settings_config())
+            if app_label in (None, s.model._meta.app_label)
+        ]
         enabled = [s for s in defaults if s.enabled]
-        self.stdout.write(f"{len(enabled)} models enabled by settings alone (the defaults for push and pull):")
+        self.stdout.write(
+            f"{len(enabled)} models enabled by settings alone (the defaults for push and pull):"
+        )
         for status in enabled:
             self.write_model(status, reason=self.verbose)
         if config.source != "database":
@@ -121,14 +145,18 @@ class Command(BaseCommand):
         self.stdout.write(f"  enabled only by it:  {', '.join(sorted(now - by_settings)) or '(none)'}")
         self.stdout.write(f"  disabled by it:      {', '.join(sorted(by_settings - now)) or '(none)'}")
 
-    def show_details(self, config: DiscoverySettings, statuses: list[ModelStatus], app_label: str | None) -> None:
+    def show_details(
+        self, config: DiscoverySettings, statuses: list[ModelStatus], app_label: str | None
+    ) -> None:
         enabled = [s for s in statuses if s.enabled]
         if not enabled:
             self.stdout.write("No enabled models; --action all shows why.")
         for status in enabled:
             description = discovery.describe_model(status.model)
             pk = status.model._meta.pk
-            self.stdout.write(f"{status.label} ({description['verbose_name']}, table {status.model._meta.db_table})")
+            self.stdout.write(
+                f"{status.label} ({description['verbose_name']}, table {status.model._meta.db_table})"
+            )
             self.stdout.write(f"  primary key: {pk.name} ({pk.get_internal_type()})")
             self.stdout.write(f"  tenancy:     {_kind(status)}")
             if self.verbose:
@@ -136,7 +164,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"  rows:        {status.model._default_manager.count()}")
             self.stdout.write("  fields:")
             for info in description["fields"]:
-                self.stdout.write(f"    {info['name']:<24}{info['type']:<27} {self.field_notes(info)}".rstrip())
+                self.stdout.write(
+                    f"    {info['name']:<24}{info['type']:<27} {self.field_notes(info)}".rstrip()
+                )
             self.stdout.write("")
 
     def field_notes(self, info: dict[str, Any]) -> str:

@@ -41,13 +41,21 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--addr", default="127.0.0.1", help="address the web server listens on (default 127.0.0.1)")
+        parser.add_argument(
+            "--addr", default="127.0.0.1", help="address the web server listens on (default 127.0.0.1)"
+        )
         parser.add_argument("--port", type=_port, default=8000, help="port of the web server (default 8000)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         addr = options["addr"]
-        addrport = f"[{addr}]:{options['port']}" if ":" in addr and not addr.startswith("[") else f"{addr}:{options['port']}"
-        call_command("migrate", interactive=False, verbosity=max(options["verbosity"] - 1, 0), stdout=self.stdout)
+        addrport = (
+            f"[{addr}]:{options['port']}"
+            if ":" in addr and not addr.startswith("[")
+            else f"{addr}:{options['port']}"
+        )
+        call_command(
+            "migrate", interactive=False, verbosity=max(options["verbosity"] - 1, 0), stdout=self.stdout
+        )
         call_command("seed_demo", stdout=self.stdout)
 
         # The children import the same settings; PYTHONPATH makes the checkout importable from any cwd.
@@ -58,7 +66,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Huey consumer started (pid {children['Huey consumer'].pid}).")
         children["web server"] = subprocess.Popen([*django, "runserver", "--noreload", addrport], env=env)
         self.stdout.write(
-            self.style.SUCCESS(f"Demo at http://{addrport}/ (staff UI, admin: user admin, password sbsync-demo). Ctrl-C stops it.")
+            self.style.SUCCESS(
+                f"Demo at http://{addrport}/ (staff UI, admin: user admin, password sbsync-demo). Ctrl-C stops it."
+            )
         )
         self.stdout.flush()
         ended = self.supervise(children)
@@ -74,7 +84,9 @@ class Command(BaseCommand):
         ended = None
         try:
             while ended is None:
-                ended = next(((name, p.returncode) for name, p in children.items() if p.poll() is not None), None)
+                ended = next(
+                    ((name, p.returncode) for name, p in children.items() if p.poll() is not None), None
+                )
                 if ended is None:
                     time.sleep(POLL_SECONDS)
         except (KeyboardInterrupt, _Stop):

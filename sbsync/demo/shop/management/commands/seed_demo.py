@@ -24,9 +24,17 @@ class Command(BaseCommand):
         except (SetupError, DocumentError) as exc:
             raise CommandError(f"Cannot seed the demo: {exc}") from None
         done = ", ".join(f"{count} {what}" for what, count in report.created.items() if count)
-        self.stdout.write(f"Created or restored: {done}." if done else "Every organization, user and record already existed.")
+        self.stdout.write(
+            f"Created or restored: {done}."
+            if done
+            else "Every organization, user and record already existed."
+        )
         for slug, applied in report.permissions.items():
             self.stdout.write(f"  {slug}: {applied.summary()}")
         if not done and not any(a.changed for a in report.permissions.values()):
             self.stdout.write("The demo was already seeded; nothing changed.")
-        self.stdout.write(self.style.SUCCESS(f"Demo users (password {PASSWORD}): {', '.join(u.username for u in DEMO_USERS)}."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo users (password {PASSWORD}): {', '.join(u.username for u in DEMO_USERS)}."
+            )
+        )
