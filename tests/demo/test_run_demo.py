@@ -41,6 +41,7 @@ def start_demo(tmp_path, port):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, as a shell gives a foreground job
     )
     lines: list[str] = []
     threading.Thread(target=collect, args=(process.stdout, lines), daemon=True).start()
@@ -89,7 +90,15 @@ def server_up(base: str) -> bool:
 
 
 @pytest.mark.slow
-def test_run_demo_serves_the_seeded_demo_and_stops_both_processes_on_sigterm(tmp_path):
+@pytest.mark.parametrize(
+    "stop",
+    [
+        # Ctrl-C in a terminal signals the whole foreground process group.
+        pytest.param(lambda p: os.killpg(p.pid, signal.SIGINT), id="ctrl-c"),
+        pytest.param(lambda p: p.send_signal(signal.SIGTERM), id="sigterm"),
+    ],
+)
+def test_run_demo_serves_the_seeded_demo_and_stops_both_processes(tmp_path, stop):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     process, lines = start_demo(tmp_path, port)
@@ -99,7 +108,7 @@ def test_run_demo_serves_the_seeded_demo_and_stops_both_processes_on_sigterm(tmp
 
         customers = admin_page(base, "/admin/shop/customer/")
         organizations = admin_page(base, "/admin/sbsync/organization/")
-        process.send_signal(signal.SIGTERM)
+        stop(process)
         process.wait(timeout=30)
     finally:
         if process.poll() is None:
@@ -109,6 +118,7 @@ def test_run_demo_serves_the_seeded_demo_and_stops_both_processes_on_sigterm(tmp
     assert all(name in organizations for name in ("Acme Corporation", "Global Retail", "City University"))
     assert process.returncode == 0
     assert wait_for(lambda: "Demo stopped.\n" in lines, timeout=5)
+    assert not [line for line in lines if "Traceback" in line]
     assert not is_alive(pid)
     assert not server_up(base)
 

@@ -62,9 +62,13 @@ class Command(BaseCommand):
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(settings.BASE_DIR), env.get("PYTHONPATH")) if p)
         django = [sys.executable, "-m", "django"]
-        children = {"Huey consumer": subprocess.Popen([*django, "run_huey"], env=env)}
+        # Own sessions: a terminal's Ctrl-C reaches only this process, which then stops each child once
+        # (a second SIGINT would interrupt runserver's shutdown with a traceback).
+        children = {"Huey consumer": subprocess.Popen([*django, "run_huey"], env=env, start_new_session=True)}
         self.stdout.write(f"Huey consumer started (pid {children['Huey consumer'].pid}).")
-        children["web server"] = subprocess.Popen([*django, "runserver", "--noreload", addrport], env=env)
+        children["web server"] = subprocess.Popen(
+            [*django, "runserver", "--noreload", addrport], env=env, start_new_session=True
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo at http://{addrport}/ (staff UI, admin: user admin, password sbsync-demo). Ctrl-C stops it."
