@@ -58,9 +58,20 @@ def wait_for(predicate, timeout=60.0):
     raise AssertionError("timed out")
 
 
-def consumer_pid(lines):
-    found = [re.search(r"Huey consumer started \(pid (\d+)\)", line) for line in list(lines)]
-    return next((int(m.group(1)) for m in found if m), None)
+def child_pids(lines) -> dict[str, int]:
+    """The pids run_demo reports: {"Huey consumer": ..., "Web server": ...}."""
+    found = (re.match(r"(Huey consumer|Web server) started \(pid (\d+)\)", line) for line in list(lines))
+    return {m.group(1): int(m.group(2)) for m in found if m}
+
+
+def stop_leftovers(process, lines) -> None:
+    """After a failed test, leave no process behind (the children run in their own sessions)."""
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    for pid in child_pids(lines).values():
+        if is_alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def is_alive(pid: int) -> bool:
@@ -103,7 +114,7 @@ def test_run_demo_serves_the_seeded_demo_and_stops_both_processes(tmp_path, stop
     base = f"http://127.0.0.1:{port}"
     process, lines = start_demo(tmp_path, port)
     try:
-        pid = wait_for(lambda: consumer_pid(lines))
+        wait_for(lambda: len(child_pids(lines)) == 2)
         wait_for(lambda: server_up(base))
 
         customers = admin_page(base, "/admin/shop/customer/")
@@ -111,15 +122,15 @@ def test_run_demo_serves_the_seeded_demo_and_stops_both_processes(tmp_path, stop
         stop(process)
         process.wait(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
+        pids = child_pids(lines)
+        stop_leftovers(process, lines)
 
     assert "360 customers" in customers
     assert all(name in organizations for name in ("Acme Corporation", "Global Retail", "City University"))
     assert process.returncode == 0
     assert wait_for(lambda: "Demo stopped.\n" in lines, timeout=5)
     assert not [line for line in lines if "Traceback" in line]
-    assert not is_alive(pid)
+    assert [pid for pid in pids.values() if is_alive(pid)] == []
     assert not server_up(base)
 
 
@@ -133,13 +144,13 @@ def test_run_demo_stops_the_consumer_when_the_server_cannot_start(tmp_path):
         try:
             process.wait(timeout=60)
         finally:
-            if process.poll() is None:
-                process.kill()
+            stop_leftovers(process, lines)
 
-    pid = consumer_pid(lines)
     assert process.returncode == 1
     assert wait_for(
         lambda: "CommandError: The web server stopped with exit code 1; the demo was stopped.\n" in lines,
         timeout=5,
     )
-    assert pid is not None and not is_alive(pid)
+    pids = child_pids(lines)
+    assert sorted(pids) == ["Huey consumer", "Web server"]
+    assert [pid for pid in pids.values() if is_alive(pid)] == []

@@ -62,43 +62,48 @@ class Command(BaseCommand):
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(settings.BASE_DIR), env.get("PYTHONPATH")) if p)
         django = [sys.executable, "-m", "django"]
-        # Own sessions: a terminal's Ctrl-C reaches only this process, which then stops each child once
-        # (a second SIGINT would interrupt runserver's shutdown with a traceback).
-        children = {"Huey consumer": subprocess.Popen([*django, "run_huey"], env=env, start_new_session=True)}
-        self.stdout.write(f"Huey consumer started (pid {children['Huey consumer'].pid}).")
-        children["web server"] = subprocess.Popen(
-            [*django, "runserver", "--noreload", addrport], env=env, start_new_session=True
-        )
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo at http://{addrport}/ (staff UI, admin: user admin, password sbsync-demo). Ctrl-C stops it."
+        # Handle SIGINT even when started with it ignored (a background job of a script): children then
+        # start with the default handler, not the ignored one, so SIGINT stops them too.
+        previous = {
+            signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+            signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_stop),
+        }
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        try:
+            # Own sessions: a terminal's Ctrl-C reaches only this process, which then stops each child
+            # once (a second SIGINT would interrupt runserver's shutdown with a traceback).
+            for name, command in (
+                ("Huey consumer", ["run_huey"]),
+                ("web server", ["runserver", "--noreload", addrport]),
+            ):
+                children[name] = subprocess.Popen([*django, *command], env=env, start_new_session=True)
+                self.stdout.write(f"{name.capitalize()} started (pid {children[name].pid}).")
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo at http://{addrport}/ (admin: user admin, password sbsync-demo). Ctrl-C stops it."
+                )
             )
-        )
-        self.stdout.flush()
-        ended = self.supervise(children)
+            self.stdout.flush()
+            ended = self.supervise(children)
+        except (KeyboardInterrupt, _Stop):
+            ended = None
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            self.stop(children)
         if ended is not None:
             name, code = ended
             raise CommandError(f"The {name} stopped with exit code {code}; the demo was stopped.")
         self.stdout.write("Demo stopped.")
 
-    def supervise(self, children: dict[str, subprocess.Popen[bytes]]) -> tuple[str, int] | None:
-        """Wait until a child ends or we are told to stop; then stop every child. Returns the child that
-        ended on its own and its exit code, or None when stopped by Ctrl-C/SIGTERM."""
-        previous = signal.signal(signal.SIGTERM, _raise_stop)
-        ended = None
-        try:
-            while ended is None:
-                ended = next(
-                    ((name, p.returncode) for name, p in children.items() if p.poll() is not None), None
-                )
-                if ended is None:
-                    time.sleep(POLL_SECONDS)
-        except (KeyboardInterrupt, _Stop):
-            ended = None
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            self.stop(children)
-        return ended
+    def supervise(self, children: dict[str, subprocess.Popen[bytes]]) -> tuple[str, int]:
+        """Wait until a child ends on its own; return its name and exit code. Ctrl-C (KeyboardInterrupt)
+        and SIGTERM (_Stop) end the wait by raising."""
+        while True:
+            for name, process in children.items():
+                if process.poll() is not None:
+                    return name, process.returncode
+            time.sleep(POLL_SECONDS)
 
     def stop(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
         # SIGINT is Huey's graceful shutdown (running tasks finish) and stops runserver cleanly.
