@@ -1,4 +1,4 @@
-"""``dynamic_permissions``: permissions documents (sbsync/permissions_io.py) from the command line."""
+"""``dynamic_permissions``: permissions documents (sbsync/permissions_io/) from the command line."""
 
 from __future__ import annotations
 
