@@ -212,5 +212,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # A handler here stops run_huey from adding its own, which would print every line twice.
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
