@@ -35,9 +35,13 @@ class Claim:
     conflict: bool = False
 
 
+NOT_HASHED = frozenset({"async", "batch_id", "organization"})
+
+
 def body_hash(body: dict[str, Any]) -> str:
-    """What identifies a request under its key: the envelope, minus how it is run (``async``)."""
-    data = {k: v for k, v in body.items() if k != "async"}
+    """What identifies a request under its key: the envelope, minus how it is run (``async``) and what
+    the record's unique key already holds (the key itself, the organization)."""
+    data = {k: v for k, v in body.items() if k not in NOT_HASHED}
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
