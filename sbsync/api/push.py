@@ -4,141 +4,27 @@ run the push (sbsync/sync/submit.py) or queue it, answer."""
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from sbsync.api.context import request_access
 from sbsync.api.decorators import sync_endpoint
 from sbsync.api.errors import ApiError
+from sbsync.api.push_schema import (
+    IDEMPOTENCY_HEADER,
+    ORGANIZATION_HEADER,
+    PushErrorResponse,
+    PushJob,
+    PushJobAccepted,
+    PushRequest,
+    PushResponse,
+)
 from sbsync.api.schema import ErrorResponse
-from sbsync.enums import JobStatus, RecordStatus
 from sbsync.sync.envelope import EnvelopeError, PushEnvelope, parse_envelope
 from sbsync.sync.jobs import create_push_job, describe_job, job_for_user
 from sbsync.sync.submit import submit_push
 from sbsync.tasks import bulk_sync_operation
-
-PushRequest = inline_serializer(
-    "PushRequest",
-    {
-        "data": serializers.ListField(
-            child=serializers.DictField(),
-            help_text='Records: {"_model": "app.Model", "<pk>": ..., "<field>": ..., "_version": n, "_deleted": true}',
-        ),
-        "atomic": serializers.BooleanField(
-            required=False, default=False, help_text="All or nothing (409 when any record fails)."
-        ),
-        "dry_run": serializers.BooleanField(
-            required=False, default=False, help_text="Check and report, write nothing."
-        ),
-        "async": serializers.BooleanField(
-            required=False, default=False, help_text="Queue the push as a job: 202."
-        ),
-        "batch_id": serializers.CharField(
-            required=False, max_length=255, help_text="Idempotency key of this batch."
-        ),
-        "organization": serializers.CharField(
-            required=False, help_text="Organization slug (or X-Sync-Organization)."
-        ),
-    },
-)
-
-
-def record_result(*, required: bool) -> serializers.Serializer:
-    return inline_serializer(
-        "PushRecordResult",
-        {
-            "index": serializers.IntegerField(),
-            "_model": serializers.CharField(),
-            "id": serializers.JSONField(
-                required=False, help_text="The row's primary key (number or string)."
-            ),
-            "status": serializers.ChoiceField(choices=RecordStatus.values),
-            "_version": serializers.IntegerField(required=False),
-            "errors": serializers.DictField(
-                child=serializers.ListField(child=serializers.CharField()), required=False
-            ),
-            "detail": serializers.CharField(required=False),
-            "server": serializers.DictField(
-                required=False, allow_null=True, help_text="Conflicts, with can_read: the current row."
-            ),
-        },
-        many=True,
-        required=required,
-    )
-
-
-def model_counts() -> serializers.Serializer:
-    return inline_serializer(
-        "PushModelCounts",
-        {
-            "created": serializers.IntegerField(),
-            "updated": serializers.IntegerField(),
-            "deleted": serializers.IntegerField(),
-        },
-    )
-
-
-def push_fields(*, required: bool) -> dict[str, serializers.Field]:
-    """The fields of a push response; optional when merged into an error body."""
-    return {
-        "status": serializers.ChoiceField(choices=["success", "partial", "error"], required=required),
-        "success_count": serializers.IntegerField(required=required),
-        "error_count": serializers.IntegerField(required=required),
-        "processed_models": serializers.DictField(child=model_counts(), required=required),
-        "results": record_result(required=required),
-        "processing_time": serializers.FloatField(required=required),
-        "sync_id": serializers.UUIDField(required=required),
-        "dry_run": serializers.BooleanField(required=False, help_text="Present (true) for dry runs."),
-    }
-
-
-PushResponse = inline_serializer("PushResponse", push_fields(required=True))
-PushErrorResponse = inline_serializer(
-    "PushErrorResponse",
-    {
-        "error": serializers.CharField(),
-        "detail": serializers.CharField(),
-        "errors": serializers.DictField(
-            child=serializers.ListField(child=serializers.CharField()), required=False
-        ),
-        **push_fields(required=False),
-    },
-)
-JobAccepted = inline_serializer(
-    "PushJobAccepted", {"job": serializers.UUIDField(), "status_url": serializers.URLField()}
-)
-JobState = inline_serializer(
-    "PushJob",
-    {
-        "job": serializers.UUIDField(),
-        "status": serializers.ChoiceField(choices=JobStatus.values),
-        "created_at": serializers.DateTimeField(),
-        "started_at": serializers.DateTimeField(allow_null=True),
-        "finished_at": serializers.DateTimeField(allow_null=True),
-        "status_code": serializers.IntegerField(
-            required=False, help_text="done: the status the push answered."
-        ),
-        "result": serializers.DictField(required=False, help_text="done: the body the push answered."),
-        "error": serializers.CharField(required=False, help_text="failed: why."),
-    },
-)
-ORGANIZATION_HEADER = OpenApiParameter(
-    "X-Sync-Organization",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Slug of the organization to act in; needed when you belong to several.",
-)
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Like batch_id: a repeated key replays the stored answer; another body with it is 409.",
-)
-
 
 def _envelope(request: Request) -> tuple[PushEnvelope, str | None]:
     try:
@@ -160,7 +46,7 @@ def _envelope(request: Request) -> tuple[PushEnvelope, str | None]:
     request=PushRequest,
     responses={
         200: PushResponse,
-        202: JobAccepted,
+        202: PushJobAccepted,
         400: PushErrorResponse,
         401: ErrorResponse,
         403: PushErrorResponse,
@@ -195,7 +81,7 @@ def push(request: Request) -> Response:
 
 @extend_schema(
     summary="State of an async push job",
-    responses={200: JobState, 401: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse},
+    responses={200: PushJob, 401: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse},
     tags=["sync"],
 )
 @sync_endpoint(["GET"])

@@ -53,6 +53,12 @@ SCHEMA_SETTINGS = {
     ),
     "VERSION": f"{sbsync.__version__} (protocol {sbsync.PROTOCOL_VERSION})",
     "PREPROCESSING_HOOKS": ["sbsync.api.schema.only_sbsync_endpoints"],
+    # Several answers have a "status" field with its own choices: name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "RecordStatusEnum": "sbsync.enums.RecordStatus",
+        "JobStatusEnum": "sbsync.enums.JobStatus",
+        "PushStatusEnum": ["success", "partial", "error"],
+    },
 }
 
 SWAGGER_SETTINGS = {"deepLinking": True, "validatorUrl": None, "persistAuthorization": True}
