@@ -26,6 +26,7 @@ from sbsync.sync.jobs import create_push_job, describe_job, job_for_user
 from sbsync.sync.submit import submit_push
 from sbsync.tasks import bulk_sync_operation
 
+
 def _envelope(request: Request) -> tuple[PushEnvelope, str | None]:
     try:
         envelope = parse_envelope(request.data)

@@ -17,11 +17,17 @@ PushRequest = inline_serializer(
             child=serializers.DictField(),
             help_text='Records: {"_model": "app.Model", "<pk>": ..., "<field>": ..., "_version": n, "_deleted": true}',
         ),
-        "atomic": serializers.BooleanField(required=False, help_text="All or nothing (409 when any record fails)."),
+        "atomic": serializers.BooleanField(
+            required=False, help_text="All or nothing (409 when any record fails)."
+        ),
         "dry_run": serializers.BooleanField(required=False, help_text="Check and report, write nothing."),
         "async": serializers.BooleanField(required=False, help_text="Queue the push as a job: 202."),
-        "batch_id": serializers.CharField(required=False, max_length=255, help_text="Idempotency key of the batch."),
-        "organization": serializers.CharField(required=False, help_text="Organization slug (or X-Sync-Organization)."),
+        "batch_id": serializers.CharField(
+            required=False, max_length=255, help_text="Idempotency key of the batch."
+        ),
+        "organization": serializers.CharField(
+            required=False, help_text="Organization slug (or X-Sync-Organization)."
+        ),
     },
 )
 
@@ -34,7 +40,9 @@ class PushRecordResult(serializers.Serializer):
     _version = serializers.IntegerField(required=False)
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
     detail = serializers.CharField(required=False)
-    server = serializers.DictField(required=False, allow_null=True, help_text="Conflicts, with can_read: the row.")
+    server = serializers.DictField(
+        required=False, allow_null=True, help_text="Conflicts, with can_read: the row."
+    )
 
 
 class PushModelCounts(serializers.Serializer):

@@ -128,7 +128,15 @@ class PushResult:
             counts = processed.setdefault(item.label, {"created": 0, "updated": 0, "deleted": 0})
             if item.status in counts:
                 counts[item.status] += 1
-        return cls(_overall(success, errors, atomic_rejected), success, errors, processed, results, applied, atomic_rejected)
+        return cls(
+            _overall(success, errors, atomic_rejected),
+            success,
+            errors,
+            processed,
+            results,
+            applied,
+            atomic_rejected,
+        )
 
     @property
     def failures(self) -> list[dict[str, Any]]:

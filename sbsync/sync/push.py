@@ -30,6 +30,7 @@ from django.db.models import F
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
+from sbsync import discovery
 from sbsync.access import Access
 from sbsync.enums import Action, RecordStatus
 from sbsync.models import Membership, SyncMetadata, SyncRecord
@@ -73,8 +74,10 @@ def _apply(access: Access, records: list[dict[str, Any]], *, atomic: bool, dry_r
     versions: dict[tuple[str, str], int] = {}
     with transaction.atomic(), collecting_changes() as buffer:
         lock_row_keys(
-            (item.label, pk_key(item.model, item.pk)) for item in items if item.open and item.pk_given
-        )  # type: ignore[arg-type]
+            (item.label, pk_key(item.model, item.pk))
+            for item in items
+            if item.open and item.pk_given and item.model is not None
+        )
         for model, group in _by_model(items).items():
             _decide(access, model, group, reader)
         _check_foreign_keys(access, items, reader)
@@ -185,7 +188,7 @@ class RecordReader:
         assert model is not None
         pk_keys = {model._meta.pk.name, model._meta.pk.attname, *v.PK_KEYS}
         writable = self.writable(model)
-        tenant = v.discovery.tenant_field(model)
+        tenant = discovery.tenant_field(model)
         for key, raw in item.record.items():
             if key in v.META_KEYS or key in pk_keys:
                 continue
@@ -253,8 +256,8 @@ def _decide(access: Access, model: type[models.Model], items: list[Item], reader
     for item in items:
         if not item.open:
             continue
-        key = pk_key(model, item.pk) if item.pk_given else None
-        row = found.get(key) if key is not None else None
+        key = pk_key(model, item.pk) if item.pk_given else ""
+        row = found.get(key)
         item.current_version = versions.get(key, 0) if row is not None else None
         if item.deleted:
             item.action = DELETE
@@ -267,9 +270,7 @@ def _decide(access: Access, model: type[models.Model], items: list[Item], reader
         elif item.version is not None:
             _finish_conflict(access, item, None)
         else:
-            _decide_create(
-                access, item, unusable=key is not None and (auto_pk or key in taken), reader=reader
-            )
+            _decide_create(access, item, unusable=bool(key) and (auto_pk or key in taken), reader=reader)
 
 
 def _finish_conflict(access: Access, item: Item, row: models.Model | None) -> None:
@@ -315,7 +316,7 @@ def _decide_create(access: Access, item: Item, *, unusable: bool, reader: Record
     if unusable:
         item.reject({model._meta.pk.name: [v.UNUSABLE_PK]})
         return
-    tenant = v.discovery.tenant_field(model)
+    tenant = discovery.tenant_field(model)
     for field in model._meta.concrete_fields:
         required = field.is_relation and not field.primary_key and field != tenant and not field.null
         if required and field.name not in item.sent and field.get_default() is None:
@@ -334,7 +335,9 @@ def _clean(item: Item, instance: models.Model, checked: set[str]) -> bool:
     """Run the model's field validators on ``checked`` fields (no queries) and reject the record with
     these and the errors found while reading it, if any. False when rejected."""
     meta = instance._meta
-    unreadable = {name for name in item.sent if meta.get_field(name).attname not in item.values}
+    unreadable = {
+        f.name for f in meta.concrete_fields if f.name in item.sent and f.attname not in item.values
+    }
     exclude = {f.name for f in meta.concrete_fields} - (checked - unreadable)
     errors = dict(item.errors)
     try:
@@ -377,10 +380,10 @@ def _check_foreign_keys(access: Access, items: list[Item], reader: RecordReader)
         target_field = field.target_field
         valid = _valid_targets(access, field, reader.fk_target_kind(field), {value for _, value in pairs})
         for item, value in pairs:
-            key = (target._meta.label, str(value)) if target_field.primary_key else None
+            key = (target._meta.label, str(value)) if target_field.primary_key else ("", "")
             if value in valid and key not in deleting:
                 continue
-            maker = creating.get(key) if key is not None else None
+            maker = creating.get(key)
             if maker is not None and access.can(target, Action.PULL):
                 item.depends.append((maker, item.sent.get(field.name, field.name)))
                 continue

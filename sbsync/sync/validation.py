@@ -175,9 +175,10 @@ def unique_sets(model: type[models.Model]) -> list[tuple[models.Field[Any, Any],
         *meta.unique_together,
         *(c.fields for c in meta.total_unique_constraints),
     ]
+    by_name = {f.name: f for f in meta.concrete_fields}
     for names in names_lists:
-        fields = tuple(meta.get_field(n) for n in names)
-        found.setdefault(tuple(f.attname for f in fields), fields)  # type: ignore[misc]
+        fields = tuple(by_name[n] for n in names)
+        found.setdefault(tuple(f.attname for f in fields), fields)
     return list(found.values())
 
 

@@ -167,14 +167,12 @@ def _outside_view(access: Access, items: list[Item]) -> dict[Item, dict[str, lis
             by_model[item.model].append(item)
     failed: dict[Item, dict[str, list[str]]] = {}
     for model, group in by_model.items():
+        pks = [i.instance.pk for i in group if i.instance is not None]
         visible = {
-            pk_key(model, pk)
-            for pk in access.rows(model)
-            .filter(pk__in=[i.instance.pk for i in group])
-            .values_list("pk", flat=True)  # type: ignore[union-attr]
+            pk_key(model, pk) for pk in access.rows(model).filter(pk__in=pks).values_list("pk", flat=True)
         }
         for item in group:
-            if pk_key(model, item.instance.pk) not in visible:  # type: ignore[union-attr]
+            if item.instance is not None and pk_key(model, item.instance.pk) not in visible:
                 failed[item] = {NON_FIELD: [OUTSIDE_VIEW]}
     return failed
 

@@ -8,7 +8,14 @@ import requests
 
 from sbsync.demo.shop.models import Customer, Report
 from sbsync.enums import Action
-from tests.factories import make_customer, make_group, make_membership, make_organization, make_permission, make_user
+from tests.factories import (
+    make_customer,
+    make_group,
+    make_membership,
+    make_organization,
+    make_permission,
+    make_user,
+)
 
 DEMO_PASSWORD = "sbsync-demo"
 
@@ -25,11 +32,24 @@ def demo(transactional_db):
     make_membership(user=john, organization=acme, group=managers)
     make_membership(user=bob, organization=university, group=analysts)
     for label in ("shop.Customer", "shop.Order", "shop.Report"):
-        make_permission(organization=acme, group=managers, model_label=label,
-                        actions=[Action.PUSH, Action.PULL, Action.CREATE, Action.UPDATE, Action.READ])
-    make_permission(organization=university, group=analysts, model_label="shop.Customer", actions=[Action.PULL, Action.READ])
-    make_permission(organization=university, group=analysts, model_label="shop.Report",
-                    actions=[Action.PUSH, Action.PULL, Action.CREATE, Action.READ])
+        make_permission(
+            organization=acme,
+            group=managers,
+            model_label=label,
+            actions=[Action.PUSH, Action.PULL, Action.CREATE, Action.UPDATE, Action.READ],
+        )
+    make_permission(
+        organization=university,
+        group=analysts,
+        model_label="shop.Customer",
+        actions=[Action.PULL, Action.READ],
+    )
+    make_permission(
+        organization=university,
+        group=analysts,
+        model_label="shop.Report",
+        actions=[Action.PUSH, Action.PULL, Action.CREATE, Action.READ],
+    )
     return john, bob, university
 
 
@@ -38,11 +58,22 @@ def test_seed_example_client_logs_in_with_a_form_and_pushes_with_bearer(live_ser
     base = f"{live_server.url}/api/sync"
 
     # Get authentication token
-    auth_response = requests.post(f"{base}/auth/token/", {"username": "john_manager", "password": DEMO_PASSWORD}, timeout=10)
+    auth_response = requests.post(
+        f"{base}/auth/token/", {"username": "john_manager", "password": DEMO_PASSWORD}, timeout=10
+    )
     token = auth_response.json()["token"]
     # Push data (with multi-tenant permissions)
     headers = {"Authorization": f"Bearer {token}"}
-    push_data = {"data": [{"_model": "shop.Customer", "name": "John Doe", "department": "SALES", "assigned_manager_id": john.pk}]}
+    push_data = {
+        "data": [
+            {
+                "_model": "shop.Customer",
+                "name": "John Doe",
+                "department": "SALES",
+                "assigned_manager_id": john.pk,
+            }
+        ]
+    }
     response = requests.post(f"{base}/push/", json=push_data, headers=headers, timeout=10)
 
     body = response.json()
@@ -51,7 +82,10 @@ def test_seed_example_client_logs_in_with_a_form_and_pushes_with_bearer(live_ser
     assert body["processed_models"] == {"shop.Customer": {"created": 1, "updated": 0, "deleted": 0}}
     customer = Customer.objects.get()
     assert (customer.name, customer.department, customer.assigned_manager, customer.organization.slug) == (
-        "John Doe", "SALES", john, "acme-corp"
+        "John Doe",
+        "SALES",
+        john,
+        "acme-corp",
     )
 
 
@@ -59,16 +93,32 @@ def test_seed_multi_tenant_example_analyst_pushes_a_report(live_server, demo):
     _, _, university = demo
     customer = make_customer(organization=university)
     base = f"{live_server.url}/api/sync"
-    token = requests.post(f"{base}/auth/token/", {"username": "bob_analyst", "password": DEMO_PASSWORD}, timeout=10).json()["token"]
+    token = requests.post(
+        f"{base}/auth/token/", {"username": "bob_analyst", "password": DEMO_PASSWORD}, timeout=10
+    ).json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
 
     response = requests.post(
         f"{base}/push/",
-        json={"data": [{"_model": "shop.Report", "customer_id": str(customer.pk), "report_type": "ANALYSIS", "results": "Positive"}]},
+        json={
+            "data": [
+                {
+                    "_model": "shop.Report",
+                    "customer_id": str(customer.pk),
+                    "report_type": "ANALYSIS",
+                    "results": "Positive",
+                }
+            ]
+        },
         headers=headers,
         timeout=10,
     )
-    delete = requests.post(f"{base}/push/", json={"data": [{"_model": "shop.Customer", "id": str(customer.pk), "_deleted": True}]}, headers=headers, timeout=10)
+    delete = requests.post(
+        f"{base}/push/",
+        json={"data": [{"_model": "shop.Customer", "id": str(customer.pk), "_deleted": True}]},
+        headers=headers,
+        timeout=10,
+    )
 
     assert response.json()["status"] == "success"
     assert Report.objects.get().results == "Positive"

@@ -34,7 +34,9 @@ def job_path(accepted):
     return accepted["status_url"].split("/api/sync/", 1)[1]
 
 
-def test_async_push_answers_202_and_the_job_is_queued_until_the_consumer_runs_it(trio, api, django_capture_on_commit_callbacks):
+def test_async_push_answers_202_and_the_job_is_queued_until_the_consumer_runs_it(
+    trio, api, django_capture_on_commit_callbacks
+):
     client = api(trio.alice)
 
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
@@ -77,7 +79,9 @@ def test_async_job_of_a_member_who_left_answers_403(trio, api, django_capture_on
     assert Customer.objects.count() == 0
 
 
-def test_async_job_that_cannot_run_is_failed_without_details(trio, api, settings, django_capture_on_commit_callbacks):
+def test_async_job_that_cannot_run_is_failed_without_details(
+    trio, api, settings, django_capture_on_commit_callbacks
+):
     client = api(trio.alice)
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
         accepted = queue(client, [{"_model": "shop.Customer", "name": "x"}])
@@ -87,7 +91,10 @@ def test_async_job_that_cannot_run_is_failed_without_details(trio, api, settings
         callback()
 
     failed = client.get(job_path(accepted)).json()
-    assert (failed["status"], failed["error"]) == ("failed", "The push could not be run; the server log has the details.")
+    assert (failed["status"], failed["error"]) == (
+        "failed",
+        "The push could not be run; the server log has the details.",
+    )
     assert "status_code" not in failed and "result" not in failed
 
 
@@ -102,7 +109,9 @@ def test_async_job_runs_once_even_if_delivered_twice(trio, api, django_capture_o
     assert Customer.objects.count() == 1
 
 
-def test_async_job_with_a_batch_id_is_idempotent_with_the_synchronous_push(trio, api, django_capture_on_commit_callbacks):
+def test_async_job_with_a_batch_id_is_idempotent_with_the_synchronous_push(
+    trio, api, django_capture_on_commit_callbacks
+):
     client = api(trio.alice)
     body = [{"_model": "shop.Customer", "name": "once"}]
     first = client.post(PUSH, {"batch_id": "b-7", "data": body})
@@ -114,7 +123,9 @@ def test_async_job_with_a_batch_id_is_idempotent_with_the_synchronous_push(trio,
     assert Customer.objects.count() == 1
 
 
-def test_jobs_of_other_users_unknown_and_malformed_ids_are_the_same_404(trio, api, django_capture_on_commit_callbacks):
+def test_jobs_of_other_users_unknown_and_malformed_ids_are_the_same_404(
+    trio, api, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         accepted = queue(api(trio.alice), [{"_model": "shop.Customer", "name": "private"}])
     other = api(trio.charlie)
@@ -164,7 +175,10 @@ def start_consumer(live_server, redis_queue):
         }
         process = subprocess.Popen(
             [sys.executable, "manage.py", "run_huey", "--workers", "1"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         processes.append(process)
         return process
@@ -191,13 +205,19 @@ def test_run_huey_takes_an_async_push_from_queued_to_done_over_http(trio, live_s
     queued = requests.get(accepted.json()["status_url"], headers=headers, timeout=10).json()
     consumer = start_consumer()
     seen, deadline = [queued["status"]], time.monotonic() + 60
-    while seen[-1] not in (JobStatus.DONE, JobStatus.FAILED) and time.monotonic() < deadline and consumer.poll() is None:
+    while (
+        seen[-1] not in (JobStatus.DONE, JobStatus.FAILED)
+        and time.monotonic() < deadline
+        and consumer.poll() is None
+    ):
         time.sleep(0.2)
         state = requests.get(accepted.json()["status_url"], headers=headers, timeout=10).json()
         if state["status"] != seen[-1]:
             seen.append(state["status"])
 
     assert accepted.status_code == 202
-    assert seen[0] == "queued" and seen[-1] == "done", consumer.stdout.read().decode() if consumer.poll() is not None else seen
+    assert seen[0] == "queued" and seen[-1] == "done", (
+        consumer.stdout.read().decode() if consumer.poll() is not None else seen
+    )
     assert state["result"]["results"][0]["status"] == "created"
     assert Customer.objects.get().name == "From the queue"

@@ -58,7 +58,9 @@ def assert_documented(document, response, method, path):
     body that validates against the documented schema."""
     operation = document["paths"][path][method]
     status = str(response.status_code)
-    assert status in operation["responses"], f"{method.upper()} {path} answered {status}, which is not documented"
+    assert status in operation["responses"], (
+        f"{method.upper()} {path} answered {status}, which is not documented"
+    )
     content = operation["responses"][status].get("content")
     if content is None:
         assert response.content == b""
@@ -74,7 +76,9 @@ def test_every_api_route_is_documented_with_its_methods(document):
 
     for pattern in routes:
         methods = set(pattern.callback.cls.http_method_names) - NOT_OPERATIONS
-        assert documented.get(openapi_path(pattern)) == methods, f"{pattern.name} is not documented as {methods}"
+        assert documented.get(openapi_path(pattern)) == methods, (
+            f"{pattern.name} is not documented as {methods}"
+        )
     assert set(documented) == {openapi_path(p) for p in routes}
 
 
@@ -103,16 +107,49 @@ def answers(trio, django_capture_on_commit_callbacks, settings):
         return client.post(push_path, body, content_type="application/json", headers=headers)
 
     collected = [
-        ("post", "push/", push({"data": [{"_model": "shop.Customer", "name": "ok"}, {"_model": "shop.Customer", "id": str(customer.pk), "name": "x", "_version": 1}]})),
+        (
+            "post",
+            "push/",
+            push(
+                {
+                    "data": [
+                        {"_model": "shop.Customer", "name": "ok"},
+                        {"_model": "shop.Customer", "id": str(customer.pk), "name": "x", "_version": 1},
+                    ]
+                }
+            ),
+        ),
         ("post", "push/", push({"dry_run": True, "data": [{"_model": "shop.Customer", "name": "dry"}]})),
         ("post", "push/", push({"data": [{"_model": "shop.Customer", "name": ""}]})),
         ("post", "push/", push({"data": [{"_model": "shop.Nothing"}]})),
-        ("post", "push/", push({"atomic": True, "data": [{"_model": "shop.Customer", "name": ""}, {"_model": "shop.Customer", "name": "ok"}]})),
+        (
+            "post",
+            "push/",
+            push(
+                {
+                    "atomic": True,
+                    "data": [
+                        {"_model": "shop.Customer", "name": ""},
+                        {"_model": "shop.Customer", "name": "ok"},
+                    ],
+                }
+            ),
+        ),
         ("post", "push/", push({"data": "nope"})),
         ("post", "push/", client.post(push_path, b"<x/>", content_type="application/xml")),
         ("post", "push/", Client().post(push_path, {}, content_type="application/json")),
-        ("post", "auth/token/", Client().post(api_prefix() + "auth/token/", {"username": trio.alice.username, "password": PASSWORD})),
-        ("post", "auth/token/", Client().post(api_prefix() + "auth/token/", {"username": "nobody", "password": "x"})),
+        (
+            "post",
+            "auth/token/",
+            Client().post(
+                api_prefix() + "auth/token/", {"username": trio.alice.username, "password": PASSWORD}
+            ),
+        ),
+        (
+            "post",
+            "auth/token/",
+            Client().post(api_prefix() + "auth/token/", {"username": "nobody", "password": "x"}),
+        ),
     ]
     with django_capture_on_commit_callbacks(execute=True):
         accepted = push({"async": True, "data": [{"_model": "shop.Customer", "name": "later"}]})

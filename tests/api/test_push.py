@@ -22,7 +22,9 @@ def assert_error_shape(body, code):
     assert body["error"] == code
     assert isinstance(body["detail"], str) and body["detail"]
     if "errors" in body:
-        assert all(isinstance(m, list) and all(isinstance(x, str) for x in m) for m in body["errors"].values())
+        assert all(
+            isinstance(m, list) and all(isinstance(x, str) for x in m) for m in body["errors"].values()
+        )
 
 
 def nothing_written():
@@ -30,7 +32,17 @@ def nothing_written():
 
 
 def test_seed_example_payload_creates_the_customer_and_answers_like_the_seed(trio, api):
-    body = {"data": [{"_model": "shop.Customer", "name": "John Doe", "age": 45, "department": "SALES", "assigned_manager_id": trio.alice.pk}]}
+    body = {
+        "data": [
+            {
+                "_model": "shop.Customer",
+                "name": "John Doe",
+                "age": 45,
+                "department": "SALES",
+                "assigned_manager_id": trio.alice.pk,
+            }
+        ]
+    }
 
     response = api(trio.alice).post(PUSH, body)
 
@@ -39,15 +51,30 @@ def test_seed_example_payload_creates_the_customer_and_answers_like_the_seed(tri
     assert response.status_code == 200
     assert (data["status"], data["success_count"], data["error_count"]) == ("success", 1, 0)
     assert data["processed_models"] == {"shop.Customer": {"created": 1, "updated": 0, "deleted": 0}}
-    assert data["results"] == [{"index": 0, "_model": "shop.Customer", "id": str(customer.pk), "status": "created", "_version": 1}]
+    assert data["results"] == [
+        {"index": 0, "_model": "shop.Customer", "id": str(customer.pk), "status": "created", "_version": 1}
+    ]
     assert data["processing_time"] > 0
     assert data["sync_id"] == str(SyncLog.objects.get().code)
-    assert (customer.name, customer.assigned_manager, customer.organization) == ("John Doe", trio.alice, trio.acme)
+    assert (customer.name, customer.assigned_manager, customer.organization) == (
+        "John Doe",
+        trio.alice,
+        trio.acme,
+    )
 
 
 def test_seed_report_payload_with_customer_id_works(trio, api):
     customer = make_customer(organization=trio.acme)
-    body = {"data": [{"_model": "shop.Report", "customer_id": str(customer.pk), "report_type": "ANALYSIS", "results": "Positive"}]}
+    body = {
+        "data": [
+            {
+                "_model": "shop.Report",
+                "customer_id": str(customer.pk),
+                "report_type": "ANALYSIS",
+                "results": "Positive",
+            }
+        ]
+    }
 
     response = api(trio.alice).post(PUSH, body)
 
@@ -59,11 +86,13 @@ def test_mixed_push_is_partial_with_per_record_results(trio, api):
     customer = make_customer(organization=trio.acme, name="v1")
     customer.name = "v2"
     customer.save()
-    body = {"data": [
-        {"_model": "shop.Customer", "id": UUID_A, "name": "New"},
-        {"_model": "shop.Customer", "id": str(customer.pk), "name": "mine", "_version": 1},
-        {"_model": "shop.Customer", "name": ""},
-    ]}
+    body = {
+        "data": [
+            {"_model": "shop.Customer", "id": UUID_A, "name": "New"},
+            {"_model": "shop.Customer", "id": str(customer.pk), "name": "mine", "_version": 1},
+            {"_model": "shop.Customer", "name": ""},
+        ]
+    }
 
     response = api(trio.alice).post(PUSH, body)
 
@@ -77,7 +106,9 @@ def test_mixed_push_is_partial_with_per_record_results(trio, api):
 def test_push_whose_only_failures_are_conflicts_is_200_error(trio, api):
     customer = make_customer(organization=trio.acme)
 
-    response = api(trio.alice).post(PUSH, {"data": [{"_model": "shop.Customer", "id": str(customer.pk), "name": "x", "_version": 7}]})
+    response = api(trio.alice).post(
+        PUSH, {"data": [{"_model": "shop.Customer", "id": str(customer.pk), "name": "x", "_version": 7}]}
+    )
 
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["error_count"]) == ("error", 1)
@@ -89,7 +120,10 @@ def test_all_rejected_is_400_with_the_error_shape_and_the_results(trio, api):
     body = response.json()
     assert response.status_code == 400
     assert_error_shape(body, "validation_error")
-    assert body["errors"] == {"data.0.age": ["Give a whole number."], "data.0.name": ["This field cannot be blank."]}
+    assert body["errors"] == {
+        "data.0.age": ["Give a whole number."],
+        "data.0.name": ["This field cannot be blank."],
+    }
     assert (body["status"], body["success_count"], body["error_count"]) == ("error", 0, 1)
     assert body["results"][0]["status"] == "rejected"
     assert nothing_written()
@@ -97,7 +131,12 @@ def test_all_rejected_is_400_with_the_error_shape_and_the_results(trio, api):
 
 def test_all_forbidden_is_403_and_unknown_and_disabled_models_answer_alike(trio, api, settings):
     settings.SBSYNC = {**settings.SBSYNC, "EXCLUDE_MODELS": ["shop.Report"]}
-    body = {"data": [{"_model": "shop.Report", "report_type": "X"}, {"_model": "shop.NoSuchModel", "report_type": "X"}]}
+    body = {
+        "data": [
+            {"_model": "shop.Report", "report_type": "X"},
+            {"_model": "shop.NoSuchModel", "report_type": "X"},
+        ]
+    }
 
     response = api(trio.alice).post(PUSH, body)
 
@@ -112,7 +151,13 @@ def test_all_forbidden_is_403_and_unknown_and_disabled_models_answer_alike(trio,
 
 
 def test_atomic_push_with_a_failure_is_409_and_writes_nothing(trio, api):
-    body = {"atomic": True, "data": [{"_model": "shop.Customer", "id": UUID_A, "name": "ok"}, {"_model": "shop.Customer", "id": UUID_B, "name": "x", "_version": 3}]}
+    body = {
+        "atomic": True,
+        "data": [
+            {"_model": "shop.Customer", "id": UUID_A, "name": "ok"},
+            {"_model": "shop.Customer", "id": UUID_B, "name": "x", "_version": 3},
+        ],
+    }
 
     response = api(trio.alice).post(PUSH, body)
 
@@ -124,7 +169,9 @@ def test_atomic_push_with_a_failure_is_409_and_writes_nothing(trio, api):
 
 
 def test_dry_run_answers_like_a_push_and_writes_nothing(trio, api):
-    response = api(trio.alice).post(PUSH, {"dry_run": True, "data": [{"_model": "shop.Customer", "id": UUID_A, "name": "ok"}]})
+    response = api(trio.alice).post(
+        PUSH, {"dry_run": True, "data": [{"_model": "shop.Customer", "id": UUID_A, "name": "ok"}]}
+    )
 
     data = response.json()
     assert response.status_code == 200
@@ -147,11 +194,36 @@ def test_dry_run_answers_like_a_push_and_writes_nothing(trio, api):
         (b'{"data": [{"_model": 5, "name": "x"}]}', "application/json", 400, "validation_error"),
         (b'{"data": [], "atomic": "yes"}', "application/json", 400, "validation_error"),
         (b'{"data": [], "batch_id": 5}', "application/json", 400, "validation_error"),
-        (b'{"data": [{"_model": "shop.Customer", "name": "x", "bogus": 1}]}', "application/json", 400, "validation_error"),
-        (b'{"data": [{"_model": "shop.Customer", "name": "x", "age": "old"}]}', "application/json", 400, "validation_error"),
-        (b'{"data": [{"_model": "shop.Customer", "id": "nope", "name": "x"}]}', "application/json", 400, "validation_error"),
-        (b'{"data": [{"_model": "shop.Customer", "name": "x", "age": 1e400}]}', "application/json", 400, "malformed_json"),
-        (b'{"data": [{"_model": "shop.Customer", "name": "' + b"x" * 5000 + b'"}]}', "application/json", 400, "validation_error"),
+        (
+            b'{"data": [{"_model": "shop.Customer", "name": "x", "bogus": 1}]}',
+            "application/json",
+            400,
+            "validation_error",
+        ),
+        (
+            b'{"data": [{"_model": "shop.Customer", "name": "x", "age": "old"}]}',
+            "application/json",
+            400,
+            "validation_error",
+        ),
+        (
+            b'{"data": [{"_model": "shop.Customer", "id": "nope", "name": "x"}]}',
+            "application/json",
+            400,
+            "validation_error",
+        ),
+        (
+            b'{"data": [{"_model": "shop.Customer", "name": "x", "age": 1e400}]}',
+            "application/json",
+            400,
+            "malformed_json",
+        ),
+        (
+            b'{"data": [{"_model": "shop.Customer", "name": "' + b"x" * 5000 + b'"}]}',
+            "application/json",
+            400,
+            "validation_error",
+        ),
         (b'{"data": [{"_model": "shop.NoSuch", "name": "x"}]}', "application/json", 403, "forbidden"),
     ],
 )
@@ -190,7 +262,9 @@ def test_body_over_the_size_limit_is_413(trio, api, settings):
 def test_more_records_than_the_limit_is_413(trio, api, settings):
     settings.SBSYNC = {**settings.SBSYNC, "MAX_PUSH_RECORDS": 3}
 
-    response = api(trio.alice).post(PUSH, {"data": [{"_model": "shop.Customer", "name": f"c{n}"} for n in range(4)]})
+    response = api(trio.alice).post(
+        PUSH, {"data": [{"_model": "shop.Customer", "name": f"c{n}"} for n in range(4)]}
+    )
 
     assert response.status_code == 413
     assert_error_shape(response.json(), "too_many_records")
@@ -235,7 +309,9 @@ def test_user_of_several_organizations_must_name_one(trio, api):
 
 
 def test_organization_the_user_is_not_a_member_of_is_403(trio, api):
-    response = api(trio.alice, organization="globex").post(PUSH, {"data": [{"_model": "shop.Customer", "name": "x"}]})
+    response = api(trio.alice, organization="globex").post(
+        PUSH, {"data": [{"_model": "shop.Customer", "name": "x"}]}
+    )
 
     assert response.status_code == 403
     assert_error_shape(response.json(), "not_a_member")
@@ -285,7 +361,9 @@ def test_same_key_with_another_body_is_409_and_applies_nothing(trio, api):
 
 
 def test_keys_are_per_user_and_organization(trio, api):
-    make_permission(organization=trio.acme, group=trio.members, model_label="shop.Customer", actions=Action.values)
+    make_permission(
+        organization=trio.acme, group=trio.members, model_label="shop.Customer", actions=Action.values
+    )
     body = {"batch_id": "same", "data": [{"_model": "shop.Customer", "name": "x"}]}
 
     api(trio.alice).post(PUSH, body)
@@ -304,7 +382,9 @@ def test_header_and_batch_id_must_agree(trio, api):
 def test_dry_runs_and_refused_pushes_store_no_answer(trio, api):
     client = api(trio.alice)
 
-    client.post(PUSH, {"batch_id": "dry", "dry_run": True, "data": [{"_model": "shop.Customer", "name": "x"}]})
+    client.post(
+        PUSH, {"batch_id": "dry", "dry_run": True, "data": [{"_model": "shop.Customer", "name": "x"}]}
+    )
     client.post(PUSH, {"batch_id": "bad", "data": [{"_model": "shop.Customer", "name": ""}]})
     retried = client.post(PUSH, {"batch_id": "bad", "data": [{"_model": "shop.Customer", "name": "fixed"}]})
 
@@ -325,14 +405,36 @@ def test_expired_answers_are_forgotten(trio, api, settings):
 
 
 def test_push_writes_a_sync_log_metrics_and_a_log_line_without_secrets(trio, api):
-    body = {"data": [{"_model": "shop.Customer", "name": "ok", "password": "hunter2"}, {"_model": "shop.Customer", "name": "fine"}]}
+    body = {
+        "data": [
+            {"_model": "shop.Customer", "name": "ok", "password": "hunter2"},
+            {"_model": "shop.Customer", "name": "fine"},
+        ]
+    }
 
     response = api(trio.alice).post(PUSH, body)
 
     log = SyncLog.objects.get()
-    assert (log.user, log.organization, log.operation, log.status) == (trio.alice, trio.acme, "PUSH", "WARNING")
-    assert (log.object_count, log.success_count, log.error_count, log.model_names) == (2, 1, 1, ["shop.Customer"])
-    assert log.errors == [{"index": 0, "_model": "shop.Customer", "status": "rejected", "errors": {"password": ["Unknown field."]}}]
+    assert (log.user, log.organization, log.operation, log.status) == (
+        trio.alice,
+        trio.acme,
+        "PUSH",
+        "WARNING",
+    )
+    assert (log.object_count, log.success_count, log.error_count, log.model_names) == (
+        2,
+        1,
+        1,
+        ["shop.Customer"],
+    )
+    assert log.errors == [
+        {
+            "index": 0,
+            "_model": "shop.Customer",
+            "status": "rejected",
+            "errors": {"password": ["Unknown field."]},
+        }
+    ]
     assert log.request_data["data"][0]["password"] == "***"
     assert "hunter2" not in json.dumps(log.request_data)
     assert log.processing_time == pytest.approx(response.json()["processing_time"], abs=1e-6)
@@ -343,7 +445,9 @@ def test_push_writes_a_sync_log_metrics_and_a_log_line_without_secrets(trio, api
     assert "PUSH WARNING from user alice in Acme: 2 records of shop.Customer" in line
 
 
-def test_async_push_is_queued_and_its_job_reports_the_push_answer(trio, api, django_capture_on_commit_callbacks):
+def test_async_push_is_queued_and_its_job_reports_the_push_answer(
+    trio, api, django_capture_on_commit_callbacks
+):
     client = api(trio.alice)
 
     with django_capture_on_commit_callbacks(execute=True):

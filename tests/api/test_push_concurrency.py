@@ -39,10 +39,17 @@ def run_at_once(bodies, token):
     return responses
 
 
-def test_four_clients_pushing_the_same_client_keyed_records_end_with_one_whole_version_each(transactional_db, trio):
+def test_four_clients_pushing_the_same_client_keyed_records_end_with_one_whole_version_each(
+    transactional_db, trio
+):
     keys = [str(uuid.uuid4()) for _ in range(RECORDS)]
     bodies = [
-        {"data": [{"_model": "shop.Customer", "id": key, "name": f"client{c}-{i}", "age": c} for i, key in enumerate(keys)]}
+        {
+            "data": [
+                {"_model": "shop.Customer", "id": key, "name": f"client{c}-{i}", "age": c}
+                for i, key in enumerate(keys)
+            ]
+        }
         for c in range(CLIENTS)
     ]
 
@@ -61,7 +68,10 @@ def test_four_clients_pushing_the_same_client_keyed_records_end_with_one_whole_v
 
 
 def test_one_batch_id_sent_twice_at_once_is_applied_once(transactional_db, trio):
-    body = {"batch_id": "twin-0001", "data": [{"_model": "shop.Customer", "name": f"twin {n}"} for n in range(50)]}
+    body = {
+        "batch_id": "twin-0001",
+        "data": [{"_model": "shop.Customer", "name": f"twin {n}"} for n in range(50)],
+    }
 
     first, second = run_at_once([body, body], token_for(trio.alice))
 

@@ -53,7 +53,11 @@ def test_updating_another_organizations_row_answers_like_a_missing_row(trio, api
     missing = client.post(PUSH, {"data": [{"_model": "shop.Order", key: MISSING_INT, "amount": "1.00"}]})
 
     assert (theirs.status_code, outcome(theirs)) == (missing.status_code, outcome(missing))
-    assert outcome(theirs) == {"_model": "shop.Order", "status": "rejected", "errors": {"id": ["This id cannot be used."]}}
+    assert outcome(theirs) == {
+        "_model": "shop.Order",
+        "status": "rejected",
+        "errors": {"id": ["This id cannot be used."]},
+    }
     assert untouched(customer, order)
     assert not leaks(theirs)
 
@@ -62,18 +66,29 @@ def test_taking_another_organizations_client_key_answers_like_any_unusable_key(t
     customer, order = acme_rows
     client = api(trio.charlie)
 
-    theirs = client.post(PUSH, {"data": [{"_model": "shop.Customer", "id": str(customer.pk), "name": "Mine now"}]})
-    malformed = client.post(PUSH, {"data": [{"_model": "shop.Customer", "id": "not-a-key", "name": "Mine now"}]})
+    theirs = client.post(
+        PUSH, {"data": [{"_model": "shop.Customer", "id": str(customer.pk), "name": "Mine now"}]}
+    )
+    malformed = client.post(
+        PUSH, {"data": [{"_model": "shop.Customer", "id": "not-a-key", "name": "Mine now"}]}
+    )
 
-    assert outcome(theirs) == outcome(malformed) == {
-        "_model": "shop.Customer", "status": "rejected", "errors": {"id": ["This id cannot be used."]}
-    }
+    assert (
+        outcome(theirs)
+        == outcome(malformed)
+        == {"_model": "shop.Customer", "status": "rejected", "errors": {"id": ["This id cannot be used."]}}
+    )
     assert Customer.objects.filter(organization=trio.globex).count() == 0
     assert untouched(customer, order)
 
 
-@pytest.mark.parametrize(("model", "theirs_pk", "missing_pk"), [("shop.Customer", "customer", MISSING_UUID), ("shop.Order", "order", MISSING_INT)])
-def test_updating_with_a_version_answers_a_conflict_without_the_row(trio, api, acme_rows, model, theirs_pk, missing_pk):
+@pytest.mark.parametrize(
+    ("model", "theirs_pk", "missing_pk"),
+    [("shop.Customer", "customer", MISSING_UUID), ("shop.Order", "order", MISSING_INT)],
+)
+def test_updating_with_a_version_answers_a_conflict_without_the_row(
+    trio, api, acme_rows, model, theirs_pk, missing_pk
+):
     customer, order = acme_rows
     pk = str(customer.pk) if theirs_pk == "customer" else order.pk
     client = api(trio.charlie)
@@ -89,7 +104,9 @@ def test_updating_with_a_version_answers_a_conflict_without_the_row(trio, api, a
 
 
 @pytest.mark.parametrize(("model", "which"), [("shop.Customer", "customer"), ("shop.Order", "order")])
-def test_deleting_another_organizations_row_answers_like_a_missing_row_and_deletes_nothing(trio, api, acme_rows, model, which):
+def test_deleting_another_organizations_row_answers_like_a_missing_row_and_deletes_nothing(
+    trio, api, acme_rows, model, which
+):
     customer, order = acme_rows
     pk = str(customer.pk) if which == "customer" else order.pk
     missing_pk = MISSING_UUID if which == "customer" else MISSING_INT
@@ -104,16 +121,28 @@ def test_deleting_another_organizations_row_answers_like_a_missing_row_and_delet
 
 
 @pytest.mark.parametrize("key", ["customer", "customer_id"])
-def test_pointing_a_foreign_key_at_another_organizations_row_answers_like_a_missing_row(trio, api, acme_rows, key):
+def test_pointing_a_foreign_key_at_another_organizations_row_answers_like_a_missing_row(
+    trio, api, acme_rows, key
+):
     customer, order = acme_rows
     client = api(trio.charlie)
 
-    theirs = client.post(PUSH, {"data": [{"_model": "shop.Report", key: str(customer.pk), "report_type": "AUDIT"}]})
-    missing = client.post(PUSH, {"data": [{"_model": "shop.Report", key: MISSING_UUID, "report_type": "AUDIT"}]})
+    theirs = client.post(
+        PUSH, {"data": [{"_model": "shop.Report", key: str(customer.pk), "report_type": "AUDIT"}]}
+    )
+    missing = client.post(
+        PUSH, {"data": [{"_model": "shop.Report", key: MISSING_UUID, "report_type": "AUDIT"}]}
+    )
 
-    assert outcome(theirs) == outcome(missing) == {
-        "_model": "shop.Report", "status": "rejected", "errors": {key: ["No row with this id is available to you."]}
-    }
+    assert (
+        outcome(theirs)
+        == outcome(missing)
+        == {
+            "_model": "shop.Report",
+            "status": "rejected",
+            "errors": {key: ["No row with this id is available to you."]},
+        }
+    )
     assert Report.objects.count() == 0
     assert untouched(customer, order)
 
@@ -122,7 +151,9 @@ def test_moving_an_own_row_onto_another_organizations_row_is_refused(trio, api, 
     customer, order = acme_rows
     own = make_order(organization=trio.globex)
 
-    response = api(trio.charlie).post(PUSH, {"data": [{"_model": "shop.Order", "id": own.pk, "customer": str(customer.pk)}]})
+    response = api(trio.charlie).post(
+        PUSH, {"data": [{"_model": "shop.Order", "id": own.pk, "customer": str(customer.pk)}]}
+    )
 
     own.refresh_from_db()
     assert outcome(response)["errors"] == {"customer": ["No row with this id is available to you."]}
@@ -133,13 +164,25 @@ def test_assigning_a_user_of_another_organization_answers_like_a_missing_user(tr
     customer, order = acme_rows
     client = api(trio.charlie)
 
-    theirs = client.post(PUSH, {"data": [{"_model": "shop.Customer", "name": "x", "assigned_manager": trio.alice.pk}]})
-    missing = client.post(PUSH, {"data": [{"_model": "shop.Customer", "name": "x", "assigned_manager": MISSING_INT}]})
-    own = client.post(PUSH, {"data": [{"_model": "shop.Customer", "name": "x", "assigned_manager": trio.charlie.pk}]})
+    theirs = client.post(
+        PUSH, {"data": [{"_model": "shop.Customer", "name": "x", "assigned_manager": trio.alice.pk}]}
+    )
+    missing = client.post(
+        PUSH, {"data": [{"_model": "shop.Customer", "name": "x", "assigned_manager": MISSING_INT}]}
+    )
+    own = client.post(
+        PUSH, {"data": [{"_model": "shop.Customer", "name": "x", "assigned_manager": trio.charlie.pk}]}
+    )
 
-    assert outcome(theirs) == outcome(missing) == {
-        "_model": "shop.Customer", "status": "rejected", "errors": {"assigned_manager": ["No row with this id is available to you."]}
-    }
+    assert (
+        outcome(theirs)
+        == outcome(missing)
+        == {
+            "_model": "shop.Customer",
+            "status": "rejected",
+            "errors": {"assigned_manager": ["No row with this id is available to you."]},
+        }
+    )
     assert outcome(own)["status"] == "created"
 
 
@@ -171,7 +214,12 @@ def test_a_batch_of_attacks_changes_nothing_of_the_other_organization(trio, api,
 
     response = api(trio.charlie).post(PUSH, {"data": attacks})
 
-    assert [r["status"] for r in response.json()["results"]] == ["rejected", "unchanged", "rejected", "rejected"]
+    assert [r["status"] for r in response.json()["results"]] == [
+        "rejected",
+        "unchanged",
+        "rejected",
+        "rejected",
+    ]
     assert untouched(customer, order)
     assert not leaks(response)
     assert Order.objects.count() == 1 and Report.objects.count() == 0
