@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from sbsync.demo.shop.models import Customer
-from sbsync.models import SyncRecord
+from sbsync.models import SyncLog, SyncRecord
+from sbsync.sync.locks import advisory_key
 from tests.api.conftest import ApiClient, token_for
+from tests.factories import make_customer
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL concurrency")
 
@@ -78,3 +81,50 @@ def test_one_batch_id_sent_twice_at_once_is_applied_once(transactional_db, trio)
     assert (first.status_code, second.status_code) == (200, 200)
     assert first.json() == second.json()
     assert Customer.objects.count() == 50
+
+
+def test_a_push_that_deadlocks_with_another_writer_is_retried_and_succeeds(transactional_db, trio):
+    first, second = (
+        make_customer(organization=trio.acme, name="first"),
+        make_customer(organization=trio.acme, name="second"),
+    )
+    holding, push_waits = threading.Event(), threading.Event()
+    token = token_for(trio.alice)
+
+    def other_writer():
+        """Holds the second row, then wants the push's lock on the first: a cycle PostgreSQL breaks by
+        aborting the push (this session waits ten times longer before it checks for deadlocks)."""
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL deadlock_timeout = '10s'")
+                Customer.objects.select_for_update().get(pk=second.pk)
+                holding.set()
+                push_waits.wait()
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s)", [advisory_key("shop.Customer", str(first.pk))]
+                )
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    holding.wait()
+    body = {
+        "data": [
+            {"_model": "shop.Customer", "id": str(c.pk), "name": f"{c.name} pushed"} for c in (first, second)
+        ]
+    }
+    pusher = threading.Thread(
+        target=lambda: responses.append(ApiClient(token).post("push/", body)) or connections.close_all()
+    )
+    responses = []
+
+    pusher.start()
+    time.sleep(0.5)
+    push_waits.set()
+    writer.join()
+    pusher.join()
+
+    assert responses[0].status_code == 200
+    assert sorted(Customer.objects.values_list("name", flat=True)) == ["first pushed", "second pushed"]
+    assert SyncLog.objects.count() == 1
