@@ -35,7 +35,7 @@ from sbsync.access import Access
 from sbsync.enums import Action, RecordStatus
 from sbsync.models import Membership, SyncMetadata, SyncRecord
 from sbsync.sync import validation as v
-from sbsync.sync.batch import CREATE, DELETE, UPDATE, Item, PushResult
+from sbsync.sync.batch import CREATE, DELETE, DONE_BY_ACTION, FAILURE, UPDATE, Item, PushResult
 from sbsync.sync.changes import collecting_changes, pk_key, write_changes
 from sbsync.sync.locks import lock_row_keys, retrying
 from sbsync.sync.records import instance_payload
@@ -83,7 +83,7 @@ def _apply(access: Access, records: list[dict[str, Any]], *, atomic: bool, dry_r
         _check_foreign_keys(access, items, reader)
         _check_unique(items)
         _reject_dependents(items)
-        write = not (atomic and any(not item.open and item.status not in _OK for item in items))
+        write = not (atomic and any(item.status in FAILURE for item in items))
         if write:
             written = write_rows(access, items)
             record_written(access, written, buffer)
@@ -91,10 +91,10 @@ def _apply(access: Access, records: list[dict[str, Any]], *, atomic: bool, dry_r
             delete_rows(access, items, buffer)
         for item in items:
             if item.open:
-                item.finish(_DONE[item.action])  # type: ignore[index]
+                item.finish(DONE_BY_ACTION[item.action])  # type: ignore[index]
         if write:
             versions = write_changes(buffer)
-        atomic_rejected = atomic and any(item.status not in _OK for item in items)
+        atomic_rejected = atomic and any(item.status in FAILURE for item in items)
         applied = not (dry_run or atomic_rejected)
         result = PushResult.from_items(items, versions, applied=applied, atomic_rejected=atomic_rejected)
         if applied:
@@ -102,10 +102,6 @@ def _apply(access: Access, records: list[dict[str, Any]], *, atomic: bool, dry_r
         else:
             transaction.set_rollback(True)
     return result
-
-
-_OK = frozenset({RecordStatus.CREATED, RecordStatus.UPDATED, RecordStatus.DELETED, RecordStatus.UNCHANGED})
-_DONE = {CREATE: RecordStatus.CREATED, UPDATE: RecordStatus.UPDATED, DELETE: RecordStatus.DELETED}
 
 
 class RecordReader:
