@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sbsync.api import auth, discovery, health, performance, pull, schema
+from sbsync.api import auth, discovery, health, performance, pull, push, schema
 
 urlpatterns = [
     path("auth/token/", auth.obtain_token, name="auth-token"),
     path("auth/logout/", auth.logout, name="auth-logout"),
     path("auth/logout-all/", auth.logout_all, name="auth-logout-all"),
+    path("push/", push.push, name="push"),
+    path("jobs/<str:code>/", push.job_status, name="push-job"),
     path("pull/", pull.pull, name="pull"),
     path("models/", discovery.list_models, name="models"),
     path("health/", health.health, name="health"),
