@@ -15,7 +15,7 @@ from sbsync import conf, discovery
 from sbsync.access import Access
 from sbsync.api.context import request_access
 from sbsync.api.decorators import sync_endpoint
-from sbsync.api.errors import ErrorSerializer
+from sbsync.api.schema import ErrorResponse
 from sbsync.enums import Action
 
 FieldSchema = inline_serializer(
@@ -102,9 +102,10 @@ def model_catalogue(access: Access) -> dict[str, Any]:
     description=f"Flags are {', '.join(Action.values)}. Shared models are pull-only whatever the flags say.",
     responses={
         200: CatalogueSchema,
-        400: OpenApiResponse(ErrorSerializer, description="Several organizations and none named"),
-        401: OpenApiResponse(ErrorSerializer, description="No valid token"),
-        403: OpenApiResponse(ErrorSerializer, description="Not a member of the organization"),
+        400: OpenApiResponse(ErrorResponse, description="Several organizations and none named"),
+        401: OpenApiResponse(ErrorResponse, description="No valid token"),
+        403: OpenApiResponse(ErrorResponse, description="Not a member of the organization"),
+        429: OpenApiResponse(ErrorResponse, description="Too many requests with this token (Retry-After)"),
     },
     tags=["sync"],
 )

@@ -13,23 +13,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 logger = logging.getLogger("sbsync.api")
 
 AUTHENTICATE_HEADER = 'Bearer realm="api"'
-
-
-class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    """The error shape, for the OpenAPI document."""
-
-    error = serializers.CharField(help_text="A stable code, e.g. validation_error, forbidden, cursor_expired")
-    detail = serializers.CharField(help_text="One sentence for a human")
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), required=False,
-        help_text="Messages per field, when there are any",
-    )
 
 
 class ApiError(Exception):

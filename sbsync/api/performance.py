@@ -27,7 +27,8 @@ from rest_framework.response import Response
 
 from sbsync import cache
 from sbsync.api.decorators import sync_endpoint
-from sbsync.api.errors import ApiError, ErrorSerializer
+from sbsync.api.schema import ErrorResponse
+from sbsync.api.errors import ApiError
 from sbsync.models import PerformanceAnalysis, PerformanceMetrics
 from sbsync.sync.activity import memory_mb
 from sbsync.sync.stats import metrics_summary
@@ -128,9 +129,10 @@ def performance_report(days: int) -> dict[str, Any]:
     parameters=[OpenApiParameter("days", int, description=f"Period of the figures, 1 to {MAX_DAYS} (default {DEFAULT_DAYS})")],
     responses={
         200: PerformanceSchema,
-        400: OpenApiResponse(ErrorSerializer, description="Bad days"),
-        401: OpenApiResponse(ErrorSerializer, description="No valid token"),
-        403: OpenApiResponse(ErrorSerializer, description="Not a staff user"),
+        400: OpenApiResponse(ErrorResponse, description="Bad days"),
+        401: OpenApiResponse(ErrorResponse, description="No valid token"),
+        403: OpenApiResponse(ErrorResponse, description="Not a staff user"),
+        429: OpenApiResponse(ErrorResponse, description="Too many requests with this token (Retry-After)"),
     },
     tags=["monitoring"],
 )

@@ -18,7 +18,8 @@ from sbsync import conf
 from sbsync.access import Access
 from sbsync.api.context import request_access
 from sbsync.api.decorators import sync_endpoint
-from sbsync.api.errors import ApiError, ErrorSerializer
+from sbsync.api.schema import ErrorResponse
+from sbsync.api.errors import ApiError
 from sbsync.enums import Action, LogStatus, Operation
 from sbsync.sync.activity import measured, record_activity
 from sbsync.sync.cursor import CursorExpired, PullError
@@ -145,10 +146,13 @@ def _requested_labels(body: Any) -> list[str]:
     request=PullRequestSchema,
     responses={
         200: PullResponseSchema,
-        400: OpenApiResponse(ErrorSerializer, description="Malformed envelope, unknown model, bad cursor or timestamp"),
-        401: OpenApiResponse(ErrorSerializer, description="No valid token"),
-        403: OpenApiResponse(ErrorSerializer, description="Not a member, or the role may not pull a model"),
-        410: OpenApiResponse(ErrorSerializer, description="A position older than the tombstone retention horizon"),
+        400: OpenApiResponse(ErrorResponse, description="Malformed envelope, unknown model, bad cursor or timestamp"),
+        401: OpenApiResponse(ErrorResponse, description="No valid token"),
+        403: OpenApiResponse(ErrorResponse, description="Not a member, or the role may not pull a model"),
+        410: OpenApiResponse(ErrorResponse, description="A position older than the tombstone retention horizon"),
+        413: OpenApiResponse(ErrorResponse, description="Body larger than MAX_BODY_BYTES"),
+        415: OpenApiResponse(ErrorResponse, description="Body not JSON"),
+        429: OpenApiResponse(ErrorResponse, description="Too many requests with this token (Retry-After)"),
     },
     examples=[
         OpenApiExample(

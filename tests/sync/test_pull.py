@@ -340,3 +340,37 @@ def test_the_change_scan_is_an_index_range_scan(trio):
 
     assert "sbsync_syncrecord_pull" in plan
     assert "Sort" not in plan and "TEMP B-TREE" not in plan
+
+
+OPERATOR_CONDITIONS = [
+    {"field": "department", "operator": "exact", "value": "SALES"},
+    {"field": "assigned_manager", "operator": "ne", "value": "$user"},
+    {"field": "name", "operator": "iexact", "value": "ANN"},
+    {"field": "name", "operator": "contains", "value": "n"},
+    {"field": "name", "operator": "icontains", "value": "N"},
+    {"field": "name", "operator": "startswith", "value": "A"},
+    {"field": "name", "operator": "endswith", "value": "o"},
+    {"field": "department", "operator": "in", "value": ["SALES", "FINANCE"]},
+    {"field": "age", "operator": "gt", "value": 30},
+    {"field": "age", "operator": "gte", "value": 30},
+    {"field": "age", "operator": "lt", "value": 30},
+    {"field": "age", "operator": "lte", "value": 30},
+    {"field": "age", "operator": "isnull", "value": True},
+]
+
+
+@pytest.mark.parametrize("condition", OPERATOR_CONDITIONS, ids=[c["operator"] for c in OPERATOR_CONDITIONS])
+def test_a_pull_serves_exactly_the_rows_a_filter_selects_whatever_its_operator(trio, condition):
+    make_permission(organization=trio.acme, group=trio.members, model_label=CUSTOMER, actions=[Action.PULL])
+    make_filter(organization=trio.acme, group=trio.members, model_label=CUSTOMER, condition=condition)
+    for name, age, department, manager in [
+        ("Ann", 30, "SALES", trio.bob), ("Bo", None, "FINANCE", None), ("Cy", 45, "", trio.alice), ("ann", 12, "SUPPORT", None),
+    ]:
+        make_customer(organization=trio.acme, name=name, age=age, department=department, assigned_manager=manager)
+
+    replica = Replica(trio.bob, trio.acme, [CUSTOMER])
+    replica.pull_to_end(batch_size=2)
+
+    selected = access_for(trio.bob, trio.acme).rows(Customer).values_list("pk", flat=True)
+    assert set(replica.of(CUSTOMER)) == {str(pk) for pk in selected}
+    assert 0 < len(selected) < 4
