@@ -79,6 +79,7 @@ class Outcome:
     throttled_seconds: float = 0.0
     baseline_mb: float | None = None
     peak_mb: float | None = None
+    first_page_seconds: float = 0.0
 
     @property
     def count_ok(self) -> bool:
@@ -305,7 +306,10 @@ def run_workload(
     def pull() -> None:
         cursor: str | None = None
         while True:
+            started = time.perf_counter()
             answer = client.expect("POST", "pull/", {"models": {maker.label: cursor}, "batch_size": batch})
+            if cursor is None:
+                outcome.first_page_seconds = time.perf_counter() - started
             for record in answer["data"]:
                 seen[str(record[maker.pk])] = record[maker.text["name"]]
                 outcome.pulled += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -182,19 +182,20 @@ def pull(request: Request) -> Response:
             status = 410 if isinstance(exc, CursorExpired) else 400
             error = ApiError(status, exc.code, exc.detail, {f"models.{exc.model_label}": [exc.detail]})
     total = page.total_records if page else 0
-    record_activity(
-        user=request.user,
-        organization=access.organization if access else None,
-        operation=Operation.PULL,
-        status=LogStatus.ERROR if error else LogStatus.SUCCESS,
-        models=labels,
-        object_count=total,
-        success_count=total,
-        error_count=1 if error else 0,
-        errors=[{"error": error.code, "detail": error.detail, "status": error.status_code}] if error else [],
-        request_data=body if isinstance(body, dict) else None,
-        measurement=measurement,
-    )
+    with transaction.atomic():  # the log and the metrics row in one commit
+        record_activity(
+            user=request.user,
+            organization=access.organization if access else None,
+            operation=Operation.PULL,
+            status=LogStatus.ERROR if error else LogStatus.SUCCESS,
+            models=labels,
+            object_count=total,
+            success_count=total,
+            error_count=1 if error else 0,
+            errors=[{"error": error.code, "detail": error.detail, "status": error.status_code}] if error else [],
+            request_data=body if isinstance(body, dict) else None,
+            measurement=measurement,
+        )
     if error is not None:
         raise error
     assert page is not None

@@ -124,6 +124,10 @@ class Command(BaseCommand):
             write(f"{phase.name:<8}{phase.records:>10,}{phase.seconds:>10.2f}{phase.rate:>12,.0f}{peak:>16}")
         if options["seed_direct"]:
             write("(create/update: rows written directly with the ORM, not timed)")
+        write(
+            f"(pull includes its first page, {outcome.first_page_seconds:.2f} s, which positions every change "
+            "written since the last pull in the change index)"
+        )
         verdict = self.style.SUCCESS("OK") if outcome.count_ok else self.style.ERROR("FAILED")
         write(
             f"\ncount check: pulled {outcome.pulled:,} rows ({outcome.distinct:,} distinct) for {outcome.expected:,} written; "
