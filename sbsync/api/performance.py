@@ -27,8 +27,8 @@ from rest_framework.response import Response
 
 from sbsync import cache
 from sbsync.api.decorators import sync_endpoint
-from sbsync.api.schema import ErrorResponse
 from sbsync.api.errors import ApiError
+from sbsync.api.schema import ErrorResponse
 from sbsync.models import PerformanceAnalysis, PerformanceMetrics
 from sbsync.sync.activity import memory_mb
 from sbsync.sync.stats import metrics_summary

@@ -18,8 +18,8 @@ from sbsync import conf
 from sbsync.access import Access
 from sbsync.api.context import request_access
 from sbsync.api.decorators import sync_endpoint
-from sbsync.api.schema import ErrorResponse
 from sbsync.api.errors import ApiError
+from sbsync.api.schema import ErrorResponse
 from sbsync.enums import Action, LogStatus, Operation
 from sbsync.sync.activity import measured, record_activity
 from sbsync.sync.cursor import CursorExpired, PullError
