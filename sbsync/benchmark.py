@@ -128,6 +128,9 @@ class ApiClient:
             raise BenchmarkError(f"{method} {path} answered {status}: {answer}")
         return answer
 
+    def close(self) -> None:
+        self.connection.close()
+
     def login(self, username: str, password: str) -> None:
         self.token = self.expect("POST", "auth/token/", {"username": username, "password": password})["token"]
 

@@ -32,7 +32,11 @@ FORMAT = 1
 MAX_TIMESTAMP_LENGTH = 64
 MAX_CURSOR_LENGTH = 1024
 
-_signer = signing.Signer(salt=SALT, sep=".")
+
+
+def _signer() -> signing.Signer:
+    """Built per use, so SECRET_KEY and SECRET_KEY_FALLBACKS are read as they are now."""
+    return signing.Signer(salt=SALT, sep=".")
 
 
 class PullError(Exception):
@@ -84,7 +88,7 @@ class Cursor:
         values = [FORMAT, self.organization, self.model_label, self.scope, self.seq, self.fingerprint]
         if self.floor:
             values += [self.floor, int(self.initial)]
-        return PREFIX + _signer.sign_object(values, compress=True)
+        return PREFIX + _signer().sign_object(values, compress=True)
 
 
 def _int(value: Any) -> bool:
@@ -96,7 +100,7 @@ def decode_cursor(text: str, model_label: str) -> Cursor:
     if len(text) > MAX_CURSOR_LENGTH:
         raise InvalidCursor(model_label, f"The cursor of {model_label} is not a cursor this server issued.")
     try:
-        values = _signer.unsign_object(text.removeprefix(PREFIX))
+        values = _signer().unsign_object(text.removeprefix(PREFIX))
     except (signing.BadSignature, ValueError, TypeError, UnicodeError, OverflowError):
         raise InvalidCursor(model_label, f"The cursor of {model_label} is not a cursor this server issued.") from None
     if not isinstance(values, list) or len(values) not in (6, 8) or values[0] != FORMAT:

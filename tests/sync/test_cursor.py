@@ -100,3 +100,17 @@ def test_an_invalid_timestamp_is_rejected_naming_the_model(text):
 
 def test_start_cursors_are_decoded():
     assert parse_start(CURSOR.encode(), "shop.Customer") == CURSOR
+
+
+def test_cursors_survive_a_key_rotation_with_fallbacks_and_not_without(settings):
+    settings.SECRET_KEY = "old-key-" + "x" * 50
+    text = CURSOR.encode()
+    settings.SECRET_KEY = "new-key-" + "y" * 50
+
+    settings.SECRET_KEY_FALLBACKS = ["old-key-" + "x" * 50]
+    kept = decode_cursor(text, "shop.Customer")
+    settings.SECRET_KEY_FALLBACKS = []
+
+    assert kept == CURSOR
+    with pytest.raises(InvalidCursor):
+        decode_cursor(text, "shop.Customer")

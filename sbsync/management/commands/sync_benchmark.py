@@ -72,9 +72,12 @@ class Command(BaseCommand):
             raise CommandError("--seed-direct with --url needs --organization (rows go into this project's database).")
         seeded = seed_rows(options["model"], options["organization"], options["records"]) if options["seed_direct"] else None
         client = ApiClient(options["url"], options["organization"])
-        client.login(options["username"], options["password"])
-        sampler = MemorySampler(options["server_pid"]) if options["server_pid"] else None
-        outcome = self.run(client, sampler, options, seeded, exact=False)
+        try:
+            client.login(options["username"], options["password"])
+            sampler = MemorySampler(options["server_pid"]) if options["server_pid"] else None
+            outcome = self.run(client, sampler, options, seeded, exact=False)
+        finally:
+            client.close()
         return outcome, f"server at {options['url']}" + ("" if sampler else " (memory not sampled: no --server-pid)")
 
     def measure_own_server(self, options: dict[str, Any]) -> tuple[Outcome, str]:
@@ -84,12 +87,14 @@ class Command(BaseCommand):
         port = options["port"] or _free_port()
         with started_server(port) as server:
             client = ApiClient(f"http://127.0.0.1:{port}{reverse('sbsync:pull').removesuffix('pull/')}", account.organization)
-            client.login(account.username, account.password)
-            if seeded is None:
-                # What a new client does first: its first pull enters the empty organization in the change index.
-                client.expect("POST", "pull/", {"models": {options["model"]: None}, "batch_size": 1})
-            sampler = MemorySampler(server.pid)
-            outcome = self.run(client, sampler, options, seeded, exact=True)
+            try:
+                client.login(account.username, account.password)
+                if seeded is None:
+                    # What a new client does first: its first pull enters the empty organization in the change index.
+                    client.expect("POST", "pull/", {"models": {options["model"]: None}, "batch_size": 1})
+                outcome = self.run(client, MemorySampler(server.pid), options, seeded, exact=True)
+            finally:
+                client.close()
         return outcome, f"gunicorn started by the benchmark (1 worker, pid {server.pid})"
 
     def run(
