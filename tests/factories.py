@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 
 from sbsync.demo.shop.models import Customer, Order, Product, Report
-from sbsync.enums import Action
-from sbsync.models import DataFilter, Membership, ModelPermission, Organization
+from sbsync.enums import Action, LogStatus, Operation
+from sbsync.models import (
+    DataFilter,
+    IdempotencyRecord,
+    Membership,
+    ModelPermission,
+    Organization,
+    PerformanceMetrics,
+    SyncLog,
+)
 
 _seq = itertools.count(1)
 PASSWORD = "pw-for-tests"
@@ -39,17 +49,22 @@ def make_group(name: str | None = None) -> Group:
 
 
 def make_membership(**overrides: Any) -> Membership:
-    overrides.setdefault("user", make_user())
-    overrides.setdefault("organization", make_organization())
-    overrides.setdefault("group", make_group())
+    if "user" not in overrides:
+        overrides["user"] = make_user()
+    if "organization" not in overrides:
+        overrides["organization"] = make_organization()
+    if "group" not in overrides:
+        overrides["group"] = make_group()
     return Membership.objects.create(**overrides)
 
 
 def make_permission(**overrides: Any) -> ModelPermission:
     """A permission row; ``actions=[...]`` sets those flags, otherwise every flag is granted."""
     actions = overrides.pop("actions", Action.values)
-    overrides.setdefault("organization", make_organization())
-    overrides.setdefault("group", make_group())
+    if "organization" not in overrides:
+        overrides["organization"] = make_organization()
+    if "group" not in overrides:
+        overrides["group"] = make_group()
     overrides.setdefault("model_label", "shop.Customer")
     for action in Action.values:
         overrides.setdefault(f"can_{action}", action in actions)
@@ -57,8 +72,10 @@ def make_permission(**overrides: Any) -> ModelPermission:
 
 
 def make_filter(**overrides: Any) -> DataFilter:
-    overrides.setdefault("organization", make_organization())
-    overrides.setdefault("group", make_group())
+    if "organization" not in overrides:
+        overrides["organization"] = make_organization()
+    if "group" not in overrides:
+        overrides["group"] = make_group()
     overrides.setdefault("model_label", "shop.Customer")
     overrides.setdefault("name", f"Filter {next(_seq)}")
     overrides.setdefault("condition", {"field": "assigned_manager", "operator": "exact", "value": "$user"})
@@ -67,7 +84,8 @@ def make_filter(**overrides: Any) -> DataFilter:
 
 def make_customer(**overrides: Any) -> Customer:
     overrides.setdefault("name", f"Customer {next(_seq)}")
-    overrides.setdefault("organization", make_organization())
+    if "organization" not in overrides:
+        overrides["organization"] = make_organization()
     return Customer.objects.create(**overrides)
 
 
@@ -93,3 +111,34 @@ def make_product(**overrides: Any) -> Product:
     overrides.setdefault("name", f"Product {n}")
     overrides.setdefault("price", Decimal("9.99"))
     return Product.objects.create(**overrides)
+
+
+def make_sync_log(**overrides: Any) -> SyncLog:
+    overrides.setdefault("operation", Operation.PUSH)
+    overrides.setdefault("status", LogStatus.SUCCESS)
+    overrides.setdefault("model_name", "shop.Customer")
+    overrides.setdefault("model_names", [overrides["model_name"]] if overrides["model_name"] else [])
+    overrides.setdefault("object_count", 1)
+    overrides.setdefault("processing_time", 0.05)
+    return SyncLog.objects.create(**overrides)
+
+
+def make_metrics(**overrides: Any) -> PerformanceMetrics:
+    overrides.setdefault("operation_type", "push")
+    overrides.setdefault("model_name", "shop.Customer")
+    overrides.setdefault("batch_size", 10)
+    overrides.setdefault("processing_time", 0.05)
+    overrides.setdefault("memory_usage", 80.0)
+    overrides.setdefault("query_count", 5)
+    return PerformanceMetrics.objects.create(**overrides)
+
+
+def make_idempotency_record(**overrides: Any) -> IdempotencyRecord:
+    if "user" not in overrides:
+        overrides["user"] = make_user()
+    if "organization" not in overrides:
+        overrides["organization"] = make_organization()
+    overrides.setdefault("key", f"batch-{next(_seq)}")
+    overrides.setdefault("body_hash", "0" * 64)
+    overrides.setdefault("expires_at", timezone.now() + timedelta(hours=1))
+    return IdempotencyRecord.objects.create(**overrides)
