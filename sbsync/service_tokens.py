@@ -18,7 +18,9 @@ from knox.models import get_token_model
 from sbsync.models import ServiceToken
 
 
-def issue_service_token(*, user: Any, name: str, issued_by: Any, lifetime: timedelta | None) -> tuple[ServiceToken, str]:
+def issue_service_token(
+    *, user: Any, name: str, issued_by: Any, lifetime: timedelta | None
+) -> tuple[ServiceToken, str]:
     """Create a knox token for ``user`` (never expiring when ``lifetime`` is None) and its ServiceToken.
 
     Side effects: inserts a knox token and a ServiceToken. Returns the row and the token itself, which is

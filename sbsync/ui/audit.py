@@ -21,9 +21,23 @@ from django.db.models import CharField, OuterRef, Q, QuerySet, Subquery, Value
 
 from sbsync.models import DataFilter, DiscoveryConfig, Membership, ModelPermission, Organization
 
-AUDITED: tuple[type[models.Model], ...] = (Organization, Membership, ModelPermission, DataFilter, DiscoveryConfig)
+AUDITED: tuple[type[models.Model], ...] = (
+    Organization,
+    Membership,
+    ModelPermission,
+    DataFilter,
+    DiscoveryConfig,
+)
 KINDS: dict[str, type[models.Model]] = {model._meta.model_name: model for model in AUDITED}  # type: ignore[misc]
-ROW_FIELDS = ("kind", "history_id", "history_date", "history_type", "history_change_reason", "id", "history_user__username")
+ROW_FIELDS = (
+    "kind",
+    "history_id",
+    "history_date",
+    "history_type",
+    "history_change_reason",
+    "id",
+    "history_user__username",
+)
 SKIPPED_FIELDS = {"id", "created_at", "updated_at"}
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 CHUNK = 500
@@ -76,10 +90,14 @@ def _name_maps(records: Sequence[Any], fields: list[models.Field[Any, Any]]) -> 
     wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
     for f in fields:
         if f.is_relation and f.related_model is not None:
-            wanted[f.related_model].update(getattr(r, f.attname) for r in records if getattr(r, f.attname) is not None)  # type: ignore[index]
+            wanted[f.related_model].update(
+                getattr(r, f.attname) for r in records if getattr(r, f.attname) is not None
+            )  # type: ignore[index]
     names: dict[type[models.Model], dict[Any, str]] = {}
     for related, ids in wanted.items():
-        names[related] = {pk: _display(obj) for pk, obj in related._default_manager.in_bulk(list(ids)).items()}
+        names[related] = {
+            pk: _display(obj) for pk, obj in related._default_manager.in_bulk(list(ids)).items()
+        }
     return {f.attname: names.get(f.related_model, {}) for f in fields if f.is_relation}  # type: ignore[arg-type]
 
 
@@ -126,7 +144,9 @@ def _previous(history: Any) -> Subquery:
         history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id")
     )
     return Subquery(
-        history.objects.filter(earlier, id=OuterRef("id")).order_by("-history_date", "-history_id").values("history_id")[:1]
+        history.objects.filter(earlier, id=OuterRef("id"))
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
     )
 
 
@@ -141,7 +161,9 @@ def describe(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, int], Detail]:
         fields = _fields(KINDS[kind])
         for start in range(0, len(ids), CHUNK):
             records = list(
-                history.objects.filter(history_id__in=ids[start : start + CHUNK]).annotate(previous_id=_previous(history))  # type: ignore[attr-defined]
+                history.objects.filter(history_id__in=ids[start : start + CHUNK]).annotate(
+                    previous_id=_previous(history)
+                )  # type: ignore[attr-defined]
             )
             previous = history.objects.in_bulk([r.previous_id for r in records if r.previous_id])  # type: ignore[attr-defined]
             names = _name_maps([*records, *previous.values()], fields)
@@ -168,4 +190,3 @@ def _changes(
         elif after_value != before_value:
             changes.append(Change(f.name, before_value, after_value))
     return changes
-

@@ -94,7 +94,13 @@ def line_chart(*, title: str, unit: str, series: list[Series], start: datetime, 
             format_html(
                 '<line class="grid-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
                 '<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
-                LEFT, WIDTH - RIGHT, _n(y(value)), _n(y(value)), LEFT - 6, _n(y(value)), format_value(value, unit),
+                LEFT,
+                WIDTH - RIGHT,
+                _n(y(value)),
+                _n(y(value)),
+                LEFT - 6,
+                _n(y(value)),
+                format_value(value, unit),
             )
         )
     for i in range(X_TICKS):
@@ -103,11 +109,20 @@ def line_chart(*, title: str, unit: str, series: list[Series], start: datetime, 
         parts.append(
             format_html(
                 '<text x="{}" y="{}" text-anchor="{}">{}</text>',
-                _n(x(moment)), HEIGHT - 9, anchor, _time_label(moment, span),
+                _n(x(moment)),
+                HEIGHT - 9,
+                anchor,
+                _time_label(moment, span),
             )
         )
     parts.append(
-        format_html('<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>', LEFT, WIDTH - RIGHT, TOP + plot_h, TOP + plot_h)
+        format_html(
+            '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>',
+            LEFT,
+            WIDTH - RIGHT,
+            TOP + plot_h,
+            TOP + plot_h,
+        )
     )
     for s in series:
         classes = f"line {s.css}{' dashed' if s.dashed else ''}"
@@ -116,14 +131,23 @@ def line_chart(*, title: str, unit: str, series: list[Series], start: datetime, 
             parts.append(format_html('<polyline class="{}" points="{}"/>', classes, coords))
         parts.append(
             format_html_join(
-                "", '<circle class="dot {}" cx="{}" cy="{}" r="{}"><title>{}: {}</title></circle>',
-                ((s.css, _n(x(t)), _n(y(v)), 3 if len(s.points) == 1 else 2, s.name, format_value(v, unit)) for t, v in s.points),
+                "",
+                '<circle class="dot {}" cx="{}" cy="{}" r="{}"><title>{}: {}</title></circle>',
+                (
+                    (s.css, _n(x(t)), _n(y(v)), 3 if len(s.points) == 1 else 2, s.name, format_value(v, unit))
+                    for t, v in s.points
+                ),
             )
         )
     svg = format_html(
         '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-title" preserveAspectRatio="xMidYMid meet">'
         '<title id="{}-title">{}</title>{}</svg>',
-        WIDTH, HEIGHT, chart_id, chart_id, title, format_html_join("", "{}", ((part,) for part in parts)),
+        WIDTH,
+        HEIGHT,
+        chart_id,
+        chart_id,
+        title,
+        format_html_join("", "{}", ((part,) for part in parts)),
     )
     moments = sorted({t for s in series for t, _ in s.points})
     lookup = [{t: v for t, v in s.points} for s in series]

@@ -54,7 +54,9 @@ def latest_report() -> DailyReport | None:
         records_pulled=Sum("records_pulled", default=0),
         errors=Sum("errors", default=0),
     )
-    return DailyReport(date=newest, totals=totals, organizations=rows.values("organization").distinct().count())
+    return DailyReport(
+        date=newest, totals=totals, organizations=rows.values("organization").distinct().count()
+    )
 
 
 def dashboard_figures(now: datetime | None = None) -> DashboardFigures:

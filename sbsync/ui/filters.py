@@ -33,7 +33,9 @@ def candidate_model_choices() -> list[tuple[str, str]]:
 
 
 class DataFilterFilter(django_filters.FilterSet):
-    organization = django_filters.ModelChoiceFilter(queryset=organizations, to_field_name="slug", empty_label="Any")
+    organization = django_filters.ModelChoiceFilter(
+        queryset=organizations, to_field_name="slug", empty_label="Any"
+    )
     group = django_filters.ModelChoiceFilter(queryset=groups, empty_label="Any")
     model_label = django_filters.ChoiceFilter(
         label="Model", choices=enabled_model_choices, lookup_expr="iexact", empty_label="Any"
@@ -48,7 +50,9 @@ def date_range(label: str) -> django_filters.DateFromToRangeFilter:
 
 class SyncLogFilter(django_filters.FilterSet):
     user = django_filters.CharFilter(field_name="user__username", lookup_expr="iexact", label="User")
-    organization = django_filters.ModelChoiceFilter(queryset=organizations, to_field_name="slug", empty_label="Any")
+    organization = django_filters.ModelChoiceFilter(
+        queryset=organizations, to_field_name="slug", empty_label="Any"
+    )
     operation = django_filters.ChoiceFilter(choices=Operation.choices, empty_label="Any")
     status = django_filters.ChoiceFilter(choices=LogStatus.choices, empty_label="Any")
     model = django_filters.ChoiceFilter(
@@ -62,26 +66,38 @@ class SyncLogFilter(django_filters.FilterSet):
 
 
 def operation_types(request: Any = None) -> list[tuple[str, str]]:
-    found = PerformanceMetrics.objects.order_by("operation_type").values_list("operation_type", flat=True).distinct()
+    found = (
+        PerformanceMetrics.objects.order_by("operation_type")
+        .values_list("operation_type", flat=True)
+        .distinct()
+    )
     return [(op, op) for op in found]
 
 
 class MetricsFilter(django_filters.FilterSet):
-    operation_type = django_filters.ChoiceFilter(label="Operation", choices=operation_types, empty_label="Any")
+    operation_type = django_filters.ChoiceFilter(
+        label="Operation", choices=operation_types, empty_label="Any"
+    )
     model_name = django_filters.ChoiceFilter(
         label="Model", choices=candidate_model_choices, lookup_expr="iexact", empty_label="Any"
     )
-    organization = django_filters.ModelChoiceFilter(queryset=organizations, to_field_name="slug", empty_label="Any")
+    organization = django_filters.ModelChoiceFilter(
+        queryset=organizations, to_field_name="slug", empty_label="Any"
+    )
     timestamp = date_range("Date")
 
 
 class AuditFilter(django_filters.FilterSet):
     """Applied to each history table in turn (``audit.combine`` then unites them); ``model`` keeps one."""
 
-    model = django_filters.ChoiceFilter(label="Model", choices=audit.kind_choices, method="filter_model", empty_label="Any")
+    model = django_filters.ChoiceFilter(
+        label="Model", choices=audit.kind_choices, method="filter_model", empty_label="Any"
+    )
     user = django_filters.CharFilter(field_name="history_user__username", lookup_expr="iexact", label="User")
     action = django_filters.ChoiceFilter(
-        field_name="history_type", label="Action", empty_label="Any",
+        field_name="history_type",
+        label="Action",
+        empty_label="Any",
         choices=[(code, name.capitalize()) for code, name in audit.ACTIONS.items()],
     )
     history_date = date_range("Date")

@@ -47,7 +47,19 @@ class OrganizationField(forms.ModelChoiceField):
 
 
 class OrganizationSelectForm(forms.Form):
-    organization = OrganizationField()
+    """Which organization a page shows, chosen among ``organizations`` (already loaded by the view)."""
+
+    organization = forms.ChoiceField()
+
+    def __init__(self, *args: Any, organizations: list[Organization], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organizations = {org.slug: org for org in organizations}
+        self.fields["organization"].choices = [
+            (org.slug, org.name if org.is_active else f"{org.name} (inactive)") for org in organizations
+        ]
+
+    def clean_organization(self) -> Organization:
+        return self.organizations[self.cleaned_data["organization"]]
 
 
 class CellForm(forms.Form):
@@ -155,7 +167,9 @@ class DataFilterForm(forms.Form):
                 "name": instance.name,
                 "field": condition.get("field"),
                 "operator": condition.get("operator"),
-                "value": ", ".join(map(str, value)) if isinstance(value, list) else ("" if value is None else str(value)),
+                "value": ", ".join(map(str, value))
+                if isinstance(value, list)
+                else ("" if value is None else str(value)),
                 "is_active": instance.is_active,
             }
         super().__init__(*args, **kwargs)
@@ -164,7 +178,9 @@ class DataFilterForm(forms.Form):
         self.fields["model_label"].choices = choices
         model = _model_or_none(chosen) or (_model_or_none(choices[0][0]) if choices else None)
         self.model = model
-        self.fields["field"].choices = [(f.name, f.name) for f in model._meta.concrete_fields] if model else []
+        self.fields["field"].choices = (
+            [(f.name, f.name) for f in model._meta.concrete_fields] if model else []
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -176,7 +192,9 @@ class DataFilterForm(forms.Form):
         operator = data["operator"]
         value: Any
         if operator == FilterOperator.ISNULL:
-            value = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(raw.lower(), raw)
+            value = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(
+                raw.lower(), raw
+            )
         elif operator == FilterOperator.IN:
             value = [_typed(target, item.strip()) for item in raw.split(",") if item.strip()]
         else:
@@ -221,19 +239,25 @@ class DiscoveryForm(forms.Form):
     """The model-discovery settings saved to the database (they then override SBSYNC's)."""
 
     auto_discover_models = forms.BooleanField(
-        required=False, label="Discover models automatically",
+        required=False,
+        label="Discover models automatically",
         help_text="Every model of the included apps, minus the excluded ones. Off: only the included models.",
     )
     include_apps = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple, label="Include apps",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Include apps",
         help_text="None ticked: every app.",
     )
     exclude_models = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     include_models = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple, help_text="Always enabled, even without auto-discovery."
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Always enabled, even without auto-discovery.",
     )
     shared_models = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="Reference data without an organization field, pulled by every organization (pull-only).",
     )
 
@@ -271,7 +295,9 @@ class OrganizationCreateForm(forms.ModelForm):
     class Meta:
         model = Organization
         fields = ["name", "slug", "description"]
-        help_texts = {"slug": "Clients name the organization by it (X-Sync-Organization); it cannot change later."}
+        help_texts = {
+            "slug": "Clients name the organization by it (X-Sync-Organization); it cannot change later."
+        }
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
 
@@ -306,9 +332,16 @@ class AddMemberForm(forms.Form):
         user_model = get_user_model()
         self.user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
         if self.user is None and not data.get("create_user"):
-            self.add_error("username", f"There is no user named “{username}”. Tick the box below to create it.")
-        elif self.user is not None and Membership.objects.for_user(self.user).for_tenant(self.organization).exists():
-            self.add_error("username", f"“{username}” already belongs to {self.organization}; change its group below.")
+            self.add_error(
+                "username", f"There is no user named “{username}”. Tick the box below to create it."
+            )
+        elif (
+            self.user is not None
+            and Membership.objects.for_user(self.user).for_tenant(self.organization).exists()
+        ):
+            self.add_error(
+                "username", f"“{username}” already belongs to {self.organization}; change its group below."
+            )
         return data
 
     def save(self) -> Membership:
@@ -318,7 +351,9 @@ class AddMemberForm(forms.Form):
                 self.user = user_model(**{user_model.USERNAME_FIELD: self.cleaned_data["username"]})
                 self.user.set_unusable_password()
                 self.user.save()
-            membership = Membership(user=self.user, organization=self.organization, group=self.cleaned_data["group"])
+            membership = Membership(
+                user=self.user, organization=self.organization, group=self.cleaned_data["group"]
+            )
             membership.save()
         return membership
 
@@ -334,13 +369,19 @@ class IssueTokenForm(forms.Form):
     username = forms.CharField(max_length=150, label="User", help_text="The service user the token acts as.")
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “warehouse scanner 3”.")
     lifetime_days = forms.IntegerField(
-        required=False, min_value=1, max_value=36500, label="Expires after (days)", help_text="Empty: never expires."
+        required=False,
+        min_value=1,
+        max_value=36500,
+        label="Expires after (days)",
+        help_text="Empty: never expires.",
     )
 
     def clean_username(self) -> Any:
         username = self.cleaned_data["username"]
         user_model = get_user_model()
-        user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}, is_active=True).first()
+        user = user_model._default_manager.filter(
+            **{user_model.USERNAME_FIELD: username}, is_active=True
+        ).first()
         if user is None:
             raise forms.ValidationError(f"There is no active user named “{username}”.")
         return user

@@ -129,7 +129,12 @@ def build_matrix(organization: Organization) -> Matrix:
                     )
                 )
         rows.append(
-            MatrixRow(label=label, verbose_name=str(status.model._meta.verbose_name), shared=status.shared, cells=cells)
+            MatrixRow(
+                label=label,
+                verbose_name=str(status.model._meta.verbose_name),
+                shared=status.shared,
+                cells=cells,
+            )
         )
     return Matrix(organization=organization, groups=groups, rows=rows)
 
@@ -172,7 +177,9 @@ def _apply_once(organization: Organization, changes: dict[Cell, bool], user: Any
             if row is None:
                 if not any(flags.values()):
                     continue
-                row = ModelPermission(organization=organization, group_id=group_id, model_label=label, **flags)
+                row = ModelPermission(
+                    organization=organization, group_id=group_id, model_label=label, **flags
+                )
                 to_create.append(row)
                 changed += sum(flags.values())
                 continue
@@ -206,12 +213,16 @@ def apply_cells(*, organization: Organization, changes: dict[Cell, bool], user: 
 
 
 def row_cells(matrix: Matrix, label: str) -> list[Cell]:
-    return [c.cell for row in matrix.rows if row.label.lower() == label.lower() for c in row.cells if c.editable]
+    return [
+        c.cell for row in matrix.rows if row.label.lower() == label.lower() for c in row.cells if c.editable
+    ]
 
 
 def column_cells(matrix: Matrix, group_id: int, action: str) -> list[Cell]:
     return [
-        c.cell for row in matrix.rows for c in row.cells
+        c.cell
+        for row in matrix.rows
+        for c in row.cells
         if c.editable and c.cell.group_id == group_id and c.cell.action == action
     ]
 
@@ -222,7 +233,9 @@ def all_cells(matrix: Matrix) -> list[Cell]:
 
 def current_cell(organization: Organization, cell: Cell) -> MatrixCell | None:
     """One cell as stored now (read again after a write); None when its group no longer exists."""
-    status = next((s for s in enabled_statuses() if s.model._meta.label_lower == cell.model_label.lower()), None)
+    status = next(
+        (s for s in enabled_statuses() if s.model._meta.label_lower == cell.model_label.lower()), None
+    )
     group = Group.objects.filter(pk=cell.group_id).first()
     if group is None:
         return None

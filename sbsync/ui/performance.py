@@ -45,7 +45,13 @@ def load_samples(metrics: QuerySet[PerformanceMetrics]) -> tuple[list[Sample], b
     """The newest MAX_SAMPLES samples of ``metrics``, oldest first, and whether more were left out."""
     rows = list(
         metrics.order_by("-timestamp", "-id").values_list(
-            "timestamp", "operation_type", "model_name", "batch_size", "processing_time", "query_count", "memory_usage"
+            "timestamp",
+            "operation_type",
+            "model_name",
+            "batch_size",
+            "processing_time",
+            "query_count",
+            "memory_usage",
         )[: MAX_SAMPLES + 1]
     )
     capped = len(rows) > MAX_SAMPLES
@@ -105,19 +111,37 @@ def build_charts(samples: list[Sample], start: datetime, end: datetime) -> list[
     css = {op: CSS[i % len(CSS)] for i, op in enumerate(ops)}
     start, end = bucket_of(start, width), bucket_of(end, width) + width
 
-    def per_op(reduce: Callable[[list[Sample]], float | None], suffix: str = "", dashed: bool = False) -> list[Series]:
-        return [_series(by_op[op], width, reduce, name=f"{op}{suffix}", css=css[op], dashed=dashed) for op in ops]
+    def per_op(
+        reduce: Callable[[list[Sample]], float | None], suffix: str = "", dashed: bool = False
+    ) -> list[Series]:
+        return [
+            _series(by_op[op], width, reduce, name=f"{op}{suffix}", css=css[op], dashed=dashed) for op in ops
+        ]
 
     return [
         line_chart(
-            title="Processing time (p50 and p95)", unit="s", start=start, end=end,
+            title="Processing time (p50 and p95)",
+            unit="s",
+            start=start,
+            end=end,
             series=[*per_op(_p(0.50), " p50"), *per_op(_p(0.95), " p95", dashed=True)],
         ),
         line_chart(title="Records per second", unit="", start=start, end=end, series=per_op(_throughput)),
-        line_chart(title="Average batch size", unit="", start=start, end=end, series=per_op(_average("batch"))),
-        line_chart(title="Average queries per operation", unit="", start=start, end=end, series=per_op(_average("queries"))),
         line_chart(
-            title="Peak memory (MB)", unit="", start=start, end=end,
+            title="Average batch size", unit="", start=start, end=end, series=per_op(_average("batch"))
+        ),
+        line_chart(
+            title="Average queries per operation",
+            unit="",
+            start=start,
+            end=end,
+            series=per_op(_average("queries")),
+        ),
+        line_chart(
+            title="Peak memory (MB)",
+            unit="",
+            start=start,
+            end=end,
             series=[_series(samples, width, _peak_memory, name="all operations", css="s5")],
         ),
     ]

@@ -30,7 +30,10 @@ class DataFilterTable(tables.Table):
     is_active = tables.BooleanColumn(verbose_name="Active")
     updated_at = tables.DateTimeColumn(verbose_name="Changed", format="Y-m-d H:i")
     actions = tables.TemplateColumn(
-        template_name="sbsync/data_filter_list.html#actions", orderable=False, exclude_from_export=True, verbose_name=""
+        template_name="sbsync/data_filter_list.html#actions",
+        orderable=False,
+        exclude_from_export=True,
+        verbose_name="",
     )
 
     class Meta:
@@ -41,15 +44,20 @@ class DataFilterTable(tables.Table):
         attrs = {"class": "table"}
 
     def render_condition(self, record: DataFilter) -> str:
-        return format_html('<code>{}</code>', record.describe())
+        return format_html("<code>{}</code>", record.describe())
 
     def value_condition(self, record: DataFilter) -> Any:
         return record.describe()
 
+    def value_updated_at(self, value: Any) -> str:
+        return timezone.localtime(value).isoformat()
+
 
 class SyncLogTable(tables.Table):
     timestamp = tables.DateTimeColumn(
-        verbose_name="When", format="Y-m-d H:i:s", linkify=("sbsync:sync-log-detail", [tables.A("code")]),
+        verbose_name="When",
+        format="Y-m-d H:i:s",
+        linkify=("sbsync:sync-log-detail", [tables.A("code")]),
         attrs={"td": {"class": "nowrap"}},
     )
     operation = tables.Column()
@@ -57,10 +65,18 @@ class SyncLogTable(tables.Table):
     user = tables.Column(order_by=("user__username",), default="–")
     organization = tables.Column(order_by=("organization__name",), default="–")
     models = tables.Column(accessor="model_names", verbose_name="Models", orderable=False)
-    object_count = tables.Column(verbose_name="Records", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}})
-    success_count = tables.Column(verbose_name="OK", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}})
-    error_count = tables.Column(verbose_name="Errors", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}})
-    processing_time = tables.Column(verbose_name="Time (s)", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}})
+    object_count = tables.Column(
+        verbose_name="Records", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+    success_count = tables.Column(
+        verbose_name="OK", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+    error_count = tables.Column(
+        verbose_name="Errors", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+    processing_time = tables.Column(
+        verbose_name="Time (s)", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
 
     class Meta:
         model = SyncLog
@@ -98,17 +114,31 @@ class SyncLogTable(tables.Table):
 
 
 class MetricsTable(tables.Table):
-    timestamp = tables.DateTimeColumn(verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap"}})
+    timestamp = tables.DateTimeColumn(
+        verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap"}}
+    )
     operation_type = tables.Column(verbose_name="Operation")
     model_name = tables.Column(verbose_name="Model")
     organization = tables.Column(order_by=("organization__name",), default="–")
-    batch_size = tables.Column(verbose_name="Batch", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}})
-    processing_time = tables.Column(verbose_name="Time (s)", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}})
-    records_per_second = tables.Column(
-        verbose_name="Records/s", orderable=False, attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    batch_size = tables.Column(
+        verbose_name="Batch", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
     )
-    query_count = tables.Column(verbose_name="Queries", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}})
-    memory_usage = tables.Column(verbose_name="Memory (MB)", default="–", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}})
+    processing_time = tables.Column(
+        verbose_name="Time (s)", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+    records_per_second = tables.Column(
+        verbose_name="Records/s",
+        orderable=False,
+        attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}},
+    )
+    query_count = tables.Column(
+        verbose_name="Queries", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+    memory_usage = tables.Column(
+        verbose_name="Memory (MB)",
+        default="–",
+        attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}},
+    )
 
     class Meta:
         model = PerformanceMetrics
@@ -142,8 +172,12 @@ class MetricsTable(tables.Table):
 class AuditTable(tables.Table):
     """Rows are ``audit.combine`` dicts; ``details`` (from ``audit.describe``) holds labels and changes."""
 
-    history_date = tables.DateTimeColumn(verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap"}})
-    user = tables.Column(accessor="history_user__username", verbose_name="Who", orderable=False, default="(system)")
+    history_date = tables.DateTimeColumn(
+        verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap"}}
+    )
+    user = tables.Column(
+        accessor="history_user__username", verbose_name="Who", orderable=False, default="(system)"
+    )
     kind = tables.Column(verbose_name="Model", orderable=False)
     object = tables.Column(accessor="history_id", verbose_name="Object", orderable=False)
     history_type = tables.Column(verbose_name="Action", orderable=False)
@@ -185,11 +219,14 @@ class AuditTable(tables.Table):
             return "–"
         if record["history_type"] == "+":
             items = format_html_join(
-                "", '<li><span class="field-name">{}</span>: <ins>{}</ins></li>', ((c.field, c.after) for c in changes)
+                "",
+                '<li><span class="field-name">{}</span>: <ins>{}</ins></li>',
+                ((c.field, c.after) for c in changes),
             )
         else:
             items = format_html_join(
-                "", '<li><span class="field-name">{}</span>: <del>{}</del> → <ins>{}</ins></li>',
+                "",
+                '<li><span class="field-name">{}</span>: <del>{}</del> → <ins>{}</ins></li>',
                 ((c.field, c.before or "∅", c.after or "∅") for c in changes),
             )
         return format_html('<ul class="diff">{}</ul>', items)
@@ -204,9 +241,14 @@ class AuditTable(tables.Table):
 class OrganizationTable(tables.Table):
     name = tables.Column(linkify=("sbsync:organization-detail", [tables.A("slug")]))
     slug = tables.Column()
-    members = tables.Column(verbose_name="Active members", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}})
+    members = tables.Column(
+        verbose_name="Active members", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
     is_active = tables.BooleanColumn(verbose_name="Active")
     created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d")
+
+    def value_created_at(self, value: Any) -> str:
+        return timezone.localtime(value).isoformat()
 
     class Meta:
         model = Organization
@@ -224,7 +266,10 @@ class ServiceTokenTable(tables.Table):
     expiry = tables.DateTimeColumn(verbose_name="Expires", format="Y-m-d", default="never")
     status = tables.Column(empty_values=(), orderable=False)
     revoke = tables.TemplateColumn(
-        template_name="sbsync/token_list.html#revoke", orderable=False, exclude_from_export=True, verbose_name=""
+        template_name="sbsync/token_list.html#revoke",
+        orderable=False,
+        exclude_from_export=True,
+        verbose_name="",
     )
 
     class Meta:
@@ -232,6 +277,12 @@ class ServiceTokenTable(tables.Table):
         template_name = TEMPLATE
         fields = ("name", "user", "token_key", "issued_by", "created_at", "expiry")
         empty_text = "No tokens match."
+
+    def value_created_at(self, value: Any) -> str:
+        return timezone.localtime(value).isoformat()
+
+    def value_expiry(self, value: Any) -> str:
+        return timezone.localtime(value).isoformat()
 
     def render_token_key(self, value: str) -> str:
         return format_html("<code>{}…</code>", value)

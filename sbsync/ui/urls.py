@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from sbsync.ui.views import audit, auth, dashboard, data_filters, discovery, logs, metrics, organizations, permissions, tokens
+from sbsync.ui.views import (
+    audit,
+    auth,
+    dashboard,
+    data_filters,
+    discovery,
+    logs,
+    metrics,
+    organizations,
+    permissions,
+    tokens,
+)
 
 urlpatterns: list[URLPattern] = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -26,7 +37,9 @@ urlpatterns: list[URLPattern] = [
     path("organizations/", organizations.organization_list, name="organizations"),
     path("organizations/<slug:slug>/", organizations.organization_detail, name="organization-detail"),
     path("organizations/<slug:slug>/members/", organizations.membership_add, name="membership-add"),
-    path("organizations/<slug:slug>/members/<int:pk>/", organizations.membership_edit, name="membership-edit"),
+    path(
+        "organizations/<slug:slug>/members/<int:pk>/", organizations.membership_edit, name="membership-edit"
+    ),
     path("tokens/", tokens.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token-revoke"),
 ]

@@ -22,7 +22,10 @@ PER_PAGE = 50
 @staff_required
 @vary_on_headers("HX-Request")
 def audit_trail(request: StaffRequest) -> HttpResponse:
-    filtersets = {kind: AuditFilter(request.GET, queryset=qs, request=request) for kind, qs in audit.history_querysets().items()}
+    filtersets = {
+        kind: AuditFilter(request.GET, queryset=qs, request=request)
+        for kind, qs in audit.history_querysets().items()
+    }
     form_owner = next(iter(filtersets.values()))
     valid = form_owner.is_valid()
     rows = audit.combine({kind: fs.qs if valid else fs.queryset.none() for kind, fs in filtersets.items()})
@@ -32,4 +35,6 @@ def audit_trail(request: StaffRequest) -> HttpResponse:
         table.details = audit.describe(list(table.data))
         return TableExport(fmt, table).response(f"audit-trail.{fmt}")
     table.details = audit.describe(row.record for row in table.page.object_list)
-    return render_page(request, "sbsync/audit_trail.html", {"filter": form_owner, "table": table}, partial="table")
+    return render_page(
+        request, "sbsync/audit_trail.html", {"filter": form_owner, "table": table}, partial="table"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -47,7 +47,9 @@ def _edit(request: StaffRequest, instance: DataFilter | None) -> HttpResponse:
             return HttpResponseClientRedirect(url) if request.htmx else HttpResponseRedirect(url)
     elif request.GET:
         # Re-drawn for another model (to list its fields) without saving: the typed values, no errors.
-        form = DataFilterForm(instance=instance, initial={**request.GET.dict(), "is_active": "is_active" in request.GET})
+        form = DataFilterForm(
+            instance=instance, initial={**request.GET.dict(), "is_active": "is_active" in request.GET}
+        )
     else:
         form = DataFilterForm(instance=instance)
     context = {"form": form, "instance": instance}

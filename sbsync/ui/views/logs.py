@@ -31,7 +31,9 @@ def sync_log_list(request: StaffRequest) -> HttpResponse:
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
         return TableExport(fmt, table).response(f"sync-logs.{fmt}")
-    return render_page(request, "sbsync/sync_log_list.html", {"filter": filterset, "table": table}, partial="table")
+    return render_page(
+        request, "sbsync/sync_log_list.html", {"filter": filterset, "table": table}, partial="table"
+    )
 
 
 @require_GET
@@ -50,6 +52,8 @@ def error_rows(errors: Any) -> list[dict[str, Any]]:
             rows.append({"index": position, "record": "", "detail": error})
             continue
         detail = {k: v for k, v in error.items() if k not in ("index", "_model", "model", "id", "pk")}
-        record = " ".join(str(error[k]) for k in ("_model", "model", "id", "pk") if error.get(k) not in (None, ""))
+        record = " ".join(
+            str(error[k]) for k in ("_model", "model", "id", "pk") if error.get(k) not in (None, "")
+        )
         rows.append({"index": error.get("index", position), "record": record, "detail": detail})
     return rows

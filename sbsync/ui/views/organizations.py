@@ -55,7 +55,9 @@ def organization_list(request: StaffRequest) -> HttpResponse:
 
 
 def _members(organization: Organization) -> list[tuple[Membership, MembershipForm]]:
-    memberships = Membership.objects.for_tenant(organization).select_related("user", "group").order_by("user__username")
+    memberships = (
+        Membership.objects.for_tenant(organization).select_related("user", "group").order_by("user__username")
+    )
     return [(m, MembershipForm(instance=m, prefix=f"m{m.pk}")) for m in memberships]
 
 
@@ -108,8 +110,11 @@ def membership_edit(request: StaffRequest, slug: str, pk: int) -> HttpResponse:
     if saved:
         form.save()
         if not is_partial_request(request):
-            messages.success(request, f"{membership.user} is now {membership.group} in {organization}"
-                             f"{'' if membership.is_active else ' (inactive)'}.")
+            messages.success(
+                request,
+                f"{membership.user} is now {membership.group} in {organization}"
+                f"{'' if membership.is_active else ' (inactive)'}.",
+            )
             return HttpResponseRedirect(_detail_url(organization))
         membership = Membership.objects.select_related("user", "group").get(pk=membership.pk)
         form = MembershipForm(instance=membership, prefix=f"m{membership.pk}")

@@ -63,12 +63,13 @@ def permission_matrix(request: StaffRequest) -> HttpResponse:
         return HttpResponseRedirect(_matrix_url(organization))
 
     organizations = list(Organization.objects.order_by("name"))
-    selector = OrganizationSelectForm(request.GET or None)
+    selector = OrganizationSelectForm(request.GET or None, organizations=organizations)
     if selector.is_bound and selector.is_valid():
         organization = selector.cleaned_data["organization"]
     else:
         organization = organizations[0] if organizations else None
-        selector = OrganizationSelectForm(initial={"organization": organization.slug if organization else None})
+        initial = {"organization": organization.slug if organization else None}
+        selector = OrganizationSelectForm(initial=initial, organizations=organizations)
     context = {
         "selector": selector,
         "organizations": organizations,
@@ -122,7 +123,9 @@ def permission_bulk(request: StaffRequest) -> HttpResponse:
         cells = column_cells(matrix, bulk["group"], bulk["action"])
     else:
         cells = all_cells(matrix)
-    count = apply_cells(organization=organization, changes=dict.fromkeys(cells, bulk["grant"]), user=request.user)
+    count = apply_cells(
+        organization=organization, changes=dict.fromkeys(cells, bulk["grant"]), user=request.user
+    )
     verb = "Granted" if bulk["grant"] else "Revoked"
     summary = f"{verb} {_plural(count)} in {organization}." if count else "Nothing to change."
     if not is_partial_request(request):

@@ -61,7 +61,9 @@ def token_list(request: StaffRequest) -> HttpResponse:
 def token_revoke(request: StaffRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(ServiceToken, pk=pk)
     if revoke_service_token(record):
-        messages.success(request, f"Token “{record.name}” of {record.user} revoked: the API refuses it from now on.")
+        messages.success(
+            request, f"Token “{record.name}” of {record.user} revoked: the API refuses it from now on."
+        )
     else:
         messages.info(request, f"Token “{record.name}” was already revoked or expired.")
     if is_partial_request(request):
