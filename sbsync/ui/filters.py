@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.contrib.auth.models import Group
 from django.db.models import Q, QuerySet
 from django_filters.widgets import DateRangeWidget
@@ -32,6 +33,12 @@ def candidate_model_choices() -> list[tuple[str, str]]:
     return [(m._meta.label, m._meta.label) for m in discovery.candidate_models()]
 
 
+def yes_no(label: str, **kwargs: Any) -> django_filters.BooleanFilter:
+    return django_filters.BooleanFilter(
+        label=label, widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]), **kwargs
+    )
+
+
 class DataFilterFilter(django_filters.FilterSet):
     organization = django_filters.ModelChoiceFilter(
         queryset=organizations, to_field_name="slug", empty_label="Any"
@@ -40,7 +47,7 @@ class DataFilterFilter(django_filters.FilterSet):
     model_label = django_filters.ChoiceFilter(
         label="Model", choices=enabled_model_choices, lookup_expr="iexact", empty_label="Any"
     )
-    is_active = django_filters.BooleanFilter(label="Active")
+    is_active = yes_no("Active")
 
 
 def date_range(label: str) -> django_filters.DateFromToRangeFilter:
@@ -108,7 +115,7 @@ class AuditFilter(django_filters.FilterSet):
 
 class OrganizationFilter(django_filters.FilterSet):
     name = django_filters.CharFilter(label="Name or slug", method="filter_name")
-    is_active = django_filters.BooleanFilter(label="Active")
+    is_active = yes_no("Active")
 
     def filter_name(self, queryset: QuerySet[Organization], name: str, value: str) -> QuerySet[Organization]:
         return queryset.filter(Q(name__icontains=value) | Q(slug__icontains=value))
@@ -117,7 +124,7 @@ class OrganizationFilter(django_filters.FilterSet):
 class ServiceTokenFilter(django_filters.FilterSet):
     user = django_filters.CharFilter(field_name="user__username", lookup_expr="iexact", label="User")
     name = django_filters.CharFilter(lookup_expr="icontains")
-    live = django_filters.BooleanFilter(label="Not revoked")
+    live = yes_no("Not revoked")
 
     class Meta:
         model = ServiceToken

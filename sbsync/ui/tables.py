@@ -28,9 +28,10 @@ class DataFilterTable(tables.Table):
     model_label = tables.Column(verbose_name="Model")
     condition = tables.Column(orderable=False)
     is_active = tables.BooleanColumn(verbose_name="Active")
-    updated_at = tables.DateTimeColumn(verbose_name="Changed", format="Y-m-d H:i")
+    updated_at = tables.DateTimeColumn(verbose_name="Changed", format="Y-m-d H:i", attrs={"td": {"class": "nowrap"}})
     actions = tables.TemplateColumn(
         template_name="sbsync/data_filter_list.html#actions",
+        attrs={"td": {"class": "nowrap"}},
         orderable=False,
         exclude_from_export=True,
         verbose_name="",
@@ -262,8 +263,8 @@ class ServiceTokenTable(tables.Table):
     user = tables.Column(order_by=("user__username",))
     token_key = tables.Column(verbose_name="Starts with", orderable=False)
     issued_by = tables.Column(order_by=("issued_by__username",), default="–")
-    created_at = tables.DateTimeColumn(verbose_name="Issued", format="Y-m-d H:i")
-    expiry = tables.DateTimeColumn(verbose_name="Expires", format="Y-m-d", default="never")
+    created_at = tables.DateTimeColumn(verbose_name="Issued", format="Y-m-d H:i", attrs={"td": {"class": "nowrap"}})
+    expiry = tables.DateTimeColumn(verbose_name="Expires", format="Y-m-d", default="never", attrs={"td": {"class": "nowrap"}})
     status = tables.Column(empty_values=(), orderable=False)
     revoke = tables.TemplateColumn(
         template_name="sbsync/token_list.html#revoke",

@@ -62,7 +62,7 @@ def test_list_query_count_does_not_grow_with_rows(staff_client, db, django_asser
 
 
 def test_create_organization_records_history_and_opens_it(staff_client, staff_user, db):
-    response = staff_client.post(LIST, {"name": "Initech", "slug": "initech", "description": ""})
+    response = staff_client.post(LIST, {"new-name": "Initech", "new-slug": "initech", "new-description": ""})
 
     organization = Organization.objects.get(slug="initech")
     assert response["Location"] == detail("initech")
@@ -70,7 +70,7 @@ def test_create_organization_records_history_and_opens_it(staff_client, staff_us
 
 
 def test_create_over_htmx_with_a_taken_slug_shows_the_error_in_the_form(staff_client, trio):
-    response = staff_client.post(LIST, {"name": "Acme Two", "slug": "acme"}, headers=HTMX)
+    response = staff_client.post(LIST, {"new-name": "Acme Two", "new-slug": "acme"}, headers=HTMX)
 
     html = response.content.decode()
     assert html.lstrip().startswith('<form id="organization-create"')
@@ -79,7 +79,7 @@ def test_create_over_htmx_with_a_taken_slug_shows_the_error_in_the_form(staff_cl
 
 
 def test_create_over_htmx_redirects_the_page(staff_client, db):
-    response = staff_client.post(LIST, {"name": "Initech", "slug": "initech"}, headers=HTMX)
+    response = staff_client.post(LIST, {"new-name": "Initech", "new-slug": "initech"}, headers=HTMX)
 
     assert response["HX-Redirect"] == detail("initech")
 

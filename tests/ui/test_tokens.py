@@ -26,7 +26,7 @@ def authenticate(token: str):
 
 
 def test_issue_shows_the_token_once_and_it_authenticates(staff_client, staff_user, trio):
-    response = staff_client.post(PAGE, {"username": "bob", "name": "scanner 3"})
+    response = staff_client.post(PAGE, {"issue-username": "bob", "issue-name": "scanner 3"})
 
     html = response.content.decode()
     token = re.search(r'<code class="token-value" id="new-token" data-token>([^<]+)</code>', html).group(1)
@@ -43,7 +43,7 @@ def test_issue_shows_the_token_once_and_it_authenticates(staff_client, staff_use
 
 
 def test_issue_with_lifetime_sets_the_expiry(staff_client, trio):
-    staff_client.post(PAGE, {"username": "bob", "name": "temp", "lifetime_days": "30"})
+    staff_client.post(PAGE, {"issue-username": "bob", "issue-name": "temp", "issue-lifetime_days": "30"})
 
     record = ServiceToken.objects.get()
     assert (record.expiry - record.created_at).days in (29, 30)
@@ -51,7 +51,7 @@ def test_issue_with_lifetime_sets_the_expiry(staff_client, trio):
 
 
 def test_issue_over_htmx_returns_the_form_region_and_tells_the_table(staff_client, trio):
-    response = staff_client.post(PAGE, {"username": "bob", "name": "scanner"}, headers=HTMX)
+    response = staff_client.post(PAGE, {"issue-username": "bob", "issue-name": "scanner"}, headers=HTMX)
 
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="token-issue">')
@@ -62,10 +62,10 @@ def test_issue_over_htmx_returns_the_form_region_and_tells_the_table(staff_clien
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"username": "nobody", "name": "x"}, "There is no active user named “nobody”."),
-        ({"username": "bob", "name": ""}, "This field is required."),
+        ({"issue-username": "nobody", "issue-name": "x"}, "There is no active user named “nobody”."),
+        ({"issue-username": "bob", "issue-name": ""}, "This field is required."),
         (
-            {"username": "bob", "name": "x", "lifetime_days": "0"},
+            {"issue-username": "bob", "issue-name": "x", "issue-lifetime_days": "0"},
             "Ensure this value is greater than or equal to 1.",
         ),
     ],
@@ -81,7 +81,7 @@ def test_issue_invalid_input_creates_no_token(staff_client, trio, data, message)
 def test_issue_for_an_inactive_user_is_refused(staff_client, db):
     make_user(username="retired", is_active=False)
 
-    response = staff_client.post(PAGE, {"username": "retired", "name": "x"})
+    response = staff_client.post(PAGE, {"issue-username": "retired", "issue-name": "x"})
 
     assert "There is no active user named “retired”." in response.content.decode()
     assert ServiceToken.objects.count() == 0

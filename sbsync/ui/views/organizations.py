@@ -33,7 +33,7 @@ def _detail_url(organization: Organization) -> str:
 @staff_required
 @vary_on_headers("HX-Request")
 def organization_list(request: StaffRequest) -> HttpResponse:
-    form = OrganizationCreateForm(request.POST or None)
+    form = OrganizationCreateForm(request.POST or None, prefix="new")
     if request.method == "POST":
         if form.is_valid():
             organization = form.save()
