@@ -181,3 +181,16 @@ def test_detail_lists_members_with_their_groups(staff_client, trio):
     html = response.content.decode()
     assert re.findall(r"<strong>(\w+)</strong>", html) == ["alice", "bob"]
     assert "charlie" not in html
+
+
+def test_change_to_a_missing_group_keeps_the_membership(staff_client, trio):
+    membership = Membership.objects.get(user=trio.bob)
+    url = reverse("sbsync:membership-edit", args=["acme", membership.pk])
+
+    partial = staff_client.post(url, {f"m{membership.pk}-group": 9999}, headers=HTMX)
+    plain = staff_client.post(url, {f"m{membership.pk}-group": 9999}, follow=True)
+
+    assert "Select a valid choice" in partial.content.decode()
+    assert "bob was not changed: choose an existing group." in plain.content.decode()
+    membership.refresh_from_db()
+    assert (membership.group, membership.is_active) == (trio.members, True)

@@ -109,14 +109,15 @@ def membership_edit(request: StaffRequest, slug: str, pk: int) -> HttpResponse:
     saved = form.is_valid()
     if saved:
         form.save()
-        if not is_partial_request(request):
-            messages.success(
-                request,
-                f"{membership.user} is now {membership.group} in {organization}"
-                f"{'' if membership.is_active else ' (inactive)'}.",
-            )
-            return HttpResponseRedirect(_detail_url(organization))
-        membership = Membership.objects.select_related("user", "group").get(pk=membership.pk)
+    if not is_partial_request(request):
+        if saved:
+            state = "" if membership.is_active else " (inactive)"
+            messages.success(request, f"{membership.user} is now {membership.group} in {organization}{state}.")
+        else:
+            messages.error(request, f"{membership.user} was not changed: choose an existing group.")
+        return HttpResponseRedirect(_detail_url(organization))
+    membership = Membership.objects.select_related("user", "group").get(pk=membership.pk)
+    if saved:
         form = MembershipForm(instance=membership, prefix=f"m{membership.pk}")
     context = {"organization": organization, "membership": membership, "member_form": form, "saved": saved}
     return render(request, "sbsync/organization_detail.html#member", context)
