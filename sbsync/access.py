@@ -116,21 +116,51 @@ class Access:
         return hashlib.sha256(json.dumps(view, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def _cached_discovery(gen: str) -> dict[str, Any]:
+    # The settings are part of the key: a deploy that changes them must not meet a shared cache's old entry.
+    settings = json.dumps(discovery.settings_config().as_dict(), sort_keys=True)
+    settings_key = hashlib.sha256(settings.encode()).hexdigest()[:12]
+    return cache.get_or_compute(gen, f"discovery:{settings_key}", _discovery_config)
+
+
+def _cached_permissions(gen: str, org_id: int, group_id: int) -> dict[str, dict[str, bool]]:
+    return cache.get_or_compute(gen, f"perms:{org_id}:{group_id}", lambda: _permissions(org_id, group_id))
+
+
+def _cached_filters(gen: str, org_id: int, group_id: int) -> dict[str, list[dict[str, Any]]]:
+    return cache.get_or_compute(gen, f"filters:{org_id}:{group_id}", lambda: _filters(org_id, group_id))
+
+
 def build_access(membership: Membership) -> Access:
     """The Access of an active membership (organization and group already loaded)."""
     gen = cache.generation()
     org_id, group_id = membership.organization_id, membership.group_id
-    config = dict(cache.get_or_compute(gen, "discovery", _discovery_config))
+    config = dict(_cached_discovery(gen))
     source = config.pop("source")
     return Access(
         user=membership.user,
         organization=membership.organization,
         group=membership.group,
-        permissions=cache.get_or_compute(gen, f"perms:{org_id}:{group_id}", lambda: _permissions(org_id, group_id)),
-        filters=cache.get_or_compute(gen, f"filters:{org_id}:{group_id}", lambda: _filters(org_id, group_id)),
+        permissions=_cached_permissions(gen, org_id, group_id),
+        filters=_cached_filters(gen, org_id, group_id),
         config=discovery.DiscoverySettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}, source=source),
         generation=gen,
     )
+
+
+def warm_cache() -> int:
+    """Fill the configuration cache for the current generation: the discovery configuration, and the
+    permissions and filters of every (organization, group) pair that an active membership uses, so
+    requests find them computed. Returns the number of pairs warmed."""
+    gen = cache.generation()
+    _cached_discovery(gen)
+    pairs = Membership.objects.active().values_list("organization_id", "group_id").distinct().order_by()
+    count = 0
+    for org_id, group_id in pairs:
+        _cached_permissions(gen, org_id, group_id)
+        _cached_filters(gen, org_id, group_id)
+        count += 1
+    return count
 
 
 def access_for(user: Any, organization: Organization) -> Access | None:

@@ -9,7 +9,8 @@ class SbsyncConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from sbsync import conf  # noqa: F401  (registers the system checks)
+        from sbsync import conf, sqlite  # noqa: F401  (conf registers the system checks)
         from sbsync.sync import tracking
 
         tracking.connect()
+        sqlite.connect()

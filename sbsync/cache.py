@@ -4,6 +4,12 @@ Permissions, data filters and the discovery configuration are read on every API 
 cached under ``sbsync:<generation>:<key>``, where the generation is a token that changes in the same
 transaction as any change to them (models/access.py ``ConfigGeneration``). A request reads the token once
 (one indexed query) and so never uses a stale entry, even when each worker process has its own cache.
+
+Entries of an old generation are never read again. They expire after ``TIMEOUT``; ``purge_stale`` drops
+them sooner. For that, every key written is remembered in a registry entry of the same cache. Two
+processes writing keys at the same moment may each overwrite the other's registry update; a key lost
+that way is simply left to expire. With a per-process cache (LocMemCache) a purge reaches only the
+cache of the process that runs it; a shared cache (Redis) is purged for every worker.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from sbsync.models import ConfigGeneration
 
 T = TypeVar("T")
 TIMEOUT = 3600
+REGISTRY_KEY = "sbsync:written-keys"
 
 
 def generation() -> str:
@@ -31,4 +38,27 @@ def get_or_compute(gen: str, key: str, compute: Callable[[], T]) -> T:
     if value is None:
         value = compute()
         cache.set(cache_key, value, TIMEOUT)
+        _remember(cache_key)
     return value  # type: ignore[no-any-return]
+
+
+def _remember(cache_key: str) -> None:
+    # Refreshing the registry's timeout with each write makes it outlive every key it lists.
+    cache = caches[conf.get("CACHE_ALIAS")]
+    written: set[str] = cache.get(REGISTRY_KEY) or set()
+    cache.set(REGISTRY_KEY, written | {cache_key}, TIMEOUT)
+
+
+def purge_stale(current: str) -> int:
+    """Delete the entries written under any generation other than ``current``. Returns how many of them
+    were still in the cache."""
+    cache = caches[conf.get("CACHE_ALIAS")]
+    written: set[str] = cache.get(REGISTRY_KEY) or set()
+    prefix = f"sbsync:{current}:"
+    stale = [key for key in written if not key.startswith(prefix)]
+    if not stale:
+        return 0
+    present = len(cache.get_many(stale))
+    cache.delete_many(stale)
+    cache.set(REGISTRY_KEY, written.difference(stale), TIMEOUT)
+    return present

@@ -131,9 +131,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     for name in ("MAX_PUSH_RECORDS", "MAX_PULL_BATCH", "DEFAULT_PULL_BATCH", "MAX_BODY_BYTES"):
         if not _is_int(get(name), 1):
             errors.append(_error(name, "must be a positive integer.", 9))
-    if _is_int(get("DEFAULT_PULL_BATCH"), 1) and _is_int(get("MAX_PULL_BATCH"), 1):
-        if get("DEFAULT_PULL_BATCH") > get("MAX_PULL_BATCH"):
-            errors.append(_error("DEFAULT_PULL_BATCH", "must not exceed MAX_PULL_BATCH.", 10))
+    default_batch, max_batch = get("DEFAULT_PULL_BATCH"), get("MAX_PULL_BATCH")
+    if _is_int(default_batch, 1) and _is_int(max_batch, 1) and default_batch > max_batch:
+        errors.append(_error("DEFAULT_PULL_BATCH", "must not exceed MAX_PULL_BATCH.", 10))
     for name in ("TOKEN_TTL", "IDEMPOTENCY_TTL"):
         if not _is_duration(get(name)):
             errors.append(_error(name, "must be a positive timedelta or number of seconds.", 11))

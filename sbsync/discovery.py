@@ -239,9 +239,9 @@ def read_only_fields(model: type[models.Model]) -> set[str]:
     if tenant is not None:
         names.add(tenant.name)
     for f in model._meta.concrete_fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) or not f.editable:
-            if not f.primary_key:
-                names.add(f.name)
+        server_set = getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) or not f.editable
+        if server_set and not f.primary_key:
+            names.add(f.name)
     return names
 
 

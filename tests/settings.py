@@ -12,6 +12,9 @@ if os.environ.get("SBSYNC_TEST_DB"):
     # Lets several checkouts run their suites against one PostgreSQL server at once.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["SBSYNC_TEST_DB"]
 
+# The real Redis that tests needing one use (CI and the machine run it on 127.0.0.1:6379).
+TEST_REDIS_URL = os.environ.get("SBSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sbsync-tests"}}
 HUEY = {"huey_class": "huey.MemoryHuey", "name": "sbsync-tests", "immediate": True}

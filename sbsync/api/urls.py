@@ -1,7 +1,15 @@
-"""API routes (PROTOCOL.md). Included at the root of sbsync.urls."""
+"""API routes (PROTOCOL.md). Included at the root of sbsync.urls, so in the demo under /api/sync/."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from sbsync.api import auth, schema
+
+urlpatterns = [
+    path("auth/token/", auth.obtain_token, name="auth-token"),
+    path("auth/logout/", auth.logout, name="auth-logout"),
+    path("auth/logout-all/", auth.logout_all, name="auth-logout-all"),
+    path("schema/", schema.schema_view, name="api-schema"),
+    path("docs/", schema.docs_view, name="api-docs"),
+]

@@ -147,6 +147,10 @@ else:
         }
     }
 
+# Periodic tasks hold a lock while they run so a run never overlaps the previous one. A consumer killed
+# mid-run leaves its lock behind (SQLite storage has no lock expiry), so the one consumer clears the
+# locks when it starts. Run a single consumer per queue.
+HUEY_CONSUMER = {"workers": envint("HUEY_WORKERS", 2), "worker_type": "thread", "flush_locks": True}
 REDIS_URL = os.environ.get("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -155,7 +159,7 @@ if REDIS_URL:
         "name": os.environ.get("HUEY_NAME", "sbsync"),
         "url": REDIS_URL,
         "immediate": envbool("HUEY_IMMEDIATE", False),
-        "consumer": {"workers": envint("HUEY_WORKERS", 2), "worker_type": "thread"},
+        "consumer": HUEY_CONSUMER,
     }
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -165,7 +169,7 @@ else:
         "name": "sbsync",
         "filename": str(DATA_DIR / "huey.sqlite3"),
         "immediate": envbool("HUEY_IMMEDIATE", False),
-        "consumer": {"workers": envint("HUEY_WORKERS", 2), "worker_type": "thread"},
+        "consumer": HUEY_CONSUMER,
     }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -192,18 +196,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "sbsync:login"
 LOGIN_REDIRECT_URL = "sbsync:dashboard"
 
-REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "sbsync API",
-    "DESCRIPTION": "Token-authenticated PUSH/PULL sync of Django models (see PROTOCOL.md).",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-}
 
 SBSYNC = {
     "SHARED_MODELS": ["shop.Product"],
@@ -220,5 +212,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # A handler here stops run_huey from adding its own, which would print every line twice.
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -4,14 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from sbsync.demo.shop.models import Customer, Order, Report
+from sbsync.demo.shop.seed import DEMO_USERS
 from sbsync.models import Organization
-
-DEMO_USERS = [
-    ("admin", "staff superuser: the staff UI and the Django admin"),
-    ("john_manager", "Acme Corporation, Managers"),
-    ("mary_sales", "Global Retail, Sales (sees only the customers assigned to her)"),
-    ("bob_analyst", "City University, Analysts"),
-]
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -23,6 +17,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "orders": Order.objects.count(),
             "reports": Report.objects.count(),
         },
-        "users": DEMO_USERS,
+        "users": [(user.username, user.note) for user in DEMO_USERS],
     }
     return render(request, "shop/home.html", context)

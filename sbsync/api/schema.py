@@ -1,0 +1,77 @@
+"""The OpenAPI document of sbsync's API, and its offline Swagger UI (drf-spectacular + sidecar).
+
+Only sbsync's own endpoints are described, whatever else the host project routes, and no
+REST_FRAMEWORK or SPECTACULAR_SETTINGS of the host is needed: the views carry their schema class and
+these views carry their settings. The Swagger UI loads its files from the sidecar package (never a CDN)
+and does not call the public validator.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView, _get_sidecar_url
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+import sbsync
+
+
+def only_sbsync_endpoints(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[Any, ...]]:
+    """Keep sbsync's API views; drop the host's and the documentation views themselves."""
+    return [
+        e
+        for e in endpoints
+        if getattr(e[3], "__module__", "").startswith("sbsync.api") and getattr(e[3], "__module__", "") != __name__
+    ]
+
+
+SCHEMA_SETTINGS = {
+    "TITLE": "sbsync API",
+    "DESCRIPTION": (
+        "Token-authenticated PUSH/PULL sync of Django models. Send `Authorization: Bearer <token>` "
+        "(from `auth/token/`) and, when you belong to several organizations, `X-Sync-Organization: <slug>`. "
+        'Every error has the shape `{"error": code, "detail": sentence, "errors": {...}}`.'
+    ),
+    "VERSION": f"{sbsync.__version__} (protocol {sbsync.PROTOCOL_VERSION})",
+    "PREPROCESSING_HOOKS": ["sbsync.api.schema.only_sbsync_endpoints"],
+}
+
+SWAGGER_SETTINGS = {"deepLinking": True, "validatorUrl": None, "persistAuthorization": True}
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "sbsync.api.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token from auth/token/. `Authorization: Token <token>` is accepted too.",
+        }
+
+
+class OfflineSwaggerView(SpectacularSwaggerView):
+    title = "sbsync API"
+    schema = AutoSchema()
+
+    @staticmethod
+    def _swagger_ui_resource(filename: str) -> str:
+        return str(_get_sidecar_url(f"swagger-ui-dist/{filename}"))
+
+    @staticmethod
+    def _swagger_ui_favicon() -> str:
+        return str(_get_sidecar_url("swagger-ui-dist/favicon-32x32.png"))
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().get(request, *args, **kwargs)
+        response.data["settings"] = json.dumps(SWAGGER_SETTINGS)
+        return response
+
+
+schema_view = SpectacularAPIView.as_view(custom_settings=SCHEMA_SETTINGS)
+docs_view = OfflineSwaggerView.as_view(url_name="sbsync:api-schema")

@@ -1,0 +1,57 @@
+"""Argument handling shared by the commands (the leading underscore keeps it from being a command)."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from sbsync import provisioning
+from sbsync.permissions_io import ApplyMode, apply_document, load_document
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def require(options: dict[str, Any], action: str, *names: str) -> None:
+    """Fail with the action's missing flags named, before anything is done."""
+    missing = [flag(n) for n in names if options.get(n) in (None, "")]
+    if missing:
+        raise CommandError(f"--action {action} needs {' and '.join(missing)}.")
+
+
+def add_apply_options(parser: ArgumentParser) -> None:
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="apply: also delete the organization's permissions and filters the document does not name",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="apply: report what would change, write nothing"
+    )
+
+
+def apply_from_file(command: BaseCommand, options: dict[str, Any], *, reason: str) -> None:
+    """Validate the document of --config-file and apply it to --org-slug (or the organization it names)."""
+    document = load_document(options["config_file"])
+    slug = options.get("org_slug") or document.organization
+    if not slug:
+        raise CommandError("Name the organization: pass --org-slug, or set 'organization' in the document.")
+    organization = provisioning.get_organization(slug)
+    if document.organization and document.organization != slug:
+        command.stdout.write(f"The document was written for {document.organization}; applying it to {slug}.")
+    for warning in document.warnings:
+        command.stderr.write(f"Warning: {warning}")
+    mode: ApplyMode = "replace" if options["replace"] else "merge"
+    report = apply_document(document, organization, mode=mode, dry_run=options["dry_run"], reason=reason)
+    for line in report.changes:
+        command.stdout.write(f"  {'would have ' if options['dry_run'] else ''}{line}")
+    prefix = (
+        "Dry run, nothing written" if options["dry_run"] else f"Applied {options['config_file']} to {slug}"
+    )
+    message = f"{prefix}: {report.summary()}."
+    command.stdout.write(
+        command.style.SUCCESS(message) if report.changed and not options["dry_run"] else message
+    )

@@ -1,0 +1,39 @@
+"""``manage.py cleanup_sync_logs [--days N] [--dry-run]``: retention of sync logs and rotated log files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from sbsync import conf
+from sbsync.sync.maintenance import cleanup_sync_logs
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete sync logs older than LOG_RETENTION_DAYS (or --days), and rotated log files in LOG_DIR "
+        "last modified before then. --dry-run only counts."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--days", type=int, help="Keep this many days instead of LOG_RETENTION_DAYS.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Say what would be deleted; delete nothing."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        days = conf.get("LOG_RETENTION_DAYS") if options["days"] is None else options["days"]
+        if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+            raise CommandError(f"--days must be a whole number of days, at least 1 (got {days!r}).")
+        before = timezone.now() - timedelta(days=days)
+        result = cleanup_sync_logs(before=before, dry_run=options["dry_run"])
+        verb = "Would delete" if options["dry_run"] else "Deleted"
+        self.stdout.write(
+            f"{verb} {result.rows} sync log(s) older than {days} day(s) (before {before:%Y-%m-%d %H:%M} UTC) "
+            f"and {len(result.files)} rotated log file(s) from {conf.log_dir()}."
+        )
+        for path in result.files:
+            self.stdout.write(f"  {path}")

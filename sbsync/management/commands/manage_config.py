@@ -1,0 +1,114 @@
+"""``manage.py manage_config --action show|export|import|validate|summary|reset``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from sbsync import config_io
+from sbsync.models import DataFilter, DiscoveryConfig, ModelPermission
+
+ACTIONS = ("show", "export", "import", "validate", "summary", "reset")
+FORMATS = ("json",)
+
+
+class Command(BaseCommand):
+    help = (
+        "The configuration: the database-held discovery configuration, model permissions and data filters "
+        "(and, for show, the effective SBSYNC settings). export writes it as JSON to --file or stdout; "
+        "import replaces it with a --file (validated first, all or nothing); validate checks settings and "
+        "database; summary counts; reset --force deletes it (back to a fresh installation)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--action", required=True, choices=ACTIONS)
+        parser.add_argument("--file", help="export: where to write (default: stdout). import: what to read.")
+        parser.add_argument("--format", default="json", help="Only json.")
+        parser.add_argument("--force", action="store_true", help="reset: really delete the configuration.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action in ("export", "import") and options["format"] not in FORMATS:
+            raise CommandError(f"Unsupported format {options['format']!r}: use json.")
+        if action == "show":
+            self.show()
+        elif action == "export":
+            self.export(options["file"])
+        elif action == "import":
+            self.import_(options["file"])
+        elif action == "validate":
+            self.validate()
+        elif action == "summary":
+            self.summary()
+        else:
+            self.reset(options["force"])
+
+    def show(self) -> None:
+        self.stdout.write("SBSYNC settings (effective values; durations in seconds):")
+        for name, value in config_io.effective_settings().items():
+            self.stdout.write(f"  {name} = {json.dumps(value)}")
+        self.stdout.write("Database configuration:")
+        self.stdout.write(json.dumps(config_io.export_config(), indent=2))
+
+    def export(self, file: str | None) -> None:
+        text = json.dumps(config_io.export_config(), indent=2) + "\n"
+        if not file:
+            self.stdout.write(text, ending="")
+            return
+        try:
+            Path(file).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"Cannot write {file}: {exc.strerror}.") from None
+        self.stdout.write(f"Exported the configuration to {file}.")
+
+    def import_(self, file: str | None) -> None:
+        if not file:
+            raise CommandError("import needs --file.")
+        try:
+            document = json.loads(Path(file).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CommandError(f"{file} is not valid JSON: {exc}.") from None
+        try:
+            result = config_io.import_config(document)
+        except config_io.ConfigError as exc:
+            for error in exc.errors:
+                self.stderr.write(f"  {error}")
+            raise CommandError(
+                f"{file} was not imported: {len(exc.errors)} problem(s); nothing was changed."
+            ) from None
+        self.stdout.write(
+            f"Imported {file}: {result.created} created, {result.updated} updated, {result.deleted} deleted."
+        )
+
+    def validate(self) -> None:
+        errors, warnings = config_io.validate_current()
+        for warning in warnings:
+            self.stdout.write(f"warning: {warning}")
+        for error in errors:
+            self.stderr.write(f"error: {error}")
+        if errors:
+            raise CommandError(f"The configuration has {len(errors)} error(s).")
+        self.stdout.write("The configuration is valid.")
+
+    def summary(self) -> None:
+        for name, value in config_io.summary().items():
+            shown = ", ".join(value) or "none" if isinstance(value, list) else value
+            self.stdout.write(f"{name.replace('_', ' ')}: {shown}")
+
+    def reset(self, force: bool) -> None:
+        if not force:
+            pending = (
+                f"{ModelPermission.objects.count()} permission(s), {DataFilter.objects.count()} data filter(s) "
+                f"and {DiscoveryConfig.objects.count()} discovery configuration(s)"
+            )
+            raise CommandError(f"reset would delete {pending}; nothing was changed. Pass --force to do it.")
+        counts = config_io.reset_config()
+        self.stdout.write(
+            f"Reset: deleted {counts['permissions']} permission(s), {counts['data_filters']} data filter(s) "
+            f"and {counts['discovery']} discovery configuration(s)."
+        )

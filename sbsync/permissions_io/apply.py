@@ -1,0 +1,192 @@
+"""Applying a validated permissions document to an organization, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from django.db import models, transaction
+
+from sbsync.enums import Action
+from sbsync.models import DataFilter, ModelPermission, Organization
+from sbsync.models.access import FLAG_FIELDS
+from sbsync.permissions_io.document import PermissionDocument
+
+ApplyMode = Literal["merge", "replace", "missing"]
+
+
+def _granted(flags: dict[str, bool]) -> str:
+    return ", ".join(a for a in Action.values if flags.get(f"can_{a}")) or "nothing"
+
+
+@dataclass
+class ApplyReport:
+    """What applying a document did (or, in a dry run, would do)."""
+
+    counts: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {
+            kind: dict.fromkeys(("created", "updated", "unchanged", "deleted"), 0)
+            for kind in ("permissions", "filters")
+        }
+    )
+    changes: list[str] = field(default_factory=list)
+
+    def note(self, kind: str, outcome: str, line: str | None = None) -> None:
+        self.counts[kind][outcome] += 1
+        if line:
+            self.changes.append(line)
+
+    @property
+    def changed(self) -> bool:
+        return any(c["created"] or c["updated"] or c["deleted"] for c in self.counts.values())
+
+    def summary(self) -> str:
+        parts = []
+        for kind, c in self.counts.items():
+            parts.append(
+                f"{kind}: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged, {c['deleted']} deleted"
+            )
+        return "; ".join(parts)
+
+
+def apply_document(
+    document: PermissionDocument,
+    organization: Organization,
+    *,
+    mode: ApplyMode = "merge",
+    dry_run: bool = False,
+    reason: str = "",
+) -> ApplyReport:
+    """Make the organization's permissions and data filters match ``document``, in one transaction.
+
+    ``merge`` creates and updates the rows the document names and leaves the others; ``replace`` also
+    deletes the organization's rows the document does not name; ``missing`` only creates rows that do not
+    exist yet (existing rows keep their flags). ``dry_run`` reports and writes nothing.
+
+    Side effects: saves and deletes ModelPermission and DataFilter rows one by one, so each bumps the
+    configuration generation and gets a history record (with ``reason`` as its change reason).
+    """
+    report = ApplyReport()
+    with transaction.atomic():
+        _apply_permissions(document, organization, mode, dry_run, reason, report)
+        _apply_filters(document, organization, mode, dry_run, reason, report)
+    return report
+
+
+def _save(row: models.Model, reason: str, dry_run: bool) -> None:
+    if dry_run:
+        return
+    row._change_reason = reason[:100]  # type: ignore[attr-defined]
+    row.save()
+
+
+def _delete(row: models.Model, reason: str, dry_run: bool) -> None:
+    if dry_run:
+        return
+    row._change_reason = reason[:100]  # type: ignore[attr-defined]
+    row.delete()
+
+
+def _apply_permissions(
+    document: PermissionDocument,
+    organization: Organization,
+    mode: ApplyMode,
+    dry_run: bool,
+    reason: str,
+    report: ApplyReport,
+) -> None:
+    existing = {
+        (row.group_id, row.model_label.lower()): row
+        for row in ModelPermission.objects.for_tenant(organization)
+        .select_for_update(of=("self",))
+        .select_related("group")
+        .order_by("pk")
+    }
+    for entry in document.permissions:
+        row = existing.pop((entry.group.pk, entry.label.lower()), None)
+        where = f"permission of {entry.group.name} on {entry.label}"
+        if row is None:
+            row = ModelPermission(
+                organization=organization, group=entry.group, model_label=entry.label, **entry.flags
+            )
+            report.note("permissions", "created", f"created {where}: {_granted(entry.flags)}")
+            _save(row, reason, dry_run)
+            continue
+        current = {f: getattr(row, f) for f in FLAG_FIELDS}
+        if mode == "missing" or (current == entry.flags and row.model_label == entry.label):
+            report.note("permissions", "unchanged")
+            continue
+        report.note(
+            "permissions", "updated", f"updated {where}: {_granted(entry.flags)} (was {_granted(current)})"
+        )
+        for flag, value in entry.flags.items():
+            setattr(row, flag, value)
+        row.model_label = entry.label
+        _save(row, reason, dry_run)
+    if mode == "replace":
+        for row in existing.values():
+            flags = {f: getattr(row, f) for f in FLAG_FIELDS}
+            report.note(
+                "permissions",
+                "deleted",
+                f"deleted permission of {row.group.name} on {row.model_label}: {_granted(flags)}",
+            )
+            _delete(row, reason, dry_run)
+
+
+def _apply_filters(
+    document: PermissionDocument,
+    organization: Organization,
+    mode: ApplyMode,
+    dry_run: bool,
+    reason: str,
+    report: ApplyReport,
+) -> None:
+    existing = {
+        (row.group_id, row.model_label.lower(), row.name): row
+        for row in DataFilter.objects.for_tenant(organization)
+        .select_for_update(of=("self",))
+        .select_related("group")
+        .order_by("pk")
+    }
+    for entry in document.filters:
+        row = existing.pop((entry.group.pk, entry.label.lower(), entry.name), None)
+        where = f"filter {entry.name!r} of {entry.group.name} on {entry.label}"
+        if row is None:
+            row = DataFilter(
+                organization=organization,
+                group=entry.group,
+                model_label=entry.label,
+                name=entry.name,
+                condition=entry.condition,
+                is_active=entry.is_active,
+            )
+            report.note(
+                "filters",
+                "created",
+                f"created {where}: {row.describe()}{'' if entry.is_active else ' (inactive)'}",
+            )
+            _save(row, reason, dry_run)
+            continue
+        same = (
+            row.condition == entry.condition
+            and row.is_active == entry.is_active
+            and row.model_label == entry.label
+        )
+        if mode == "missing" or same:
+            report.note("filters", "unchanged")
+            continue
+        before = row.describe() + ("" if row.is_active else " (inactive)")
+        row.condition, row.is_active, row.model_label = entry.condition, entry.is_active, entry.label
+        report.note(
+            "filters",
+            "updated",
+            f"updated {where}: {row.describe()}{'' if entry.is_active else ' (inactive)'} (was {before})",
+        )
+        _save(row, reason, dry_run)
+    if mode == "replace":
+        for row in existing.values():
+            report.note(
+                "filters", "deleted", f"deleted filter {row.name!r} of {row.group.name} on {row.model_label}"
+            )
+            _delete(row, reason, dry_run)

@@ -1,0 +1,196 @@
+"""What every push and pull leaves behind: a SyncLog row, a PerformanceMetrics row, and a line in the log
+file under LOG_DIR.
+
+Log files are named by day (``sb_sync-2026-11-29.log``) rather than rotated by renaming, so several worker
+processes can append to the same day's file safely; files older than 30 days are removed by
+``remove_old_log_files`` (the cleanup task and command call it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+from django.db import connection
+from django.utils import timezone
+
+from sbsync import conf
+from sbsync.enums import LogStatus, Operation
+from sbsync.models import Organization, PerformanceMetrics, SyncLog
+
+LOG_FILE_DAYS = 30
+REQUEST_DATA_LIMIT = 4096
+SECRET_KEYS = frozenset({"password", "token", "secret", "authorization", "api_key", "apikey"})
+logger = logging.getLogger("sbsync.sync")
+
+
+@dataclass
+class Measurement:
+    """Wall time and database queries of one operation, filled in when its block ends."""
+
+    started: float = field(default_factory=time.perf_counter)
+    queries: int = 0
+    seconds: float = 0.0
+
+
+@contextmanager
+def measured() -> Iterator[Measurement]:
+    """Time a block and count the queries it runs on the default connection."""
+    measurement = Measurement()
+
+    def count(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        measurement.queries += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        try:
+            yield measurement
+        finally:
+            measurement.seconds = time.perf_counter() - measurement.started
+
+
+def memory_mb() -> float:
+    return float(psutil.Process(os.getpid()).memory_info().rss) / (1024 * 1024)
+
+
+def redact(data: Any, limit: int = REQUEST_DATA_LIMIT) -> Any:
+    """The request data as stored in SyncLog: secrets masked, at most ``limit`` characters of JSON kept
+    (records beyond that are summarised, never cut mid-value)."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: "***" if str(k).lower() in SECRET_KEYS else clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, str) and len(value) > 200:
+            return value[:200] + "…"
+        return value
+
+    cleaned = clean(data)
+    if not isinstance(cleaned, dict):
+        return cleaned if len(repr(cleaned)) <= limit else {"_truncated": True}
+    result: dict[str, Any] = {}
+    for key, value in cleaned.items():
+        if isinstance(value, list):
+            kept, size = [], 0
+            for item in value:
+                size += len(repr(item))
+                if size > limit:
+                    break
+                kept.append(item)
+            result[key] = kept
+            if len(kept) < len(value):
+                result[f"_{key}_omitted"] = len(value) - len(kept)
+        else:
+            result[key] = value
+    return result
+
+
+def log_status(error_count: int, success_count: int) -> str:
+    if error_count and not success_count:
+        return LogStatus.ERROR
+    return LogStatus.WARNING if error_count else LogStatus.SUCCESS
+
+
+def record_activity(
+    *,
+    user: Any,
+    organization: Organization | None,
+    operation: Operation,
+    status: str,
+    models: list[str],
+    object_count: int,
+    success_count: int,
+    error_count: int,
+    errors: list[Any],
+    request_data: Any,
+    measurement: Measurement,
+) -> SyncLog:
+    """Write the SyncLog and PerformanceMetrics rows and the log-file line of one push or pull.
+
+    Side effects: two inserts, one line appended to today's log file.
+    """
+    first_error = ""
+    if errors:
+        first = errors[0]
+        first_error = first.get("detail") or str(first.get("errors", "")) if isinstance(first, dict) else str(first)
+    log = SyncLog.objects.create(
+        user=user,
+        organization=organization,
+        operation=operation,
+        status=status,
+        model_name=models[0] if models else "",
+        model_names=models,
+        object_count=object_count,
+        success_count=success_count,
+        error_count=error_count,
+        error_message=first_error[:2000],
+        errors=errors[:100],
+        request_data=redact(request_data),
+        processing_time=measurement.seconds,
+    )
+    PerformanceMetrics.objects.create(
+        operation_type=operation,
+        model_name=",".join(models)[:100],
+        organization=organization,
+        batch_size=object_count,
+        processing_time=measurement.seconds,
+        memory_usage=round(memory_mb(), 2),
+        query_count=measurement.queries,
+    )
+    write_log_line(
+        f"{operation} {status} from user {getattr(user, 'username', user)} in "
+        f"{organization.name if organization else '-'}: {object_count} records of "
+        f"{', '.join(models) or '-'} in {measurement.seconds:.3f}s ({measurement.queries} queries)"
+        + (f"; {error_count} errors" if error_count else "")
+    )
+    return log
+
+
+_file_lock = threading.Lock()
+
+
+def log_file_for(day: date) -> Path:
+    return conf.log_dir() / f"sb_sync-{day.isoformat()}.log"
+
+
+def write_log_line(message: str, level: str = "INFO") -> None:
+    """Append one line in the seed's format to today's file (and to the ``sbsync.sync`` logger)."""
+    now = timezone.localtime()
+    line = f"{now:%Y-%m-%d %H:%M:%S} - sb_sync - {level} - {message}\n"
+    logger.info(message)
+    try:
+        path = log_file_for(now.date())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _file_lock, path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+    except OSError:
+        logger.exception("Cannot write the sync log file under %s", conf.log_dir())
+
+
+def remove_old_log_files(*, keep_days: int = LOG_FILE_DAYS, today: date | None = None) -> list[Path]:
+    """Delete day files older than ``keep_days``. Returns the removed paths."""
+    today = today or timezone.localdate()
+    cutoff = today - timedelta(days=keep_days)
+    removed = []
+    directory = conf.log_dir()
+    if not directory.is_dir():
+        return removed
+    for path in directory.glob("sb_sync-*.log"):
+        try:
+            day = datetime.strptime(path.stem.removeprefix("sb_sync-"), "%Y-%m-%d").date()
+        except ValueError:
+            continue
+        if day < cutoff:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return sorted(removed)

@@ -1,0 +1,123 @@
+"""Huey tasks: thin wrappers that call one function of sbsync/sync/ (or access.py) and log what it did.
+
+``manage.py run_huey`` loads this module and runs the periodic ones on the schedule below (times in the
+consumer's TIME_ZONE). Each periodic task holds a lock while it runs, so a run that overlaps the previous
+one is skipped (Huey logs ``TaskLockedException``) instead of doing the same work twice.
+
+=========================  ======================  =====================================================
+task                       schedule                effect
+=========================  ======================  =====================================================
+cleanup_old_sync_logs      daily 03:00             sync logs and rotated log files past LOG_RETENTION_DAYS,
+                                                   metrics and analyses past METRICS_RETENTION_DAYS
+compact_old_tombstones     daily 03:30             tombstones past TOMBSTONE_RETENTION_DAYS
+generate_sync_report       daily 00:30             yesterday's statistics per organization and model
+optimize_database_tables   Sundays 04:00           ANALYZE and VACUUM of sbsync's and synced tables
+cache_warmup               every 5 minutes         permissions, filters and discovery into the cache
+memory_optimization        hourly at :45           expired idempotency records and tokens, stale cache
+performance_analysis       hourly at :15           analysis of the last 7 days, with suggestions
+=========================  ======================  =====================================================
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, lock_task
+
+from sbsync import access
+from sbsync.sync import maintenance, performance, reports
+from sbsync.sync.changes import compact_tombstones
+
+logger = logging.getLogger("sbsync.tasks")
+
+ANALYSIS_DAYS = 7
+
+
+@db_periodic_task(crontab(minute="0", hour="3"))
+@lock_task("sbsync-cleanup-old-sync-logs")
+def cleanup_old_sync_logs() -> dict[str, Any]:
+    now = timezone.now()
+    logs = maintenance.cleanup_sync_logs(before=maintenance.retention_cutoff("LOG_RETENTION_DAYS", now=now))
+    metrics = maintenance.cleanup_metrics(
+        before=maintenance.retention_cutoff("METRICS_RETENTION_DAYS", now=now)
+    )
+    logger.info(
+        "cleanup_old_sync_logs: deleted %d sync logs, %d log files and %d metric rows",
+        logs.rows,
+        len(logs.files),
+        metrics,
+    )
+    return {"sync_logs": logs.rows, "log_files": logs.files, "metrics": metrics}
+
+
+@db_periodic_task(crontab(minute="30", hour="3"))
+@lock_task("sbsync-compact-old-tombstones")
+def compact_old_tombstones() -> int:
+    removed = compact_tombstones(
+        older_than=maintenance.retention_cutoff("TOMBSTONE_RETENTION_DAYS", now=timezone.now())
+    )
+    logger.info("compact_old_tombstones: removed %d tombstones", removed)
+    return removed
+
+
+@db_periodic_task(crontab(minute="30", hour="0"))
+@lock_task("sbsync-generate-sync-report")
+def generate_sync_report() -> int:
+    day = timezone.localdate() - timedelta(days=1)
+    rows = reports.generate_sync_report(day=day)
+    logger.info("generate_sync_report: stored %d report rows for %s", rows, day.isoformat())
+    return rows
+
+
+@db_periodic_task(crontab(minute="0", hour="4", day_of_week="0"))
+@lock_task("sbsync-optimize-database-tables")
+def optimize_database_tables() -> list[str]:
+    result = maintenance.optimize_tables(vacuum=True)
+    logger.info(
+        "optimize_database_tables: ran %d statements%s",
+        len(result.statements),
+        f"; skipped {'; '.join(result.skipped)}" if result.skipped else "",
+    )
+    return result.statements
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@lock_task("sbsync-cache-warmup")
+def cache_warmup() -> int:
+    pairs = access.warm_cache()
+    logger.info("cache_warmup: cached discovery and the permissions and filters of %d group(s)", pairs)
+    return pairs
+
+
+@db_periodic_task(crontab(minute="45"))
+@lock_task("sbsync-memory-optimization")
+def memory_optimization() -> dict[str, int]:
+    purged = maintenance.purge_expired(now=timezone.now())
+    logger.info(
+        "memory_optimization: purged %d idempotency records, %d expired tokens, %d stale cache entries",
+        purged.idempotency_records,
+        purged.tokens,
+        purged.cache_entries,
+    )
+    return {
+        "idempotency_records": purged.idempotency_records,
+        "tokens": purged.tokens,
+        "cache_entries": purged.cache_entries,
+    }
+
+
+@db_periodic_task(crontab(minute="15"))
+@lock_task("sbsync-performance-analysis")
+def performance_analysis() -> int:
+    analysis = performance.analyze_performance(days=ANALYSIS_DAYS)
+    logger.info(
+        "performance_analysis: stored analysis %d of %d days with %d suggestion(s)",
+        analysis.pk,
+        ANALYSIS_DAYS,
+        len(analysis.suggestions),
+    )
+    return analysis.pk
