@@ -10,10 +10,14 @@ from sbsync.models import DiscoveryConfig
 
 
 def enabled(page: Page) -> list[str]:
-    return page.locator('#discovery-preview [data-enabled="true"]').evaluate_all("els => els.map(e => e.dataset.model)")
+    return page.locator('#discovery-preview [data-enabled="true"]').evaluate_all(
+        "els => els.map(e => e.dataset.model)"
+    )
 
 
-def test_changing_discovery_settings_updates_the_live_preview_before_saving(watched_page: Page, live_server, screenshot, transactional_db):
+def test_changing_discovery_settings_updates_the_live_preview_before_saving(
+    watched_page: Page, live_server, screenshot, transactional_db
+):
     page = watched_page
     sign_in(page, live_server, next_path=f"{CONFIG}model-discovery/")
     assert enabled(page) == ["shop.Customer", "shop.Order", "shop.Product", "shop.Report"]

@@ -25,13 +25,34 @@ def logs(transactional_db):
     now = timezone.now()
     for n in range(60):
         make_sync_log(user=alice, organization=acme, timestamp=now - timedelta(minutes=n), object_count=n)
-    make_sync_log(user=alice, organization=acme, status=LogStatus.ERROR, error_count=2, timestamp=now - timedelta(hours=2),
-                  errors=[{"index": 0, "_model": "shop.Customer", "id": "7", "errors": {"name": ["This field is required."]}}])
-    make_sync_log(user=alice, organization=globex, status=LogStatus.ERROR, operation=Operation.PULL, timestamp=now - timedelta(hours=3))
+    make_sync_log(
+        user=alice,
+        organization=acme,
+        status=LogStatus.ERROR,
+        error_count=2,
+        timestamp=now - timedelta(hours=2),
+        errors=[
+            {
+                "index": 0,
+                "_model": "shop.Customer",
+                "id": "7",
+                "errors": {"name": ["This field is required."]},
+            }
+        ],
+    )
+    make_sync_log(
+        user=alice,
+        organization=globex,
+        status=LogStatus.ERROR,
+        operation=Operation.PULL,
+        timestamp=now - timedelta(hours=3),
+    )
     return acme, globex, alice
 
 
-def test_filtering_the_logs_and_downloading_exactly_those_rows(watched_page: Page, live_server, screenshot, logs):
+def test_filtering_the_logs_and_downloading_exactly_those_rows(
+    watched_page: Page, live_server, screenshot, logs
+):
     page = watched_page
     sign_in(page, live_server, next_path=f"{CONFIG}logs/")
     expect(page.locator("#sync-logs-table .table-meta")).to_contain_text("62 logs")
@@ -42,7 +63,9 @@ def test_filtering_the_logs_and_downloading_exactly_those_rows(watched_page: Pag
     settled(page)
 
     expect(page.locator("#sync-logs-table .table-meta")).to_contain_text("1 log")
-    expect(page).to_have_url(f"{live_server.url}{CONFIG}logs/?user=&organization=acme&operation=&status=ERROR&model=&timestamp_after=&timestamp_before=")
+    expect(page).to_have_url(
+        f"{live_server.url}{CONFIG}logs/?user=&organization=acme&operation=&status=ERROR&model=&timestamp_after=&timestamp_before="
+    )
     screenshot(page, "sync-logs-filtered")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download CSV").click()
@@ -61,7 +84,9 @@ def test_filtering_the_logs_and_downloading_exactly_those_rows(watched_page: Pag
     expect(page.locator("#sync-logs-table .table-meta")).to_contain_text("1 log")
 
 
-def test_the_table_refreshes_every_30_seconds_keeping_filters_page_and_scroll(watched_page: Page, live_server, logs):
+def test_the_table_refreshes_every_30_seconds_keeping_filters_page_and_scroll(
+    watched_page: Page, live_server, logs
+):
     acme, _, alice = logs
     page = watched_page
     page.clock.install()

@@ -43,7 +43,9 @@ def issue_token(page: Page) -> str:
     return token
 
 
-def test_creating_an_organization_adding_a_member_and_changing_its_group(watched_page: Page, live_server, screenshot, groups):
+def test_creating_an_organization_adding_a_member_and_changing_its_group(
+    watched_page: Page, live_server, screenshot, groups
+):
     page = watched_page
 
     create_organization_with_member(page, live_server)
@@ -54,7 +56,11 @@ def test_creating_an_organization_adding_a_member_and_changing_its_group(watched
 
     expect(page.locator(f"#member-{member.pk}")).to_contain_text("Saved")
     member.refresh_from_db()
-    assert (member.organization, member.group.name, member.is_active) == (Organization.objects.get(slug="initech"), "Office", True)
+    assert (member.organization, member.group.name, member.is_active) == (
+        Organization.objects.get(slug="initech"),
+        "Office",
+        True,
+    )
     screenshot(page, "organization-detail")
 
     page.get_by_label("Active membership of scanner-7").uncheck()
@@ -73,7 +79,11 @@ def test_issued_token_is_shown_once_and_can_be_revoked(watched_page: Page, live_
     token = issue_token(page)
 
     record = ServiceToken.objects.get()
-    assert (record.name, record.user.username, record.issued_by.username) == ("dock scanner", "scanner-7", "staffer")
+    assert (record.name, record.user.username, record.issued_by.username) == (
+        "dock scanner",
+        "scanner-7",
+        "staffer",
+    )
     assert re.fullmatch(r"[0-9a-f]{64}", token)
     screenshot(page, "tokens-issued")
     page.reload()
@@ -95,12 +105,21 @@ def test_token_issued_for_a_new_member_works_on_the_api(watched_page: Page, live
     page.get_by_role("button", name="Grant every permission on shop.Customer to every group").click()
     settled(page)
     token = issue_token(page)
-    headers = {"Authorization": f"Bearer {token}", "X-Sync-Organization": "initech", "Content-Type": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "X-Sync-Organization": "initech",
+        "Content-Type": "application/json",
+    }
 
     models = page.request.get(f"{live_server.url}/api/sync/models/", headers=headers)
     pushed = page.request.post(
-        f"{live_server.url}/api/sync/push/", headers=headers,
-        data={"data": [{"_model": "shop.Customer", "id": "11111111-2222-3333-4444-555555555555", "name": "Via token"}]},
+        f"{live_server.url}/api/sync/push/",
+        headers=headers,
+        data={
+            "data": [
+                {"_model": "shop.Customer", "id": "11111111-2222-3333-4444-555555555555", "name": "Via token"}
+            ]
+        },
     )
 
     assert models.status == 200

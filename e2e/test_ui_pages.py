@@ -49,19 +49,40 @@ def demo(transactional_db):
     john, mary = make_user(username="john_manager"), make_user(username="mary_sales")
     make_membership(user=john, organization=acme, group=managers)
     make_membership(user=mary, organization=globex, group=sales)
-    make_permission(organization=acme, group=managers, model_label="shop.Customer", actions=["push", "pull", "create", "read"])
+    make_permission(
+        organization=acme,
+        group=managers,
+        model_label="shop.Customer",
+        actions=["push", "pull", "create", "read"],
+    )
     make_filter(organization=globex, group=sales, name="Own customers")
     now = timezone.now()
     for n in range(30):
         when = now - timedelta(hours=5 * n)
-        make_sync_log(user=john if n % 2 else mary, organization=acme if n % 2 else globex,
-                      operation=Operation.PUSH if n % 3 else Operation.PULL,
-                      status=LogStatus.ERROR if n % 7 == 0 else LogStatus.SUCCESS,
-                      error_count=1 if n % 7 == 0 else 0, object_count=10 * n, timestamp=when, processing_time=0.05 + n / 100,
-                      errors=[{"index": 0, "_model": "shop.Customer", "id": "1", "errors": {"name": ["Required."]}}] if n % 7 == 0 else [])
-        make_metrics(operation_type="push" if n % 3 else "pull", batch_size=10 * n + 5, processing_time=0.05 + n / 100,
-                     query_count=5 + n % 9, memory_usage=80 + n % 13, timestamp=when)
-    PerformanceAnalysis.objects.create(suggestions=["Pull p95 is 0.34 s: consider a smaller DEFAULT_PULL_BATCH."])
+        make_sync_log(
+            user=john if n % 2 else mary,
+            organization=acme if n % 2 else globex,
+            operation=Operation.PUSH if n % 3 else Operation.PULL,
+            status=LogStatus.ERROR if n % 7 == 0 else LogStatus.SUCCESS,
+            error_count=1 if n % 7 == 0 else 0,
+            object_count=10 * n,
+            timestamp=when,
+            processing_time=0.05 + n / 100,
+            errors=[{"index": 0, "_model": "shop.Customer", "id": "1", "errors": {"name": ["Required."]}}]
+            if n % 7 == 0
+            else [],
+        )
+        make_metrics(
+            operation_type="push" if n % 3 else "pull",
+            batch_size=10 * n + 5,
+            processing_time=0.05 + n / 100,
+            query_count=5 + n % 9,
+            memory_usage=80 + n % 13,
+            timestamp=when,
+        )
+    PerformanceAnalysis.objects.create(
+        suggestions=["Pull p95 is 0.34 s: consider a smaller DEFAULT_PULL_BATCH."]
+    )
     issue_service_token(user=john, name="warehouse scanner", issued_by=None, lifetime=None)
     return acme
 
@@ -78,12 +99,16 @@ def test_every_page_renders_cleanly_at_this_width(watched_page: Page, live_serve
     for name, path in PAGES:
         page.goto(f"{live_server.url}{detail if path is None else CONFIG + path}")
         expect(page.locator("h1")).to_be_visible()
-        overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         assert overflow <= 0, f"{name} is {overflow}px wider than the {width}px viewport"
         screenshot(page, f"{name}-{width}")
 
 
-def test_keyboard_users_can_skip_to_the_content_and_reach_the_navigation(watched_page: Page, live_server, demo):
+def test_keyboard_users_can_skip_to_the_content_and_reach_the_navigation(
+    watched_page: Page, live_server, demo
+):
     page = watched_page
     sign_in(page, live_server)
 
@@ -91,6 +116,8 @@ def test_keyboard_users_can_skip_to_the_content_and_reach_the_navigation(watched
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
-    expect(page.get_by_role("navigation", name="Sections").get_by_role("link", name="Dashboard")).to_be_focused()
+    expect(
+        page.get_by_role("navigation", name="Sections").get_by_role("link", name="Dashboard")
+    ).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("link", name="Dashboard", exact=True)).to_have_attribute("aria-current", "page")

@@ -35,13 +35,19 @@ def box(page: Page, group: Group, model: str, action: str):
 def push_customer(page: Page, live_server, token: str, name: str):
     return page.request.post(
         f"{live_server.url}/api/sync/push/",
-        headers={"Authorization": f"Bearer {token}", "X-Sync-Organization": "acme", "Content-Type": "application/json"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "X-Sync-Organization": "acme",
+            "Content-Type": "application/json",
+        },
         data={"data": [{"_model": "shop.Customer", "id": str(uuid.uuid4()), "name": name}]},
     )
 
 
 @pytest.mark.skip(reason="needs the push API from main")
-def test_ticking_push_lets_the_group_push_and_unticking_stops_it(watched_page: Page, live_server, screenshot, acme):
+def test_ticking_push_lets_the_group_push_and_unticking_stops_it(
+    watched_page: Page, live_server, screenshot, acme
+):
     organization, sales, token = acme
     page = watched_page
     sign_in(page, live_server, next_path=f"{CONFIG}permissions/?organization=acme")
@@ -79,7 +85,10 @@ def test_a_box_saves_on_change_and_keeps_keyboard_focus(watched_page: Page, live
     expect(push).to_be_checked()
     expect(push).to_be_focused()
     expect(page.locator("#matrix-status")).to_have_text("Saved: Sales: push shop.Order granted.")
-    assert ModelPermission.objects.get(organization=organization, group=sales, model_label="shop.Order").can_push is True
+    assert (
+        ModelPermission.objects.get(organization=organization, group=sales, model_label="shop.Order").can_push
+        is True
+    )
     screenshot(page, "permissions-saved")
 
 
@@ -96,9 +105,14 @@ def test_selecting_a_whole_column_grants_it_on_every_model(watched_page: Page, l
     for model in ("shop.Customer", "shop.Order", "shop.Report"):
         expect(box(page, sales, model, "push")).not_to_be_checked()
     expect(page.locator("#matrix-status")).to_have_text("Granted 4 permissions in Acme.")
-    pulls = ModelPermission.objects.filter(organization=organization, group=sales).values_list("model_label", "can_pull", "can_push")
+    pulls = ModelPermission.objects.filter(organization=organization, group=sales).values_list(
+        "model_label", "can_pull", "can_push"
+    )
     assert sorted(pulls) == [
-        ("shop.Customer", True, False), ("shop.Order", True, False), ("shop.Product", True, False), ("shop.Report", True, False)
+        ("shop.Customer", True, False),
+        ("shop.Order", True, False),
+        ("shop.Product", True, False),
+        ("shop.Report", True, False),
     ]
     screenshot(page, "permissions-column")
 
@@ -109,9 +123,13 @@ def test_selecting_a_whole_column_grants_it_on_every_model(watched_page: Page, l
     assert not ModelPermission.objects.filter(organization=organization, group=sales, can_pull=True).exists()
 
 
-def test_a_permission_change_appears_in_the_audit_trail_with_its_diff(watched_page: Page, live_server, screenshot, acme):
+def test_a_permission_change_appears_in_the_audit_trail_with_its_diff(
+    watched_page: Page, live_server, screenshot, acme
+):
     organization, sales, _ = acme
-    ModelPermission.objects.create(organization=organization, group=sales, model_label="shop.Order", can_pull=True)
+    ModelPermission.objects.create(
+        organization=organization, group=sales, model_label="shop.Order", can_pull=True
+    )
     page = watched_page
     sign_in(page, live_server, next_path=f"{CONFIG}permissions/?organization=acme")
 
@@ -125,5 +143,7 @@ def test_a_permission_change_appears_in_the_audit_trail_with_its_diff(watched_pa
     expect(first).to_contain_text("staffer")
     expect(first).to_contain_text("Sales: shop.Order in Acme")
     expect(first.locator(".diff li")).to_have_text("can_delete: no → yes")
-    expect(page).to_have_url(f"{live_server.url}{CONFIG}audit-trails/?model=modelpermission&user=&action=&history_date_after=&history_date_before=")
+    expect(page).to_have_url(
+        f"{live_server.url}{CONFIG}audit-trails/?model=modelpermission&user=&action=&history_date_after=&history_date_before="
+    )
     screenshot(page, "audit-after-permission-change")

@@ -20,7 +20,10 @@ def plain_page(browser: Browser, live_server, transactional_db) -> Iterator[Page
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     outside: list[str] = []
-    page.on("request", lambda request: outside.append(request.url) if not request.url.startswith(live_server.url) else None)
+    page.on(
+        "request",
+        lambda request: outside.append(request.url) if not request.url.startswith(live_server.url) else None,
+    )
     make_user(username="staffer", password=PASSWORD, is_staff=True)
     page.goto(f"{live_server.url}{CONFIG}login/")
     page.get_by_label("Username").fill("staffer")

@@ -43,7 +43,7 @@ def revoke_service_token(record: ServiceToken) -> bool:
     """Delete the knox token of ``record``. Side effect: the API refuses the token from now on.
     Returns whether a token was still there to delete."""
     deleted, _ = get_token_model().objects.filter(digest=record.digest).delete()
-    return deleted > 0
+    return bool(deleted)
 
 
 def with_status(tokens: QuerySet[ServiceToken]) -> QuerySet[ServiceToken]:

@@ -64,11 +64,11 @@ def kind_choices() -> list[tuple[str, str]]:
 
 
 def history_model(kind: str) -> type[models.Model]:
-    return KINDS[kind].history.model  # type: ignore[attr-defined, no-any-return]
+    return KINDS[kind].history.model
 
 
 def history_querysets() -> dict[str, QuerySet[Any]]:
-    return {kind: history_model(kind).objects.all() for kind in KINDS}  # type: ignore[attr-defined]
+    return {kind: history_model(kind).objects.all() for kind in KINDS}
 
 
 def combine(parts: dict[str, QuerySet[Any]]) -> QuerySet[Any]:
@@ -92,13 +92,13 @@ def _name_maps(records: Sequence[Any], fields: list[models.Field[Any, Any]]) -> 
         if f.is_relation and f.related_model is not None:
             wanted[f.related_model].update(
                 getattr(r, f.attname) for r in records if getattr(r, f.attname) is not None
-            )  # type: ignore[index]
+            )
     names: dict[type[models.Model], dict[Any, str]] = {}
     for related, ids in wanted.items():
         names[related] = {
             pk: _display(obj) for pk, obj in related._default_manager.in_bulk(list(ids)).items()
         }
-    return {f.attname: names.get(f.related_model, {}) for f in fields if f.is_relation}  # type: ignore[arg-type]
+    return {f.attname: names.get(f.related_model, {}) for f in fields if f.related_model is not None}
 
 
 def _display(obj: models.Model) -> str:
@@ -160,12 +160,14 @@ def describe(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, int], Detail]:
         history = history_model(kind)
         fields = _fields(KINDS[kind])
         for start in range(0, len(ids), CHUNK):
-            records = list(
+            records: list[Any] = list(
                 history.objects.filter(history_id__in=ids[start : start + CHUNK]).annotate(
                     previous_id=_previous(history)
-                )  # type: ignore[attr-defined]
+                )
             )
-            previous = history.objects.in_bulk([r.previous_id for r in records if r.previous_id])  # type: ignore[attr-defined]
+            previous: dict[Any, Any] = history.objects.in_bulk(
+                [r.previous_id for r in records if r.previous_id]
+            )
             names = _name_maps([*records, *previous.values()], fields)
             for record in records:
                 before = previous.get(record.previous_id)

@@ -47,11 +47,11 @@ def nice_ceiling(value: float) -> float:
     """The smallest 1, 2, 2.5 or 5 × 10^n at or above ``value`` (1 for nothing to show)."""
     if value <= 0:
         return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    magnitude = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
         if value <= step * magnitude:
             return step * magnitude
-    return 10 * magnitude
+    return 10.0 * magnitude
 
 
 def format_value(value: float, unit: str) -> str:

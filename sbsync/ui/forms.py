@@ -4,14 +4,14 @@ re-renders the form with its errors (never a 500, never a partial write)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 
 from sbsync import discovery
 from sbsync.conditions import validate_condition
@@ -33,7 +33,7 @@ class KeyListField(forms.Field):
         return [str(v) for v in value]
 
 
-class OrganizationField(forms.ModelChoiceField):
+class OrganizationField(forms.ModelChoiceField):  # type: ignore[type-arg]
     """An organization named by its slug, active or not (staff manage every organization)."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -42,7 +42,7 @@ class OrganizationField(forms.ModelChoiceField):
         kwargs.setdefault("empty_label", None)
         super().__init__(**kwargs)
 
-    def label_from_instance(self, obj: Organization) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: Organization) -> str:
         return obj.name if obj.is_active else f"{obj.name} (inactive)"
 
 
@@ -54,7 +54,7 @@ class OrganizationSelectForm(forms.Form):
     def __init__(self, *args: Any, organizations: list[Organization], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organizations = {org.slug: org for org in organizations}
-        self.fields["organization"].choices = [
+        cast(forms.ChoiceField, self.fields["organization"]).choices = [
             (org.slug, org.name if org.is_active else f"{org.name} (inactive)") for org in organizations
         ]
 
@@ -162,7 +162,7 @@ class DataFilterForm(forms.Form):
             value = condition.get("value")
             kwargs["initial"] = {
                 "organization": instance.organization.slug,
-                "group": instance.group_id,
+                "group": instance.group.pk,
                 "model_label": instance.model_label,
                 "name": instance.name,
                 "field": condition.get("field"),
@@ -175,19 +175,20 @@ class DataFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         chosen = self.data.get("model_label") if self.is_bound else self.initial.get("model_label")
         choices = _enabled_label_choices(instance.model_label if instance else None)
-        self.fields["model_label"].choices = choices
+        cast(forms.ChoiceField, self.fields["model_label"]).choices = choices
         model = _model_or_none(chosen) or (_model_or_none(choices[0][0]) if choices else None)
         self.model = model
-        self.fields["field"].choices = (
+        cast(forms.ChoiceField, self.fields["field"]).choices = (
             [(f.name, f.name) for f in model._meta.concrete_fields] if model else []
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.model is None or not {"field", "operator"} <= data.keys():
             return data
-        target = self.model._meta.get_field(data["field"])
-        target = target.target_field if target.is_relation else target  # type: ignore[union-attr]
+        found = cast("models.Field[Any, Any]", self.model._meta.get_field(data["field"]))
+        target = cast("models.ForeignKey[Any, Any]", found).target_field if found.is_relation else found
         raw = (data.get("value") or "").strip()
         operator = data["operator"]
         value: Any
@@ -263,10 +264,10 @@ class DiscoveryForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["include_apps"].choices = _app_choices()
-        self.fields["exclude_models"].choices = _model_choices()
-        self.fields["include_models"].choices = _model_choices()
-        self.fields["shared_models"].choices = _model_choices(shared_only=True)
+        cast(forms.ChoiceField, self.fields["include_apps"]).choices = _app_choices()
+        cast(forms.ChoiceField, self.fields["exclude_models"]).choices = _model_choices()
+        cast(forms.ChoiceField, self.fields["include_models"]).choices = _model_choices()
+        cast(forms.ChoiceField, self.fields["shared_models"]).choices = _model_choices(shared_only=True)
 
     @classmethod
     def initial_from(cls, config: discovery.DiscoverySettings) -> dict[str, Any]:
@@ -291,7 +292,7 @@ class DiscoveryForm(forms.Form):
         return config
 
 
-class OrganizationCreateForm(forms.ModelForm):
+class OrganizationCreateForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Organization
         fields = ["name", "slug", "description"]
@@ -301,7 +302,7 @@ class OrganizationCreateForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
 
-class OrganizationEditForm(forms.ModelForm):
+class OrganizationEditForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Organization
         fields = ["name", "description", "is_active"]
@@ -325,40 +326,51 @@ class AddMemberForm(forms.Form):
         self.user: Any = None
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         username = data.get("username")
         if not username:
             return data
         user_model = get_user_model()
-        self.user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
+        lookup = {str(user_model.USERNAME_FIELD): username}
+        self.user = user_model._default_manager.filter(**lookup).first()
         if self.user is None and not data.get("create_user"):
             self.add_error(
                 "username", f"There is no user named “{username}”. Tick the box below to create it."
             )
-        elif (
-            self.user is not None
-            and Membership.objects.for_user(self.user).for_tenant(self.organization).exists()
-        ):
-            self.add_error(
-                "username", f"“{username}” already belongs to {self.organization}; change its group below."
-            )
+        elif self.user is None:
+            try:
+                user_model(**lookup).full_clean(exclude=["password"])
+            except ValidationError as exc:
+                self.add_error("username", exc.message_dict.get(str(user_model.USERNAME_FIELD), exc.messages))
+        elif Membership.objects.for_user(self.user).for_tenant(self.organization).exists():
+            self.add_error("username", self.already_member(username))
         return data
 
-    def save(self) -> Membership:
-        with transaction.atomic():
-            if self.user is None:
-                user_model = get_user_model()
-                self.user = user_model(**{user_model.USERNAME_FIELD: self.cleaned_data["username"]})
-                self.user.set_unusable_password()
-                self.user.save()
-            membership = Membership(
-                user=self.user, organization=self.organization, group=self.cleaned_data["group"]
-            )
-            membership.save()
+    def already_member(self, username: str) -> str:
+        return f"“{username}” already belongs to {self.organization}; change its group below."
+
+    def save(self) -> Membership | None:
+        """The new membership (and service user), or None when a concurrent request added the same
+        user first (the form then carries that error)."""
+        user_model = get_user_model()
+        try:
+            with transaction.atomic():
+                if self.user is None:
+                    self.user = user_model(**{str(user_model.USERNAME_FIELD): self.cleaned_data["username"]})
+                    self.user.set_unusable_password()
+                    self.user.save()
+                membership = Membership(
+                    user=self.user, organization=self.organization, group=self.cleaned_data["group"]
+                )
+                membership.save()
+        except IntegrityError:
+            self.add_error("username", self.already_member(self.cleaned_data["username"]))
+            return None
         return membership
 
 
-class MembershipForm(forms.ModelForm):
+class MembershipForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Membership
         fields = ["group", "is_active"]
@@ -380,7 +392,7 @@ class IssueTokenForm(forms.Form):
         username = self.cleaned_data["username"]
         user_model = get_user_model()
         user = user_model._default_manager.filter(
-            **{user_model.USERNAME_FIELD: username}, is_active=True
+            **{str(user_model.USERNAME_FIELD): username}, is_active=True
         ).first()
         if user is None:
             raise forms.ValidationError(f"There is no active user named “{username}”.")

@@ -14,7 +14,7 @@ class StaffRequest(HttpRequest):
     """A request that passed ``login_required`` and ``staff_required``, behind HtmxMiddleware."""
 
     htmx: HtmxDetails
-    user: AbstractUser  # type: ignore[assignment]
+    user: AbstractUser
 
 
 def is_partial_request(request: StaffRequest) -> bool:

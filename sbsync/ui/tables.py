@@ -28,7 +28,9 @@ class DataFilterTable(tables.Table):
     model_label = tables.Column(verbose_name="Model")
     condition = tables.Column(orderable=False)
     is_active = tables.BooleanColumn(verbose_name="Active")
-    updated_at = tables.DateTimeColumn(verbose_name="Changed", format="Y-m-d H:i", attrs={"td": {"class": "nowrap"}})
+    updated_at = tables.DateTimeColumn(
+        verbose_name="Changed", format="Y-m-d H:i", attrs={"td": {"class": "nowrap"}}
+    )
     actions = tables.TemplateColumn(
         template_name="sbsync/data_filter_list.html#actions",
         attrs={"td": {"class": "nowrap"}},
@@ -90,13 +92,13 @@ class SyncLogTable(tables.Table):
         return badge(record.get_operation_display(), record.operation)
 
     def value_operation(self, record: SyncLog) -> str:
-        return record.operation
+        return str(record.operation)
 
     def render_status(self, record: SyncLog) -> str:
         return badge(record.get_status_display(), record.status)
 
     def value_status(self, record: SyncLog) -> str:
-        return record.status
+        return str(record.status)
 
     def render_models(self, record: SyncLog) -> str:
         return ", ".join(record.model_names or ([record.model_name] if record.model_name else [])) or "–"
@@ -200,7 +202,7 @@ class AuditTable(tables.Table):
         return str(KINDS[value]._meta.verbose_name).capitalize()
 
     def value_kind(self, value: str) -> str:
-        return KINDS[value]._meta.label
+        return str(KINDS[value]._meta.label)
 
     def render_history_type(self, value: str) -> str:
         return badge(ACTIONS.get(value, value), ACTIONS.get(value, value))
@@ -263,8 +265,12 @@ class ServiceTokenTable(tables.Table):
     user = tables.Column(order_by=("user__username",))
     token_key = tables.Column(verbose_name="Starts with", orderable=False)
     issued_by = tables.Column(order_by=("issued_by__username",), default="–")
-    created_at = tables.DateTimeColumn(verbose_name="Issued", format="Y-m-d H:i", attrs={"td": {"class": "nowrap"}})
-    expiry = tables.DateTimeColumn(verbose_name="Expires", format="Y-m-d", default="never", attrs={"td": {"class": "nowrap"}})
+    created_at = tables.DateTimeColumn(
+        verbose_name="Issued", format="Y-m-d H:i", attrs={"td": {"class": "nowrap"}}
+    )
+    expiry = tables.DateTimeColumn(
+        verbose_name="Expires", format="Y-m-d", default="never", attrs={"td": {"class": "nowrap"}}
+    )
     status = tables.Column(empty_values=(), orderable=False)
     revoke = tables.TemplateColumn(
         template_name="sbsync/token_list.html#revoke",

@@ -194,3 +194,13 @@ def test_change_to_a_missing_group_keeps_the_membership(staff_client, trio):
     assert "bob was not changed: choose an existing group." in plain.content.decode()
     membership.refresh_from_db()
     assert (membership.group, membership.is_active) == (trio.members, True)
+
+
+def test_add_with_an_invalid_new_username_creates_nothing(staff_client, trio):
+    response = staff_client.post(
+        reverse("sbsync:membership-add", args=["acme"]),
+        {"username": "no spaces allowed", "group": trio.members.pk, "create_user": "on"},
+    )
+
+    assert "Enter a valid username." in response.content.decode()
+    assert not User.objects.filter(username="no spaces allowed").exists()

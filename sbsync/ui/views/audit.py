@@ -33,7 +33,8 @@ def audit_trail(request: StaffRequest) -> HttpResponse:
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
         table.details = audit.describe(list(table.data))
-        return TableExport(fmt, table).response(f"audit-trail.{fmt}")
+        export: HttpResponse = TableExport(fmt, table).response(f"audit-trail.{fmt}")
+        return export
     table.details = audit.describe(row.record for row in table.page.object_list)
     return render_page(
         request, "sbsync/audit_trail.html", {"filter": form_owner, "table": table}, partial="table"

@@ -32,7 +32,8 @@ def data_filter_list(request: StaffRequest) -> HttpResponse:
     table = DataFilterTable(filterset.qs if filterset.is_valid() else queryset.none())
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
-        return TableExport(fmt, table).response(f"data-filters.{fmt}")
+        export: HttpResponse = TableExport(fmt, table).response(f"data-filters.{fmt}")
+        return export
     context = {"filter": filterset, "table": table}
     return render_page(request, "sbsync/data_filter_list.html", context, partial="table")
 

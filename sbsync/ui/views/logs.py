@@ -30,7 +30,8 @@ def sync_log_list(request: StaffRequest) -> HttpResponse:
     table = SyncLogTable(filterset.qs if filterset.is_valid() else queryset.none())
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
-        return TableExport(fmt, table).response(f"sync-logs.{fmt}")
+        export: HttpResponse = TableExport(fmt, table).response(f"sync-logs.{fmt}")
+        return export
     return render_page(
         request, "sbsync/sync_log_list.html", {"filter": filterset, "table": table}, partial="table"
     )

@@ -38,7 +38,8 @@ def metrics(request: StaffRequest) -> HttpResponse:
     table = MetricsTable(rows)
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
-        return TableExport(fmt, table).response(f"performance-metrics.{fmt}")
+        export: HttpResponse = TableExport(fmt, table).response(f"performance-metrics.{fmt}")
+        return export
     samples, capped = load_samples(rows)
     now = timezone.now()
     bounds = filterset.form.cleaned_data.get("timestamp") if filterset.is_valid() else None
@@ -46,9 +47,9 @@ def metrics(request: StaffRequest) -> HttpResponse:
     end = min(bounds.stop, now) if bounds and bounds.stop else now
     if end <= start:
         end = start + timedelta(hours=1)
-    export = data.copy()
-    export.pop("page", None)
-    export["_export"] = "csv"
+    export_query = data.copy()
+    export_query.pop("page", None)
+    export_query["_export"] = "csv"
     context = {
         "filter": filterset,
         "table": table,
@@ -57,6 +58,6 @@ def metrics(request: StaffRequest) -> HttpResponse:
         "capped": capped,
         "sample_count": len(samples),
         "analysis": PerformanceAnalysis.objects.first(),
-        "export_url": f"?{export.urlencode()}",
+        "export_url": f"?{export_query.urlencode()}",
     }
     return render_page(request, "sbsync/metrics.html", context, partial="results")

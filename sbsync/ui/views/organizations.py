@@ -49,7 +49,8 @@ def organization_list(request: StaffRequest) -> HttpResponse:
     table = OrganizationTable(filterset.qs if filterset.is_valid() else queryset.none())
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
-        return TableExport(fmt, table).response(f"organizations.{fmt}")
+        export: HttpResponse = TableExport(fmt, table).response(f"organizations.{fmt}")
+        return export
     context = {"filter": filterset, "table": table, "form": form}
     return render_page(request, "sbsync/organization_list.html", context, partial="table")
 
@@ -86,8 +87,7 @@ def organization_detail(request: StaffRequest, slug: str) -> HttpResponse:
 def membership_add(request: StaffRequest, slug: str) -> HttpResponse:
     organization = get_object_or_404(Organization, slug=slug)
     form = AddMemberForm(request.POST, organization=organization)
-    if form.is_valid():
-        membership = form.save()
+    if form.is_valid() and (membership := form.save()) is not None:
         messages.success(request, f"{membership.user} added to {organization} as {membership.group}.")
         return HttpResponseRedirect(_detail_url(organization))
     context = {
@@ -112,7 +112,9 @@ def membership_edit(request: StaffRequest, slug: str, pk: int) -> HttpResponse:
     if not is_partial_request(request):
         if saved:
             state = "" if membership.is_active else " (inactive)"
-            messages.success(request, f"{membership.user} is now {membership.group} in {organization}{state}.")
+            messages.success(
+                request, f"{membership.user} is now {membership.group} in {organization}{state}."
+            )
         else:
             messages.error(request, f"{membership.user} was not changed: choose an existing group.")
         return HttpResponseRedirect(_detail_url(organization))

@@ -47,7 +47,8 @@ def token_list(request: StaffRequest) -> HttpResponse:
     table = ServiceTokenTable(filterset.qs if filterset.is_valid() else queryset.none())
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
-        return TableExport(fmt, table).response(f"api-tokens.{fmt}")
+        export: HttpResponse = TableExport(fmt, table).response(f"api-tokens.{fmt}")
+        return export
     context = {"filter": filterset, "table": table, "form": form, "issued": issued, "token": token}
     if request.method == "POST":
         response = render_page(request, TEMPLATE, context, partial="issue")
