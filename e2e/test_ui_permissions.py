@@ -3,7 +3,9 @@ trail shows the change."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from urllib.parse import parse_qs
 
 import pytest
 from django.contrib.auth.models import Group
@@ -79,9 +81,12 @@ def test_a_box_saves_on_change_and_keeps_keyboard_focus(watched_page: Page, live
     push = box(page, sales, "shop.Order", "push")
 
     push.focus()
-    page.keyboard.press("Space")
+    with page.expect_request(re.compile(r".*/permissions/cell/$")) as sent:
+        page.keyboard.press("Space")
     settled(page)
 
+    key = f"{sales.pk}:shop.Order:push"
+    assert parse_qs(sent.value.post_data) == {"organization": ["acme"], "cell": [key], key: ["on"]}
     expect(push).to_be_checked()
     expect(push).to_be_focused()
     expect(page.locator("#matrix-status")).to_have_text("Saved: Sales: push shop.Order granted.")
@@ -147,3 +152,19 @@ def test_a_permission_change_appears_in_the_audit_trail_with_its_diff(
         f"{live_server.url}{CONFIG}audit-trails/?model=modelpermission&user=&action=&history_date_after=&history_date_before="
     )
     screenshot(page, "audit-after-permission-change")
+
+
+def test_a_box_that_cannot_be_saved_goes_back_and_says_failed(page: Page, live_server, acme):
+    """Not a watched page: the refused request is meant to log its error."""
+    organization, sales, _ = acme
+    sign_in(page, live_server, next_path=f"{CONFIG}permissions/?organization=acme")
+    page.route(re.compile(r".*/permissions/cell/$"), lambda route: route.fulfill(status=500, body="Server Error"))
+    push = box(page, sales, "shop.Report", "push")
+
+    push.click()
+
+    cell = page.locator(f"#cell-{sales.pk}-shop-report-push")
+    expect(cell.locator("[data-cell-status]")).to_have_text("Failed")
+    expect(push).not_to_be_checked()
+    expect(page.locator("#matrix-status")).to_have_text("Not saved: the server did not accept the change. Try again.")
+    assert not ModelPermission.objects.filter(organization=organization, group=sales).exists()

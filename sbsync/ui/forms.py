@@ -20,30 +20,14 @@ from sbsync.models import DataFilter, DiscoveryConfig, Membership, Organization
 from sbsync.ui.matrix import ACTIONS, Cell
 
 
-class KeyListField(forms.Field):
-    """Every value posted under one name (checkbox lists), as strings."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value: Any) -> list[str]:
-        if not value:
-            return []
-        if isinstance(value, str):
-            return [value]
-        return [str(v) for v in value]
-
-
 class OrganizationField(forms.ModelChoiceField):  # type: ignore[type-arg]
-    """An organization named by its slug, active or not (staff manage every organization)."""
+    """An organization posted by its slug, active or not (staff manage every organization)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("queryset", Organization.objects.order_by("name"))
         kwargs.setdefault("to_field_name", "slug")
         kwargs.setdefault("empty_label", None)
         super().__init__(**kwargs)
-
-    def label_from_instance(self, obj: Organization) -> str:
-        return obj.name if obj.is_active else f"{obj.name} (inactive)"
 
 
 class OrganizationSelectForm(forms.Form):
@@ -62,13 +46,18 @@ class OrganizationSelectForm(forms.Form):
         return self.organizations[self.cleaned_data["organization"]]
 
 
+def ticked_keys(data: Any) -> set[str]:
+    """The matrix boxes ticked in posted ``data``: each box is posted under its own key (``Cell.key``)."""
+    return {name for name, value in data.items() if value == "on" and name.count(":") == 2}
+
+
 class CellForm(forms.Form):
-    """One checkbox of the matrix: ``cell`` names it, and it is granted when ``grant`` (every ticked
-    box of the matrix form) contains it."""
+    """One checkbox of the matrix: ``cell`` names it, and it is granted when the box itself (posted
+    under that key) is ticked. Only these fields are posted, so a large matrix stays far below
+    Django's DATA_UPLOAD_MAX_NUMBER_FIELDS."""
 
     organization = OrganizationField()
     cell = forms.CharField(max_length=200)
-    grant = KeyListField(required=False)
 
     def clean_cell(self) -> Cell:
         try:
@@ -79,7 +68,7 @@ class CellForm(forms.Form):
     @property
     def granted(self) -> bool:
         cell: Cell = self.cleaned_data["cell"]
-        return cell.key in self.cleaned_data["grant"]
+        return self.data.get(cell.key) == "on"
 
 
 class BulkForm(forms.Form):
@@ -104,12 +93,18 @@ class BulkForm(forms.Form):
 
 
 class MatrixSaveForm(forms.Form):
-    """The whole matrix posted without JavaScript: ``grant`` lists the ticked boxes, ``shown`` those
-    that were ticked when the page was drawn, so only the boxes the user changed are written."""
+    """The whole matrix posted without JavaScript: every ticked box under its own key, and ``shown``,
+    the keys that were ticked when the page was drawn (comma-separated), so only the boxes the user
+    changed are written."""
 
     organization = OrganizationField()
-    grant = KeyListField(required=False)
-    shown = KeyListField(required=False)
+    shown = forms.CharField(required=False)
+
+    def changes(self, cells: list[Cell]) -> dict[Cell, bool]:
+        """For each of ``cells`` whose box the user changed: whether it is now ticked."""
+        ticked = ticked_keys(self.data)
+        shown = set(filter(None, self.cleaned_data["shown"].split(",")))
+        return {cell: cell.key in ticked for cell in cells if (cell.key in ticked) != (cell.key in shown)}
 
 
 def _enabled_label_choices(extra: str | None = None) -> list[tuple[str, str]]:

@@ -88,6 +88,11 @@ class Matrix:
         return ACTIONS
 
     @property
+    def shown(self) -> str:
+        """The keys of the ticked boxes as drawn, for the form without JavaScript."""
+        return ",".join(c.cell.key for row in self.rows for c in row.cells if c.editable and c.granted)
+
+    @property
     def columns(self) -> list[tuple[Group, str, bool]]:
         """(group, action, first column of its group) for the header row of actions."""
         return [(g, a, i == 0) for g in self.groups for i, a in enumerate(ACTIONS)]

@@ -142,6 +142,39 @@ def test_get_staff_sees_the_page_in_the_layout(staff_client, objects, name):
     assert sorted(i for i in set(ids) if ids.count(i) > 1) == []
 
 
+PARTIALS = {
+    "dashboard": "dashboard-live",
+    "permission-matrix": "permission-matrix",
+    "data-filters": "data-filters-table",
+    "data-filter-add": "filter-form",
+    "data-filter-edit": "filter-form",
+    "model-discovery": "discovery-preview",
+    "model-discovery-preview": "discovery-preview",
+    "sync-logs": "sync-logs-table",
+    "metrics": "metrics-results",
+    "audit-trails": "audit-table",
+    "organizations": "organizations-table",
+    "tokens": "tokens-table",
+}
+
+
+@pytest.mark.parametrize(("name", "target"), PARTIALS.items())
+def test_get_htmx_request_gets_only_the_region(staff_client, objects, name, target):
+    response = staff_client.get(url_of(name, objects), headers=HTMX)
+
+    html = response.content.decode()
+    assert re.match(rf'\s*<[a-z]+ id="{target}"', html)
+    assert "<html" not in html and 'aria-label="Sections"' not in html
+    assert "HX-Request" in response["Vary"]
+
+
+@pytest.mark.parametrize("name", sorted(set(GET_ROUTES) - set(PARTIALS)))
+def test_get_htmx_request_to_a_page_without_regions_gets_the_page(staff_client, objects, name):
+    response = staff_client.get(url_of(name, objects), headers=HTMX)
+
+    assert b"<html" in response.content
+
+
 @pytest.mark.parametrize("name", POST_ROUTES)
 def test_post_without_csrf_token_is_refused(csrf_client, objects, name):
     before = (DataFilter.objects.count(), Membership.objects.count(), ServiceToken.objects.count())

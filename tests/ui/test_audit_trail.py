@@ -127,7 +127,7 @@ def test_csv_equals_the_filtered_rows(staff_client, staff_user, trio):
     cell = Cell(trio.members.pk, "shop.Customer", "pull")
     staff_client.post(
         reverse("sbsync:permission-cell"),
-        {"organization": "globex", "cell": cell.key, "grant": [cell.key]},
+        {"organization": "globex", "cell": cell.key, cell.key: "on"},
         headers=HTMX,
     )
 

@@ -19,8 +19,8 @@ BULK = reverse("sbsync:permission-bulk")
 
 def cell_post(organization, group, label, action, *, granted, others=()):
     key = Cell(group.pk, label, action).key
-    grant = [key] if granted else []
-    return {"organization": organization.slug, "cell": key, "grant": [*grant, *others]}
+    ticked = [key] if granted else []
+    return {"organization": organization.slug, "cell": key, **dict.fromkeys([*ticked, *others], "on")}
 
 
 def flags(organization, group, label):
@@ -31,7 +31,7 @@ def flags(organization, group, label):
 
 
 def checked_keys(html: str) -> set[str]:
-    return set(re.findall(r'name="grant" value="([^"]+)" checked', html))
+    return set(re.findall(r'name="([^"]+)" value="on" checked', html))
 
 
 def test_matrix_shows_the_selected_organization_only(staff_client, trio):
@@ -64,7 +64,7 @@ def test_matrix_shared_model_offers_only_pull_and_read(staff_client, trio):
     response = staff_client.get(MATRIX, {"organization": "acme"})
 
     html = response.content.decode()
-    product_cells = set(re.findall(r'value="\d+:shop\.Product:(\w+)"', html))
+    product_cells = set(re.findall(r'name="\d+:shop\.Product:(\w+)"', html))
     assert product_cells == {"pull", "read"}
 
 
@@ -318,7 +318,7 @@ def test_save_without_javascript_applies_only_the_boxes_the_user_changed(staff_c
     row.save()
     ticked = [k for k in shown if not k.endswith(":push")] + [Cell(trio.members.pk, "shop.Order", "pull").key]
 
-    response = staff_client.post(MATRIX, {"organization": "acme", "grant": ticked, "shown": shown})
+    response = staff_client.post(MATRIX, {"organization": "acme", "shown": ",".join(shown), **dict.fromkeys(ticked, "on")})
 
     assert response.status_code == 302
     assert flags(trio.acme, trio.owners, "shop.Customer") == {
@@ -354,3 +354,15 @@ def test_matrix_query_count_does_not_grow_with_groups(
 
     with django_assert_num_queries(6):
         staff_client.get(MATRIX, {"organization": "acme"})
+
+
+def test_matrix_box_posts_only_its_own_fields_and_the_form_remembers_the_ticked_boxes(staff_client, trio):
+    key = Cell(trio.owners.pk, "shop.Customer", "push").key
+
+    response = staff_client.get(MATRIX, {"organization": "acme"})
+
+    html = response.content.decode()
+    assert f'hx-params="organization,cell,{key}"' in html
+    shown = re.search(r'name="shown" value="([^"]*)"', html).group(1).split(",")
+    assert sorted(shown) == sorted(checked_keys(html))
+    assert len(shown) == 3 * 6 + 2

@@ -33,6 +33,7 @@ def _context(form: DiscoveryForm, preview: discovery.DiscoverySettings | None) -
 @require_http_methods(["GET", "POST"])
 @login_required
 @staff_required
+@vary_on_headers("HX-Request")
 def model_discovery(request: StaffRequest) -> HttpResponse:
     if request.method == "POST":
         if "reset" in request.POST:

@@ -52,12 +52,7 @@ def permission_matrix(request: StaffRequest) -> HttpResponse:
         if not form.is_valid():
             return HttpResponseBadRequest("Choose an existing organization.")
         organization = form.cleaned_data["organization"]
-        granted, shown = set(form.cleaned_data["grant"]), set(form.cleaned_data["shown"])
-        changes = {
-            cell: cell.key in granted
-            for cell in all_cells(build_matrix(organization))
-            if (cell.key in granted) != (cell.key in shown)
-        }
+        changes = form.changes(all_cells(build_matrix(organization)))
         count = apply_cells(organization=organization, changes=changes, user=request.user)
         messages.success(request, f"Saved: {_plural(count)} changed in {organization}.")
         return HttpResponseRedirect(_matrix_url(organization))
