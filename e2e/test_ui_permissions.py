@@ -158,7 +158,9 @@ def test_a_box_that_cannot_be_saved_goes_back_and_says_failed(page: Page, live_s
     """Not a watched page: the refused request is meant to log its error."""
     organization, sales, _ = acme
     sign_in(page, live_server, next_path=f"{CONFIG}permissions/?organization=acme")
-    page.route(re.compile(r".*/permissions/cell/$"), lambda route: route.fulfill(status=500, body="Server Error"))
+    page.route(
+        re.compile(r".*/permissions/cell/$"), lambda route: route.fulfill(status=500, body="Server Error")
+    )
     push = box(page, sales, "shop.Report", "push")
 
     push.click()
@@ -166,5 +168,7 @@ def test_a_box_that_cannot_be_saved_goes_back_and_says_failed(page: Page, live_s
     cell = page.locator(f"#cell-{sales.pk}-shop-report-push")
     expect(cell.locator("[data-cell-status]")).to_have_text("Failed")
     expect(push).not_to_be_checked()
-    expect(page.locator("#matrix-status")).to_have_text("Not saved: the server did not accept the change. Try again.")
+    expect(page.locator("#matrix-status")).to_have_text(
+        "Not saved: the server did not accept the change. Try again."
+    )
     assert not ModelPermission.objects.filter(organization=organization, group=sales).exists()

@@ -9,6 +9,7 @@ a constant number of queries: per model, the page's records with the id of their
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -120,6 +121,8 @@ def _value(record: Any, field: models.Field[Any, Any], names: dict[str, dict[Any
         return "yes" if raw else "no"
     if isinstance(raw, list):
         return ", ".join(map(str, raw))
+    if isinstance(raw, dict):
+        return json.dumps(raw, sort_keys=True, ensure_ascii=False)
     return str(raw)
 
 

@@ -176,20 +176,34 @@ class AuditTable(tables.Table):
     """Rows are ``audit.combine`` dicts; ``details`` (from ``audit.describe``) holds labels and changes."""
 
     history_date = tables.DateTimeColumn(
-        verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap"}}
+        verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap", "data-label": "When"}}
     )
     user = tables.Column(
-        accessor="history_user__username", verbose_name="Who", orderable=False, default="(system)"
+        accessor="history_user__username",
+        verbose_name="Who",
+        orderable=False,
+        default="(system)",
+        attrs={"td": {"data-label": "Who"}},
     )
-    kind = tables.Column(verbose_name="Model", orderable=False)
-    object = tables.Column(accessor="history_id", verbose_name="Object", orderable=False)
-    history_type = tables.Column(verbose_name="Action", orderable=False)
-    changes = tables.Column(accessor="history_id", verbose_name="Changes (before → after)", orderable=False)
+    kind = tables.Column(verbose_name="Model", orderable=False, attrs={"td": {"data-label": "Model"}})
+    object = tables.Column(
+        accessor="history_id", verbose_name="Object", orderable=False, attrs={"td": {"data-label": "Object"}}
+    )
+    history_type = tables.Column(
+        verbose_name="Action", orderable=False, attrs={"td": {"data-label": "Action"}}
+    )
+    changes = tables.Column(
+        accessor="history_id",
+        verbose_name="Changes (before → after)",
+        orderable=False,
+        attrs={"td": {"data-label": "Changes"}},
+    )
 
     class Meta:
         template_name = TEMPLATE
         order_by = ("-history_date",)
         empty_text = "No changes match."
+        attrs = {"class": "stacked"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import UTC, datetime
@@ -22,9 +23,12 @@ def csv_rows(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.content.decode())))
 
 
-def table_rows(html: str) -> list[str]:
-    body = re.split(r"<tbody[^>]*>", html, maxsplit=1)[1].split("</tbody>", 1)[0]
-    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in body.split("</tr>")[:-1]]
+def table_rows(page: str) -> list[str]:
+    body = re.split(r"<tbody[^>]*>", page, maxsplit=1)[1].split("</tbody>", 1)[0]
+    return [
+        html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))).strip()
+        for row in body.split("</tr>")[:-1]
+    ]
 
 
 def test_permission_change_in_the_ui_shows_who_and_what_changed(staff_client, trio):
@@ -177,3 +181,16 @@ def test_query_count_does_not_grow_with_rows(staff_client, trio, django_assert_n
         staff_client.get(PAGE)
 
     assert DataFilter.history.count() == 2 * item_count
+
+
+def test_changed_condition_is_shown_as_json(staff_client, trio):
+    data_filter = make_filter(organization=trio.acme, group=trio.members, name="own")
+    data_filter.condition = {"field": "age", "operator": "gte", "value": 18}
+    data_filter.save()
+
+    response = staff_client.get(PAGE, {"model": "datafilter", "action": "~"})
+
+    assert table_rows(response.content.decode())[0].endswith(
+        'condition : {"field": "assigned_manager", "operator": "exact", "value": "$user"} → '
+        '{"field": "age", "operator": "gte", "value": 18}'
+    )

@@ -318,7 +318,9 @@ def test_save_without_javascript_applies_only_the_boxes_the_user_changed(staff_c
     row.save()
     ticked = [k for k in shown if not k.endswith(":push")] + [Cell(trio.members.pk, "shop.Order", "pull").key]
 
-    response = staff_client.post(MATRIX, {"organization": "acme", "shown": ",".join(shown), **dict.fromkeys(ticked, "on")})
+    response = staff_client.post(
+        MATRIX, {"organization": "acme", "shown": ",".join(shown), **dict.fromkeys(ticked, "on")}
+    )
 
     assert response.status_code == 302
     assert flags(trio.acme, trio.owners, "shop.Customer") == {
