@@ -76,6 +76,11 @@ class MatrixRow:
     shared: bool
     cells: list[MatrixCell]
 
+    @property
+    def parts(self) -> list[str]:
+        """The label as app label and model name, so a narrow column can wrap at the dot."""
+        return self.label.split(".", 1)
+
 
 @dataclass(frozen=True)
 class Matrix:
