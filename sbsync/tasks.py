@@ -15,6 +15,7 @@ optimize_database_tables   Sundays 04:00           ANALYZE and VACUUM of sbsync'
 cache_warmup               every 5 minutes         permissions, filters and discovery into the cache
 memory_optimization        hourly at :45           expired idempotency records and tokens, stale cache
 performance_analysis       hourly at :15           analysis of the last 7 days, with suggestions
+bulk_sync_operation        on demand               an async push job (``"async": true``), queued on commit
 =========================  ======================  =====================================================
 """
 
@@ -26,11 +27,12 @@ from typing import Any
 
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, lock_task
+from huey.contrib.djhuey import db_periodic_task, lock_task, on_commit_task
 
 from sbsync import access
 from sbsync.sync import maintenance, performance, reports
 from sbsync.sync.changes import compact_tombstones
+from sbsync.sync.jobs import run_push_job
 
 logger = logging.getLogger("sbsync.tasks")
 
@@ -121,3 +123,15 @@ def performance_analysis() -> int:
         len(analysis.suggestions),
     )
     return analysis.pk
+
+
+# Enqueued when the request's transaction commits: the consumer must find the SyncJob row.
+@on_commit_task()
+def bulk_sync_operation(*, job_id: int) -> str | None:
+    """Run an async push job (``"async": true``)."""
+    status = run_push_job(job_id=job_id)
+    if status is None:
+        logger.info("bulk_sync_operation: job %s is gone or already taken", job_id)
+    else:
+        logger.info("bulk_sync_operation: job %s %s", job_id, status)
+    return status

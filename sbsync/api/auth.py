@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from sbsync import conf
 from sbsync.api.decorators import sync_endpoint
 from sbsync.api.errors import ApiError
+from sbsync.api.schema import ErrorResponse
 from sbsync.api.throttling import LoginFailures
 from sbsync.tenancy import organizations_for_user
 
@@ -69,7 +70,7 @@ def token_payload(user: Any, token: str, expiry: Any) -> dict[str, Any]:
 @extend_schema(
     summary="Log in for an API token",
     request=LoginRequest,
-    responses={200: TokenResponse},
+    responses={200: TokenResponse, 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse},
     examples=[OpenApiExample("Login", value={"username": "john_manager", "password": "sbsync-demo"}, request_only=True)],
     tags=["auth"],
 )
@@ -90,14 +91,24 @@ def obtain_token(request: Request) -> Response:
     return Response(token_payload(user, token, instance.expiry))
 
 
-@extend_schema(summary="Revoke the presented token", request=None, responses={204: None}, tags=["auth"])
+@extend_schema(
+    summary="Revoke the presented token",
+    request=None,
+    responses={204: None, 401: ErrorResponse, 429: ErrorResponse},
+    tags=["auth"],
+)
 @sync_endpoint(["POST"])
 def logout(request: Request) -> Response:
     request.auth.delete()
     return Response(status=204)
 
 
-@extend_schema(summary="Revoke every token of the user", request=None, responses={204: None}, tags=["auth"])
+@extend_schema(
+    summary="Revoke every token of the user",
+    request=None,
+    responses={204: None, 401: ErrorResponse, 429: ErrorResponse},
+    tags=["auth"],
+)
 @sync_endpoint(["POST"])
 def logout_all(request: Request) -> Response:
     request.user.auth_token_set.all().delete()

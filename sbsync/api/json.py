@@ -3,7 +3,6 @@ it rejects nesting deeper than 1024 levels with a clean error instead of a Recur
 
 from __future__ import annotations
 
-import decimal
 from typing import Any
 
 import orjson
@@ -13,18 +12,7 @@ from rest_framework.renderers import BaseRenderer
 
 from sbsync import conf
 from sbsync.api.errors import ApiError
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def dumps(data: Any) -> bytes:
-    return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z)
+from sbsync.sync.jsondata import dumps
 
 
 class JSONParser(BaseParser):

@@ -13,11 +13,26 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView, _get_sidecar_url
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 import sbsync
+
+ErrorResponse = inline_serializer(
+    "ErrorResponse",
+    {
+        "error": serializers.CharField(help_text="A stable code: validation_error, not_found, throttled, ..."),
+        "detail": serializers.CharField(help_text="One sentence for a human."),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="Messages by field (or by data.<index>.<field> for push records).",
+        ),
+    },
+)
 
 
 def only_sbsync_endpoints(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[Any, ...]]:
@@ -38,6 +53,12 @@ SCHEMA_SETTINGS = {
     ),
     "VERSION": f"{sbsync.__version__} (protocol {sbsync.PROTOCOL_VERSION})",
     "PREPROCESSING_HOOKS": ["sbsync.api.schema.only_sbsync_endpoints"],
+    # Several answers have a "status" field with its own choices: name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "RecordStatusEnum": "sbsync.enums.RecordStatus",
+        "JobStatusEnum": "sbsync.enums.JobStatus",
+        "PushStatusEnum": ["success", "partial", "error"],
+    },
 }
 
 SWAGGER_SETTINGS = {"deepLinking": True, "validatorUrl": None, "persistAuthorization": True}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sbsync.api import auth, schema
+from sbsync.api import auth, push, schema
 
 urlpatterns = [
     path("auth/token/", auth.obtain_token, name="auth-token"),
     path("auth/logout/", auth.logout, name="auth-logout"),
     path("auth/logout-all/", auth.logout_all, name="auth-logout-all"),
+    path("push/", push.push, name="push"),
+    path("jobs/<str:code>/", push.job_status, name="push-job"),
     path("schema/", schema.schema_view, name="api-schema"),
     path("docs/", schema.docs_view, name="api-docs"),
 ]

@@ -22,7 +22,7 @@ from sbsync.sync.changes import (
     write_changes,
 )
 from sbsync.sync.tracking import mark_changed
-from tests.factories import make_customer, make_order, make_organization, make_product
+from tests.factories import make_customer, make_order, make_organization, make_product, make_user
 
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
 
@@ -252,3 +252,24 @@ def test_stamping_skips_records_locked_by_a_writer_instead_of_waiting():
     assert record_of(busy).seq is None
     stamp_pending(org.pk)
     assert record_of(busy).seq > record_of(free).seq
+
+
+def test_deleting_a_row_records_the_rows_whose_foreign_keys_it_nulls(db):
+    manager = make_user()
+    customer = make_customer(assigned_manager=manager)
+    stamp_pending(customer.organization_id)
+    before = record_of(customer)
+
+    manager.delete()
+
+    after = record_of(customer)
+    assert (after.version, after.seq) == (before.version + 1, None)
+    customer.refresh_from_db()
+    assert customer.assigned_manager is None
+
+
+def test_deleting_a_row_nothing_points_at_runs_no_extra_queries(db, django_assert_num_queries):
+    order = make_order()
+
+    with django_assert_num_queries(6):
+        order.delete()

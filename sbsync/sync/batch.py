@@ -1,0 +1,164 @@
+"""The records of one push while it is applied (``Item``) and what the push returns (``PushResult``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+from sbsync.enums import RecordStatus
+from sbsync.sync.changes import pk_key
+
+CREATE, UPDATE, DELETE = "create", "update", "delete"
+SUCCESS = frozenset(
+    {RecordStatus.CREATED, RecordStatus.UPDATED, RecordStatus.DELETED, RecordStatus.UNCHANGED}
+)
+FAILURE = frozenset({RecordStatus.CONFLICT, RecordStatus.REJECTED, RecordStatus.FORBIDDEN})
+PK_ECHO_KEYS = ("id", "pk")
+DONE_BY_ACTION = {CREATE: RecordStatus.CREATED, UPDATE: RecordStatus.UPDATED, DELETE: RecordStatus.DELETED}
+
+
+@dataclass(eq=False)
+class Item:
+    """One pushed record. ``status`` stays None while the record may still be applied."""
+
+    index: int
+    record: dict[str, Any]
+    model: type[models.Model] | None = None
+    pk: Any = None
+    pk_given: bool = False
+    deleted: bool = False
+    version: int | None = None
+    # Converted values by attname, and the key the client used for each field name (errors use it).
+    values: dict[str, Any] = field(default_factory=dict)
+    sent: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    action: str | None = None
+    instance: models.Model | None = None
+    # The row as loaded (updates): foreign keys are checked only where the record changes them.
+    current: models.Model | None = None
+    current_version: int | None = None
+    # In-batch creates this record's foreign keys point at, with the key naming the foreign key.
+    depends: list[tuple[Item, str]] = field(default_factory=list)
+    status: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def open(self) -> bool:
+        return self.status is None
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label if self.model is not None else str(self.record.get("_model"))
+
+    def finish(self, status: str, **extra: Any) -> None:
+        self.status = RecordStatus(status).value
+        self.extra.update(extra)
+
+    def reject(self, errors: dict[str, list[str]]) -> None:
+        self.finish(RecordStatus.REJECTED, errors=errors)
+
+    def result(self, versions: dict[tuple[str, str], int], *, applied: bool) -> dict[str, Any]:
+        result: dict[str, Any] = {"index": self.index, "_model": self.label}
+        pk = self._python_pk(applied)
+        if pk is not None:
+            result["id"] = _jsonable_pk(pk)
+        elif (raw := self._raw_pk()) is not None:
+            result["id"] = raw
+        result["status"] = self.status
+        if self.status in DONE_BY_ACTION.values() and applied and pk is not None and self.model is not None:
+            key = (self.model._meta.label, pk_key(self.model, pk))
+            if key in versions:
+                result["_version"] = versions[key]
+        elif self.status == RecordStatus.UNCHANGED and self.current_version is not None:
+            result["_version"] = self.current_version
+        result.update(self.extra)
+        return result
+
+    def _python_pk(self, applied: bool) -> Any:
+        """The primary key to report: the one sent, or the one the server gave (only once written)."""
+        if self.pk_given:
+            return self.pk
+        if self.status == RecordStatus.CREATED and applied and self.instance is not None:
+            return self.instance.pk
+        return None
+
+    def _raw_pk(self) -> Any:
+        """The key as sent, echoed for records whose key could not be read (scalars only)."""
+        raw = next((self.record[k] for k in PK_ECHO_KEYS if k in self.record), None)
+        return raw if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
+
+
+def _overall(success: int, errors: int, atomic_rejected: bool) -> str:
+    if atomic_rejected or (errors and not success):
+        return "error"
+    return "partial" if errors else "success"
+
+
+def _jsonable_pk(value: Any) -> Any:
+    return value if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+@dataclass
+class PushResult:
+    """What a push did (or, for dry runs and rejected atomic pushes, would have done)."""
+
+    status: str
+    success_count: int
+    error_count: int
+    processed_models: dict[str, dict[str, int]]
+    results: list[dict[str, Any]]
+    applied: bool
+    atomic_rejected: bool = False
+
+    @classmethod
+    def from_items(
+        cls, items: list[Item], versions: dict[tuple[str, str], int], *, applied: bool, atomic_rejected: bool
+    ) -> PushResult:
+        results = [item.result(versions, applied=applied) for item in items]
+        statuses = Counter(r["status"] for r in results)
+        success = sum(statuses[s] for s in SUCCESS)
+        errors = sum(statuses[s] for s in FAILURE)
+        processed: dict[str, dict[str, int]] = {}
+        for item in items:
+            if item.model is None or item.status == RecordStatus.FORBIDDEN:
+                continue
+            counts = processed.setdefault(item.label, {"created": 0, "updated": 0, "deleted": 0})
+            if item.status in counts:
+                counts[item.status] += 1
+        return cls(
+            _overall(success, errors, atomic_rejected),
+            success,
+            errors,
+            processed,
+            results,
+            applied,
+            atomic_rejected,
+        )
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return [r for r in self.results if r["status"] in FAILURE]
+
+    @property
+    def all_forbidden(self) -> bool:
+        return bool(self.results) and all(r["status"] == RecordStatus.FORBIDDEN for r in self.results)
+
+    @property
+    def any_rejected(self) -> bool:
+        return any(r["status"] == RecordStatus.REJECTED for r in self.results)
+
+    def applied_counts(self) -> dict[str, int]:
+        """Records written per model (SyncMetadata's ``total_synced``)."""
+        return {label: sum(counts.values()) for label, counts in self.processed_models.items()}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "success_count": self.success_count,
+            "error_count": self.error_count,
+            "processed_models": self.processed_models,
+            "results": self.results,
+        }

@@ -1,0 +1,86 @@
+"""Concurrency helpers of push: row-key locks, retries of deadlocked transactions, deferred constraints.
+
+Two pushes of the same client-keyed rows must not both decide "create" (one would then fail on the
+primary key) or interleave their field values. On PostgreSQL each push takes a transaction-level
+advisory lock per (model, primary key) it names, all in one statement and in sorted order, before it
+reads anything: the second push waits until the first commits and then sees its rows. Sorted order means
+two pushes never wait on each other in a cycle; a deadlock with another writer is still possible (row
+locks of the admin, say), and the whole push transaction is then retried. On SQLite, writers are
+serialized by the database itself (``transaction_mode: IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+from django.db import OperationalError, connection
+from simple_history.models import HistoricalRecords
+
+T = TypeVar("T")
+ATTEMPTS = 3
+# deadlock_detected, serialization_failure
+RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def advisory_key(model_label: str, pk: str) -> int:
+    digest = hashlib.sha256(f"{model_label.lower()}:{pk}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_row_keys(keys: Iterable[tuple[str, str]]) -> None:
+    """Take a transaction advisory lock for each (model label, pk text), in one query, sorted.
+    PostgreSQL only; held until the transaction ends."""
+    if connection.vendor != "postgresql":
+        return
+    ids = sorted({advisory_key(label, pk) for label, pk in keys})
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        # unnest() yields the array in order, so the locks are taken in sorted order.
+        cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [ids])
+
+
+def check_deferred_constraints() -> None:
+    """Check deferred foreign keys now rather than at commit, so a refused write fails inside the
+    savepoint that made it (PostgreSQL; on SQLite writes are serialized and the checks run at commit)."""
+    if connection.vendor == "postgresql":
+        connection.check_constraints()
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) in RETRY_SQLSTATES
+
+
+def retrying(work: Callable[[], T]) -> T:
+    """Run ``work`` (which opens its own transaction) again after a deadlock or serialization failure,
+    up to three times in all. Inside an enclosing transaction it runs once: only the owner of the
+    transaction can retry it."""
+    if connection.in_atomic_block:
+        return work()
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return work()
+        except OperationalError as exc:
+            if attempt == ATTEMPTS or not is_retryable(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def history_user(user: Any) -> Iterator[None]:
+    """Attribute the history rows simple-history writes inside the block (cascaded deletes) to ``user``,
+    in requests and in tasks alike: its post_delete handler reads the user from this context."""
+    context = HistoricalRecords.context
+    previous = getattr(context, "request", None)
+    context.request = SimpleNamespace(user=user)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del context.request
+        else:
+            context.request = previous

@@ -1,0 +1,458 @@
+"""Push (PROTOCOL.md section 4): apply a batch of client records inside the caller's view.
+
+A push runs in one transaction, with a fixed number of queries per model whatever the batch size:
+
+1. Read every record without a query: model and ``can_push``, primary key, ``_version``, ``_deleted``,
+   and each field converted by type (sync/validation.py).
+2. Lock the batch's row keys (PostgreSQL advisory locks, sync/locks.py).
+3. Per model: load the batch's rows that lie inside the caller's view (``Access.rows``, locked), their
+   versions, and which client keys are taken by rows outside the view. Decide each record: create,
+   update, delete, unchanged, conflict, rejected or forbidden. Primary keys are looked up only in the
+   caller's view, so a row of another organization and a row that does not exist answer alike.
+4. Check in bulk: foreign keys (one query per field), unique values (one query per constraint).
+5. Write (sync/writes.py): creates and updates in bulk, each row checked to still be inside the view;
+   then deletes through Django's collector, so cascades leave tombstones.
+6. Enter the changes in the change index (new versions for the results) and keep SyncMetadata current.
+
+A dry run does all of it and rolls back; an atomic push rolls back when any record fails.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F
+from django.db.models.fields import AutoFieldMixin
+from django.utils import timezone
+
+from sbsync import discovery
+from sbsync.access import Access
+from sbsync.enums import Action, RecordStatus
+from sbsync.models import Membership, SyncMetadata, SyncRecord
+from sbsync.sync import validation as v
+from sbsync.sync.batch import CREATE, DELETE, DONE_BY_ACTION, FAILURE, UPDATE, Item, PushResult
+from sbsync.sync.changes import collecting_changes, pk_key, write_changes
+from sbsync.sync.locks import lock_row_keys, retrying
+from sbsync.sync.records import instance_payload
+from sbsync.sync.writes import delete_rows, record_written, write_history, write_rows
+
+FORBIDDEN_MODEL = "You may not push records of this model."
+FORBIDDEN_ACTION = {
+    CREATE: "You may not create records of this model.",
+    UPDATE: "You may not update records of this model.",
+    DELETE: "You may not delete records of this model.",
+}
+CONFLICT = "The row changed since the version you sent."
+DUPLICATE = "This row appears more than once in this push."
+INHERITED = "Push does not support multi-table inherited models."
+DELETE_WITHOUT_PK = "Give the id of the row to delete."
+PK_TWICE = "Give the primary key once."
+
+
+def apply_push(
+    *, access: Access, records: list[dict[str, Any]], atomic: bool = False, dry_run: bool = False
+) -> PushResult:
+    """Apply ``records`` (objects with a string ``_model``: sync/envelope.py checks that) as the member
+    described by ``access``.
+
+    Side effects, in one transaction (rolled back for a dry run, and for an atomic push with a failed
+    record): rows created, updated and deleted, cascades included; history rows attributed to the user;
+    change-index records with new versions; SyncMetadata of each model written. Retried as a whole on
+    a PostgreSQL deadlock when it owns the transaction.
+    """
+    return retrying(lambda: _apply(access, records, atomic=atomic, dry_run=dry_run))
+
+
+def _apply(access: Access, records: list[dict[str, Any]], *, atomic: bool, dry_run: bool) -> PushResult:
+    reader = RecordReader(access)
+    items = [reader.read(index, record) for index, record in enumerate(records)]
+    versions: dict[tuple[str, str], int] = {}
+    with transaction.atomic(), collecting_changes() as buffer:
+        lock_row_keys(
+            (item.label, pk_key(item.model, item.pk))
+            for item in items
+            if item.open and item.pk_given and item.model is not None
+        )
+        for model, group in _by_model(items).items():
+            _decide(access, model, group, reader)
+        _check_foreign_keys(access, items, reader)
+        _check_unique(items)
+        _reject_dependents(items)
+        write = not (atomic and any(item.status in FAILURE for item in items))
+        if write:
+            written = write_rows(access, items)
+            record_written(access, written, buffer)
+            write_history(access.user, written)
+            delete_rows(access, items, buffer)
+        for item in items:
+            if item.open:
+                item.finish(DONE_BY_ACTION[item.action])  # type: ignore[index]
+        if write:
+            versions = write_changes(buffer)
+        atomic_rejected = atomic and any(item.status in FAILURE for item in items)
+        applied = not (dry_run or atomic_rejected)
+        result = PushResult.from_items(items, versions, applied=applied, atomic_rejected=atomic_rejected)
+        if applied:
+            _touch_metadata(access, result.applied_counts())
+        else:
+            transaction.set_rollback(True)
+    return result
+
+
+class RecordReader:
+    """Reads records without queries; remembers per model what a client may write."""
+
+    def __init__(self, access: Access) -> None:
+        self.access = access
+        self._writable: dict[type[models.Model], dict[str, models.Field[Any, Any]]] = {}
+
+    def writable(self, model: type[models.Model]) -> dict[str, models.Field[Any, Any]]:
+        if model not in self._writable:
+            fields = v.writable_fields(model)
+            self._writable[model] = {
+                name: f
+                for name, f in fields.items()
+                if not f.is_relation or self.fk_target_kind(f) is not None
+            }
+        return self._writable[model]
+
+    def fk_target_kind(self, field: models.Field[Any, Any]) -> str | None:
+        """``user`` (an active member of the organization), ``synced`` (a row of the caller's view of
+        an enabled model, with can_pull) or None: the field is server-owned."""
+        target = field.related_model
+        if target is get_user_model():
+            return "user"
+        if isinstance(target, type) and self.access.model(target._meta.label) is target:
+            return "synced"
+        return None
+
+    def read(self, index: int, record: dict[str, Any]) -> Item:
+        item = Item(index=index, record=record)
+        model = self.access.model(record["_model"])
+        if model is None or not self.access.can(model, Action.PUSH):
+            item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_MODEL)
+            return item
+        item.model = model
+        if model._meta.parents:
+            item.reject({v.NON_FIELD: [INHERITED]})
+            return item
+        meta_errors = self._read_meta(item)
+        if meta_errors:
+            item.reject(meta_errors)
+            return item
+        if item.deleted and not self.access.can(model, Action.DELETE):
+            item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_ACTION[DELETE])
+            return item
+        if not item.deleted:
+            self._read_fields(item)
+        return item
+
+    def _read_meta(self, item: Item) -> dict[str, list[str]]:
+        record, model = item.record, item.model
+        assert model is not None
+        errors: dict[str, list[str]] = {}
+        deleted = record.get("_deleted", False)
+        if not isinstance(deleted, bool):
+            errors["_deleted"] = ["Give true or false."]
+        item.deleted = deleted is True
+        version = record.get("_version")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 0):
+            errors["_version"] = ["Give the version you last received (a whole number)."]
+        item.version = version
+        pk_field = model._meta.pk
+        keys = [k for k in dict.fromkeys((pk_field.name, pk_field.attname, *v.PK_KEYS)) if k in record]
+        raws = [record[k] for k in keys if record[k] is not None]
+        if len({repr(raw) for raw in raws}) > 1:
+            errors[pk_field.name] = [PK_TWICE]
+        elif raws:
+            try:
+                item.pk = v.convert_key(pk_field, raws[0])
+                item.pk_given = True
+            except ValidationError:
+                errors[pk_field.name] = [v.UNUSABLE_PK]
+        elif item.deleted:
+            errors[pk_field.name] = [DELETE_WITHOUT_PK]
+        return errors
+
+    def _read_fields(self, item: Item) -> None:
+        model = item.model
+        assert model is not None
+        pk_keys = {model._meta.pk.name, model._meta.pk.attname, *v.PK_KEYS}
+        writable = self.writable(model)
+        tenant = discovery.tenant_field(model)
+        for key, raw in item.record.items():
+            if key in v.META_KEYS or key in pk_keys:
+                continue
+            field = v.field_for_key(model, key)
+            if field is None:
+                item.errors[key] = [v.UNKNOWN_FIELD]
+            elif field.name in item.sent:
+                item.errors[key] = [v.GIVEN_TWICE]
+            elif tenant is not None and field.name == tenant.name:
+                if raw != self.access.organization.pk:
+                    item.errors[key] = [v.OWN_ORGANIZATION]
+            elif field.name not in writable:
+                item.errors[key] = [v.READ_ONLY]
+            else:
+                item.sent[field.name] = key
+                try:
+                    item.values[field.attname] = v.convert(field, raw)
+                except ValidationError as exc:
+                    item.errors[key] = v.error_messages(exc)
+
+
+def _by_model(items: list[Item]) -> dict[type[models.Model], list[Item]]:
+    groups: dict[type[models.Model], list[Item]] = defaultdict(list)
+    for item in items:
+        if item.open and item.model is not None:
+            groups[item.model].append(item)
+    return groups
+
+
+def _decide(access: Access, model: type[models.Model], items: list[Item], reader: RecordReader) -> None:
+    """Look up the rows of ``items`` in the caller's view (three queries at most) and decide each one."""
+    label = model._meta.label
+    keyed: dict[str, Item] = {}
+    for item in items:
+        if not item.pk_given:
+            continue
+        key = pk_key(model, item.pk)
+        if key in keyed:
+            item.reject({model._meta.pk.name: [DUPLICATE]})
+        else:
+            keyed[key] = item
+    found: dict[str, models.Model] = {}
+    if keyed:
+        rows = (
+            access.rows(model)
+            .filter(pk__in=[i.pk for i in keyed.values()])
+            .select_for_update()
+            .order_by("pk")
+        )
+        found = {pk_key(model, row.pk): row for row in rows}
+    versions: dict[str, int] = {}
+    if found:
+        versions = dict(
+            SyncRecord.objects.filter(
+                scope=access.scope(model), model_label=label, object_pk__in=list(found)
+            ).values_list("object_pk", "version")
+        )
+    auto_pk = isinstance(model._meta.pk, AutoFieldMixin)
+    wanted = [i.pk for k, i in keyed.items() if k not in found and not i.deleted and i.version is None]
+    taken: set[str] = set()
+    if wanted and not auto_pk:
+        taken = {
+            pk_key(model, pk) for pk in model._base_manager.filter(pk__in=wanted).values_list("pk", flat=True)
+        }
+    for item in items:
+        if not item.open:
+            continue
+        key = pk_key(model, item.pk) if item.pk_given else ""
+        row = found.get(key)
+        item.current_version = versions.get(key, 0) if row is not None else None
+        if item.deleted:
+            item.action = DELETE
+            if row is None:
+                item.finish(RecordStatus.UNCHANGED)
+            else:
+                item.instance = row
+        elif row is not None:
+            _decide_update(access, item, row, reader)
+        elif item.version is not None:
+            _finish_conflict(access, item, None)
+        else:
+            _decide_create(access, item, unusable=bool(key) and (auto_pk or key in taken), reader=reader)
+
+
+def _finish_conflict(access: Access, item: Item, row: models.Model | None) -> None:
+    assert item.model is not None
+    if not access.can(item.model, Action.UPDATE):
+        item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_ACTION[UPDATE])
+        return
+    extra: dict[str, Any] = {"detail": CONFLICT}
+    if row is not None:
+        extra["_version"] = item.current_version
+    if access.can(item.model, Action.READ):
+        extra["server"] = instance_payload(row, item.current_version) if row is not None else None
+    item.finish(RecordStatus.CONFLICT, **extra)
+
+
+def _decide_update(access: Access, item: Item, row: models.Model, reader: RecordReader) -> None:
+    model = item.model
+    assert model is not None
+    if not access.can(model, Action.UPDATE):
+        item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_ACTION[UPDATE])
+        return
+    if item.version is not None and item.version != item.current_version:
+        _finish_conflict(access, item, row)
+        return
+    instance = copy.copy(row)
+    for attname, value in item.values.items():
+        setattr(instance, attname, value)
+    checked = {f.name for f in model._meta.concrete_fields if f.name in item.sent and not f.is_relation}
+    if not _clean(item, instance, checked):
+        return
+    if all(getattr(instance, attname) == getattr(row, attname) for attname in item.values):
+        item.finish(RecordStatus.UNCHANGED)
+        return
+    item.action, item.instance, item.current = UPDATE, instance, row
+
+
+def _decide_create(access: Access, item: Item, *, unusable: bool, reader: RecordReader) -> None:
+    model = item.model
+    assert model is not None
+    if not access.can(model, Action.CREATE):
+        item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_ACTION[CREATE])
+        return
+    if unusable:
+        item.reject({model._meta.pk.name: [v.UNUSABLE_PK]})
+        return
+    tenant = discovery.tenant_field(model)
+    for field in model._meta.concrete_fields:
+        required = field.is_relation and not field.primary_key and field != tenant and not field.null
+        if required and field.name not in item.sent and field.get_default() is None:
+            item.errors[field.name] = [v.NOT_NULL]
+    instance = model(**item.values)
+    if tenant is not None:
+        setattr(instance, tenant.attname, access.organization.pk)
+    if item.pk_given:
+        instance.pk = item.pk
+    checked = {name for name, f in reader.writable(model).items() if not f.is_relation}
+    if _clean(item, instance, checked):
+        item.action, item.instance = CREATE, instance
+
+
+def _clean(item: Item, instance: models.Model, checked: set[str]) -> bool:
+    """Run the model's field validators on ``checked`` fields (no queries) and reject the record with
+    these and the errors found while reading it, if any. False when rejected."""
+    meta = instance._meta
+    unreadable = {
+        f.name for f in meta.concrete_fields if f.name in item.sent and f.attname not in item.values
+    }
+    exclude = {f.name for f in meta.concrete_fields} - (checked - unreadable)
+    errors = dict(item.errors)
+    try:
+        instance.clean_fields(exclude=exclude)
+    except ValidationError as exc:
+        errors.update({item.sent.get(name, name): messages for name, messages in exc.message_dict.items()})
+    if errors:
+        item.reject(errors)
+        return False
+    return True
+
+
+def _check_foreign_keys(access: Access, items: list[Item], reader: RecordReader) -> None:
+    """Every foreign key a create or update sets must point at a row the caller could pull (one query
+    per field), or at a row created earlier in this push; a user must be an active member of the
+    organization. The same message for every unusable target, so nothing is revealed about other rows."""
+    creating: dict[tuple[str, str], Item] = {}
+    deleting: set[tuple[str, str]] = set()
+    for item in items:
+        if item.model is None or not item.pk_given:
+            continue
+        key = (item.model._meta.label, pk_key(item.model, item.pk))
+        if item.open and item.action == CREATE:
+            creating[key] = item
+        elif item.action == DELETE and item.status != RecordStatus.UNCHANGED:
+            deleting.add(key)
+    wanted: dict[models.ForeignKey[Any, Any], list[tuple[Item, Any]]] = defaultdict(list)
+    for item in items:
+        if not item.open or item.action not in (CREATE, UPDATE) or item.model is None:
+            continue
+        for field in item.model._meta.concrete_fields:
+            if not field.is_relation or field.attname not in item.values:
+                continue
+            value = item.values[field.attname]
+            if value is None or (item.action == UPDATE and getattr(item.current, field.attname) == value):
+                continue
+            wanted[field].append((item, value))  # type: ignore[index]
+    for field, pairs in wanted.items():
+        target = field.related_model
+        target_field = field.target_field
+        valid = _valid_targets(access, field, reader.fk_target_kind(field), {value for _, value in pairs})
+        for item, value in pairs:
+            key = (target._meta.label, str(value)) if target_field.primary_key else ("", "")
+            if value in valid and key not in deleting:
+                continue
+            maker = creating.get(key)
+            if maker is not None and access.can(target, Action.PULL):
+                item.depends.append((maker, item.sent.get(field.name, field.name)))
+                continue
+            if item.open:
+                item.reject({item.sent.get(field.name, field.name): [v.NO_SUCH_ROW]})
+
+
+def _valid_targets(
+    access: Access, field: models.ForeignKey[Any, Any], kind: str | None, values: set[Any]
+) -> set[Any]:
+    target_attname = field.target_field.attname
+    if kind == "user":
+        return set(
+            Membership.objects.filter(
+                organization=access.organization,
+                is_active=True,
+                user__is_active=True,
+                **{f"user__{target_attname}__in": values},
+            ).values_list(f"user__{target_attname}", flat=True)
+        )
+    target = field.related_model
+    if kind == "synced" and access.can(target, Action.PULL):
+        return set(
+            access.rows(target)
+            .filter(**{f"{target_attname}__in": values})
+            .values_list(target_attname, flat=True)
+        )
+    return set()
+
+
+def _check_unique(items: list[Item]) -> None:
+    by_model: dict[type[models.Model], list[Item]] = defaultdict(list)
+    for item in items:
+        if item.open and item.action in (CREATE, UPDATE) and item.model is not None:
+            by_model[item.model].append(item)
+    for model, group in by_model.items():
+        index = {item.index: item for item in group}
+        conflicts = v.unique_conflicts(model, [(item.index, item.instance) for item in group])  # type: ignore[misc]
+        for key, errors in conflicts.items():
+            item = index[key]
+            item.reject({item.sent.get(name, name): messages for name, messages in errors.items()})
+
+
+def _reject_dependents(items: list[Item]) -> None:
+    """A record pointing at a row created in this push fails when that create fails."""
+    changed = True
+    while changed:
+        changed = False
+        for item in items:
+            if not item.open:
+                continue
+            for maker, key in item.depends:
+                if not maker.open:
+                    item.reject({key: [v.NO_SUCH_ROW]})
+                    changed = True
+                    break
+
+
+def _touch_metadata(access: Access, counts: dict[str, int]) -> None:
+    """Per organization and model: when it last synced and how many records moved (2 + 1/model queries)."""
+    labels = sorted(label for label, count in counts.items() if count)
+    if not labels:
+        return
+    now = timezone.now()
+    organization = access.organization
+    SyncMetadata.objects.bulk_create(
+        [
+            SyncMetadata(organization=organization, model_name=label, last_sync=now, total_synced=0)
+            for label in labels
+        ],
+        ignore_conflicts=True,
+    )
+    for label in labels:
+        SyncMetadata.objects.filter(organization=organization, model_name=label).update(
+            last_sync=now, total_synced=F("total_synced") + counts[label]
+        )

@@ -1,0 +1,257 @@
+"""The write phase of a push: rows in bulk, every one checked to stay inside the caller's view.
+
+Creates are one ``bulk_create`` per model; updates one upsert per model
+(``bulk_create(update_conflicts=True)`` on full rows: the locked current row with the sent fields
+applied), because ``bulk_update`` builds a CASE per field and row and is about 20 times slower (STACK.md).
+
+Why the row filter is checked after writing: a DataFilter condition (``assigned_manager = $user``,
+``department icontains 'sales'``) means what the database says it means, and Python would disagree on
+collations, case folding and NULLs between SQLite and PostgreSQL. So the batch is written inside a
+savepoint and read back through ``Access.rows`` (one query per model with conditions). Records that left
+the view, and records pointing at an in-batch create that failed, are taken out, the savepoint is rolled
+back and the rest is written again. The predicates are per row, so this settles in two passes.
+
+Validation runs before the write, so the database should refuse nothing; if it does anyway (a
+constraint with a condition, a row deleted under a deferred foreign key), the batch is written again one
+record at a time, each in its own savepoint, and the refused ones are rejected instead of failing the push.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db import DataError, IntegrityError, models, transaction
+from django.db.models import ProtectedError, RestrictedError
+from django.db.models.fields import AutoFieldMixin
+
+from sbsync import discovery
+from sbsync.access import Access
+from sbsync.sync.batch import CREATE, DELETE, UPDATE, Item
+from sbsync.sync.changes import Change, pk_key
+from sbsync.sync.locks import check_deferred_constraints, history_user
+from sbsync.sync.validation import NO_SUCH_ROW, NON_FIELD
+
+OUTSIDE_VIEW = "After this change the row would be outside the rows you may see."
+REFUSED = "The database refused this record."
+IN_USE = "Other rows depend on this row, so it cannot be deleted."
+
+
+class _Rewrite(Exception):
+    """Some records failed after the write: roll the savepoint back and write the others again."""
+
+
+def write_rows(access: Access, items: list[Item]) -> list[Item]:
+    """Create and update the rows of the open create/update ``items``; reject those that cannot be
+    written. Returns the items written."""
+    pending = [i for i in items if i.open and i.action in (CREATE, UPDATE)]
+    one_by_one = False
+    while pending:
+        failed: dict[Item, dict[str, list[str]]] = {}
+        try:
+            with transaction.atomic():
+                if one_by_one:
+                    _write_each(pending, failed)
+                else:
+                    _write_bulk(pending)
+                written = [i for i in pending if i not in failed]
+                failed.update(_outside_view(access, written))
+                _add_dependents(written, failed)
+                if failed:
+                    raise _Rewrite
+                check_deferred_constraints()
+            return pending
+        except _Rewrite:
+            pass
+        except (IntegrityError, DataError):
+            if one_by_one:
+                raise
+            one_by_one = True
+        for item, errors in failed.items():
+            item.reject(errors)
+        pending = [i for i in pending if i.open]
+        _forget_server_keys(pending)
+    return []
+
+
+def _model_order(items: list[Item]) -> list[type[models.Model]]:
+    """The models of ``items``, each after the models its foreign keys point to (cycles: any order)."""
+    present = list(dict.fromkeys(i.model for i in items if i.model is not None))
+    ordered: list[type[models.Model]] = []
+
+    def visit(model: type[models.Model], path: set[type[models.Model]]) -> None:
+        if model in ordered or model in path:
+            return
+        for f in model._meta.concrete_fields:
+            if f.is_relation and f.related_model in present and f.related_model is not model:
+                visit(f.related_model, path | {model})
+        ordered.append(model)
+
+    for model in present:
+        visit(model, set())
+    return ordered
+
+
+def _grouped(items: list[Item]) -> list[tuple[type[models.Model], list[Item], list[Item]]]:
+    creates: dict[type[models.Model], list[Item]] = defaultdict(list)
+    updates: dict[type[models.Model], list[Item]] = defaultdict(list)
+    for item in items:
+        (creates if item.action == CREATE else updates)[item.model].append(item)  # type: ignore[index]
+    return [(model, creates[model], updates[model]) for model in _model_order(items)]
+
+
+def update_fields(model: type[models.Model]) -> list[str]:
+    """The columns an upsert writes: what clients may write, plus ``auto_now`` timestamps. The tenant
+    field, ``auto_now_add`` and other server-owned columns keep their stored values."""
+    read_only = discovery.read_only_fields(model)
+    return [
+        f.name
+        for f in model._meta.concrete_fields
+        if not f.primary_key
+        and not f.generated
+        and (f.name not in read_only or getattr(f, "auto_now", False))
+        and not getattr(f, "auto_now_add", False)
+    ]
+
+
+def _write(model: type[models.Model], creates: list[Item], updates: list[Item]) -> None:
+    manager = model._base_manager
+    if creates:
+        manager.bulk_create([i.instance for i in creates])  # type: ignore[misc]
+    if updates:
+        objs = [i.instance for i in updates]
+        # bulk_create runs pre_save(add=True), which would stamp auto_now_add fields on the instances we
+        # keep for history and results; the database keeps the stored values (not in update_fields).
+        kept = [f.attname for f in model._meta.concrete_fields if getattr(f, "auto_now_add", False)]
+        stored = [{a: getattr(obj, a) for a in kept} for obj in objs]
+        manager.bulk_create(
+            objs,  # type: ignore[arg-type]
+            update_conflicts=True,
+            unique_fields=[model._meta.pk.name],
+            update_fields=update_fields(model),
+        )
+        for obj, values in zip(objs, stored, strict=True):
+            for attname, value in values.items():
+                setattr(obj, attname, value)
+
+
+def _write_bulk(items: list[Item]) -> None:
+    for model, creates, updates in _grouped(items):
+        _write(model, creates, updates)
+
+
+def _write_each(items: list[Item], failed: dict[Item, dict[str, list[str]]]) -> None:
+    for model, creates, updates in _grouped(items):
+        for item in [*creates, *updates]:
+            lost = [key for maker, key in item.depends if maker in failed or not maker.open]
+            if lost:
+                failed[item] = {lost[0]: [NO_SUCH_ROW]}
+                continue
+            try:
+                with transaction.atomic():
+                    _write(
+                        model,
+                        [item] if item.action == CREATE else [],
+                        [item] if item.action == UPDATE else [],
+                    )
+                    check_deferred_constraints()
+            except (IntegrityError, DataError):
+                failed[item] = {NON_FIELD: [REFUSED]}
+
+
+def _outside_view(access: Access, items: list[Item]) -> dict[Item, dict[str, list[str]]]:
+    """Written rows the caller could no longer see: one query per model that has row filters."""
+    by_model: dict[type[models.Model], list[Item]] = defaultdict(list)
+    for item in items:
+        if item.model is not None and access.conditions(item.model):
+            by_model[item.model].append(item)
+    failed: dict[Item, dict[str, list[str]]] = {}
+    for model, group in by_model.items():
+        pks = [i.instance.pk for i in group if i.instance is not None]
+        visible = {
+            pk_key(model, pk) for pk in access.rows(model).filter(pk__in=pks).values_list("pk", flat=True)
+        }
+        for item in group:
+            if item.instance is not None and pk_key(model, item.instance.pk) not in visible:
+                failed[item] = {NON_FIELD: [OUTSIDE_VIEW]}
+    return failed
+
+
+def _add_dependents(items: list[Item], failed: dict[Item, dict[str, list[str]]]) -> None:
+    changed = True
+    while changed:
+        changed = False
+        for item in items:
+            if item in failed:
+                continue
+            for maker, key in item.depends:
+                if maker in failed or not maker.open:
+                    failed[item] = {key: [NO_SUCH_ROW]}
+                    changed = True
+                    break
+
+
+def _forget_server_keys(items: list[Item]) -> None:
+    """After a rolled-back pass, server-assigned keys of creates point at nothing: assign them anew."""
+    for item in items:
+        if item.action == CREATE and not item.pk_given and isinstance(item.model._meta.pk, AutoFieldMixin):  # type: ignore[union-attr]
+            item.instance.pk = None  # type: ignore[union-attr]
+            item.instance._state.adding = True  # type: ignore[union-attr]
+
+
+def record_written(access: Access, items: list[Item], buffer: list[Change]) -> None:
+    """Enter created and updated rows in the change buffer (pushed rows never change organization)."""
+    buffer.extend(
+        Change(
+            model_label=item.model._meta.label,  # type: ignore[union-attr]
+            object_pk=pk_key(item.model, item.instance.pk),  # type: ignore[arg-type, union-attr]
+            scope=access.scope(item.model),  # type: ignore[arg-type]
+            deleted=False,
+            tenant=False,
+        )
+        for item in items
+    )
+
+
+def history_manager(model: type[models.Model]) -> Any:
+    name = getattr(model._meta, "simple_history_manager_attribute", None)
+    return getattr(model, name) if name else None
+
+
+def write_history(user: Any, items: list[Item]) -> None:
+    """One bulk insert of history rows per model and operation, attributed to ``user``."""
+    groups: dict[tuple[type[models.Model], str], list[models.Model]] = defaultdict(list)
+    for item in items:
+        groups[(item.model, item.action)].append(item.instance)  # type: ignore[index, arg-type]
+    for (model, action), objs in groups.items():
+        manager = history_manager(model)
+        if manager is not None:
+            manager.bulk_history_create(objs, update=action == UPDATE, default_user=user)
+
+
+def delete_rows(access: Access, items: list[Item], buffer: list[Change]) -> None:
+    """Delete the rows of the open delete ``items`` through Django's collector, per model, so cascades
+    happen and their post_delete signals put tombstones in ``buffer`` and history rows in place. A row
+    that others protect is rejected; the rest are deleted."""
+    by_model: dict[type[models.Model], list[Item]] = defaultdict(list)
+    for item in items:
+        if item.open and item.action == DELETE:
+            by_model[item.model].append(item)  # type: ignore[index]
+    for model, group in by_model.items():
+        if _delete(access, model, group, buffer):
+            continue
+        for item in group:
+            if not _delete(access, model, [item], buffer):
+                item.reject({"_deleted": [IN_USE]})
+
+
+def _delete(access: Access, model: type[models.Model], items: list[Item], buffer: list[Change]) -> bool:
+    mark = len(buffer)
+    try:
+        with transaction.atomic(), history_user(access.user):
+            access.rows(model).filter(pk__in=[i.pk for i in items]).delete()
+            check_deferred_constraints()
+    except (ProtectedError, RestrictedError, IntegrityError):
+        del buffer[mark:]
+        return False
+    return True
