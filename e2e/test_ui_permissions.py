@@ -46,7 +46,6 @@ def push_customer(page: Page, live_server, token: str, name: str):
     )
 
 
-@pytest.mark.skip(reason="needs the push API from main")
 def test_ticking_push_lets_the_group_push_and_unticking_stops_it(
     watched_page: Page, live_server, screenshot, acme
 ):
