@@ -35,6 +35,17 @@ class Note(models.Model):
     text = models.TextField()
 """
 
+SERVE_API = """
+from django.test import Client
+from django.test.utils import setup_test_environment
+setup_test_environment()  # allows the test client's host, as in a test run
+client = Client()
+schema = client.get("/api/sync/schema/", HTTP_ACCEPT="application/json")
+login = client.post("/api/sync/auth/token/", {"username": "nobody", "password": "x"})
+print("schema", schema.status_code, "/api/sync/push/" in schema.json()["paths"])
+print("login", login.status_code, login.json()["error"])
+"""
+
 COMPILE_TEMPLATES = """
 from pathlib import Path
 import sbsync
@@ -119,12 +130,15 @@ def test_wheel_installs_into_a_new_project(wheel, tmp_path):
     summary = run(python, "manage.py", "show_models", "--action", "summary", cwd=project)
     static = run(python, "manage.py", "findstatic", "sbsync/favicon.svg", cwd=project)
     templates = run(python, "manage.py", "shell", "-c", COMPILE_TEMPLATES, cwd=project)
+    api = run(python, "manage.py", "shell", "-c", SERVE_API, cwd=project)
 
     assert check.strip() == "System check identified no issues (0 silenced)."
     assert "1 of 2 candidate models enabled (1 tenant, 0 shared pull-only)." in summary
     assert "inventory: 1 of 2 enabled\n  enabled:  inventory.Item\n  disabled: inventory.Note\n" in summary
     for foreign in ("auth.", "contenttypes.", "sessions.", "admin.", "sbsync.", "knox.", "Historical"):
         assert foreign not in summary
+    assert "schema 200 True" in api
+    assert "login 400 invalid_credentials" in api
     assert str(venv) in static
     assert (
         f"{len([n for n in source_files('templates') if n.endswith('.html')])} templates compiled"

@@ -1,0 +1,107 @@
+"""Sync logs: filtering swaps the table and pushes the URL, the CSV holds exactly the filtered rows,
+the 30-second refresh keeps filters and page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from e2e.ui import CONFIG, settled, sign_in
+from sbsync.enums import LogStatus, Operation
+from sbsync.models import SyncLog
+from tests.factories import make_organization, make_sync_log, make_user
+
+
+@pytest.fixture
+def logs(transactional_db):
+    acme = make_organization(name="Acme", slug="acme")
+    globex = make_organization(name="Globex", slug="globex")
+    alice = make_user(username="alice")
+    now = timezone.now()
+    for n in range(60):
+        make_sync_log(user=alice, organization=acme, timestamp=now - timedelta(minutes=n), object_count=n)
+    make_sync_log(
+        user=alice,
+        organization=acme,
+        status=LogStatus.ERROR,
+        error_count=2,
+        timestamp=now - timedelta(hours=2),
+        errors=[
+            {
+                "index": 0,
+                "_model": "shop.Customer",
+                "id": "7",
+                "errors": {"name": ["This field is required."]},
+            }
+        ],
+    )
+    make_sync_log(
+        user=alice,
+        organization=globex,
+        status=LogStatus.ERROR,
+        operation=Operation.PULL,
+        timestamp=now - timedelta(hours=3),
+    )
+    return acme, globex, alice
+
+
+def test_filtering_the_logs_and_downloading_exactly_those_rows(
+    watched_page: Page, live_server, screenshot, logs
+):
+    page = watched_page
+    sign_in(page, live_server, next_path=f"{CONFIG}logs/")
+    expect(page.locator("#sync-logs-table .table-meta")).to_contain_text("62 logs")
+
+    page.get_by_label("Status").select_option("ERROR")
+    settled(page)
+    page.get_by_label("Organization").select_option("acme")
+    settled(page)
+
+    expect(page.locator("#sync-logs-table .table-meta")).to_contain_text("1 log")
+    expect(page).to_have_url(
+        f"{live_server.url}{CONFIG}logs/?user=&organization=acme&operation=&status=ERROR&model=&timestamp_after=&timestamp_before="
+    )
+    screenshot(page, "sync-logs-filtered")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download CSV").click()
+    rows = list(csv.reader(io.StringIO(download_info.value.path().read_text())))
+
+    expected = SyncLog.objects.get(status=LogStatus.ERROR, organization__slug="acme")
+    assert [row[0] for row in rows[1:]] == [timezone.localtime(expected.timestamp).isoformat()]
+    assert rows[1][1:5] == ["PUSH", "ERROR", "alice", "Acme"]
+
+    page.locator("#sync-logs-table tbody a").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Push at")
+    expect(page.locator("main")).to_contain_text("This field is required.")
+    screenshot(page, "sync-log-detail")
+    page.go_back()
+    expect(page.get_by_label("Status")).to_have_value("ERROR")
+    expect(page.locator("#sync-logs-table .table-meta")).to_contain_text("1 log")
+
+
+def test_the_table_refreshes_every_30_seconds_keeping_filters_page_and_scroll(
+    watched_page: Page, live_server, logs
+):
+    acme, _, alice = logs
+    page = watched_page
+    page.clock.install()
+    sign_in(page, live_server, next_path=f"{CONFIG}logs/?organization=acme&sort=-timestamp&page=2")
+    page.mouse.wheel(0, 600)
+    page.wait_for_function("() => window.scrollY > 0")
+    scrolled = page.evaluate("() => window.scrollY")
+    before = page.locator("#sync-logs-table tbody tr").first.inner_text()
+    make_sync_log(user=alice, organization=acme, timestamp=timezone.now() + timedelta(seconds=1))
+
+    page.clock.run_for(31_000)
+    settled(page)
+
+    expect(page.locator("#sync-logs-table tbody tr").first).not_to_have_text(before)
+    expect(page.locator("#sync-logs-table .table-meta")).to_contain_text("62 logs")
+    expect(page.locator('.pagination [aria-current="page"]')).to_have_text("2")
+    assert page.url.endswith("logs/?organization=acme&sort=-timestamp&page=2")
+    assert page.evaluate("() => window.scrollY") == scrolled

@@ -1,0 +1,52 @@
+"""Template helpers of the staff UI: the sidebar navigation and small display filters."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import template
+from django.http import HttpRequest
+
+register = template.Library()
+
+# (URL name, label, prefix of the URL names that belong to the section)
+NAV = (
+    ("dashboard", "Dashboard", "dashboard"),
+    ("permission-matrix", "Permissions", "permission"),
+    ("data-filters", "Data filters", "data-filter"),
+    ("model-discovery", "Model discovery", "model-discovery"),
+    ("sync-logs", "Sync logs", "sync-log"),
+    ("metrics", "Performance", "metrics"),
+    ("audit-trails", "Audit trail", "audit"),
+    ("organizations", "Organizations", "organization"),
+    ("tokens", "API tokens", "token"),
+)
+
+
+@register.inclusion_tag("sbsync/nav.html", takes_context=True)
+def sbsync_nav(context: dict[str, Any]) -> dict[str, Any]:
+    request: HttpRequest | None = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    current = match.url_name if match and match.url_name else ""
+    items = [
+        {"url_name": f"sbsync:{name}", "label": label, "current": current.startswith(prefix)}
+        for name, label, prefix in NAV
+    ]
+    return {"items": items}
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    """Indented JSON for read-only display (request bodies, error lists)."""
+    return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+
+
+@register.filter
+def seconds(value: float | None) -> str:
+    """A duration in seconds, shown in ms below one second."""
+    if value is None:
+        return "–"
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    return f"{value:.2f} s"

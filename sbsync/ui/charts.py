@@ -1,0 +1,158 @@
+"""Line charts rendered on the server as SVG: no chart library, no script, nothing from a CDN.
+
+Colours and dashes are CSS classes (``s1``…``s6``, ``dashed``) styled in ui.css. Every chart also
+carries its numbers as a table (``Chart.rows``) for screen readers and for copying.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import count
+
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+WIDTH, HEIGHT = 560, 230
+LEFT, RIGHT, TOP, BOTTOM = 58, 16, 12, 30
+Y_TICKS = 4
+X_TICKS = 5
+_ids = count(1)
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    points: list[tuple[datetime, float]]
+    css: str = "s1"
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    unit: str
+    series: list[Series]
+    svg: SafeString
+    rows: list[tuple[datetime, list[str]]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not any(s.points for s in self.series)
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 × 10^n at or above ``value`` (1 for nothing to show)."""
+    if value <= 0:
+        return 1.0
+    magnitude = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10.0 * magnitude
+
+
+def format_value(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
+    if value >= 100 or value == int(value):
+        return f"{value:.0f}"
+    return f"{value:.1f}"
+
+
+def _n(coordinate: float) -> str:
+    return f"{coordinate:.1f}"
+
+
+def _time_label(moment: datetime, span_seconds: float) -> str:
+    local = timezone.localtime(moment)
+    return local.strftime("%H:%M") if span_seconds <= 2 * 86400 else local.strftime("%b %d")
+
+
+def line_chart(*, title: str, unit: str, series: list[Series], start: datetime, end: datetime) -> Chart:
+    """A chart of ``series`` over [start, end]; the y axis starts at zero."""
+    chart_id = f"chart-{next(_ids)}"
+    values = [v for s in series for _, v in s.points]
+    top = nice_ceiling(max(values, default=0.0) / Y_TICKS) * Y_TICKS
+    span = max((end - start).total_seconds(), 1.0)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(moment: datetime) -> float:
+        return LEFT + plot_w * ((moment - start).total_seconds() / span)
+
+    def y(value: float) -> float:
+        return TOP + plot_h * (1 - value / top)
+
+    parts: list[SafeString] = []
+    for i in range(Y_TICKS + 1):
+        value = top * i / Y_TICKS
+        parts.append(
+            format_html(
+                '<line class="grid-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                '<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
+                LEFT,
+                WIDTH - RIGHT,
+                _n(y(value)),
+                _n(y(value)),
+                LEFT - 6,
+                _n(y(value)),
+                format_value(value, unit),
+            )
+        )
+    for i in range(X_TICKS):
+        moment = start + (end - start) * (i / (X_TICKS - 1))
+        anchor = "start" if i == 0 else "end" if i == X_TICKS - 1 else "middle"
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" text-anchor="{}">{}</text>',
+                _n(x(moment)),
+                HEIGHT - 9,
+                anchor,
+                _time_label(moment, span),
+            )
+        )
+    parts.append(
+        format_html(
+            '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>',
+            LEFT,
+            WIDTH - RIGHT,
+            TOP + plot_h,
+            TOP + plot_h,
+        )
+    )
+    for s in series:
+        classes = f"line {s.css}{' dashed' if s.dashed else ''}"
+        if len(s.points) > 1:
+            coords = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in s.points)
+            parts.append(format_html('<polyline class="{}" points="{}"/>', classes, coords))
+        parts.append(
+            format_html_join(
+                "",
+                '<circle class="dot {}" cx="{}" cy="{}" r="{}"><title>{}: {}</title></circle>',
+                (
+                    (s.css, _n(x(t)), _n(y(v)), 3 if len(s.points) == 1 else 2, s.name, format_value(v, unit))
+                    for t, v in s.points
+                ),
+            )
+        )
+    svg = format_html(
+        '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-title" preserveAspectRatio="xMidYMid meet">'
+        '<title id="{}-title">{}</title>{}</svg>',
+        WIDTH,
+        HEIGHT,
+        chart_id,
+        chart_id,
+        title,
+        format_html_join("", "{}", ((part,) for part in parts)),
+    )
+    moments = sorted({t for s in series for t, _ in s.points})
+    lookup = [{t: v for t, v in s.points} for s in series]
+    rows = [
+        (moment, [format_value(points[moment], unit) if moment in points else "–" for points in lookup])
+        for moment in moments
+    ]
+    return Chart(title=title, unit=unit, series=series, svg=svg, rows=rows)

@@ -1,0 +1,316 @@
+"""One Table per list page of the staff UI (STYLE.md section 5). CSV export goes through the same table,
+so it has the page's filters and order; action columns are left out of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_tables2 as tables
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from sbsync.models import DataFilter, Organization, PerformanceMetrics, ServiceToken, SyncLog
+from sbsync.service_tokens import status_of
+from sbsync.ui.audit import ACTIONS, KINDS, Detail
+
+TEMPLATE = "sbsync/table.html"
+EXPORT_FORMATS = ("csv",)
+
+
+def badge(text: str, kind: str) -> str:
+    return format_html('<span class="badge badge-{}">{}</span>', kind.lower(), text)
+
+
+class DataFilterTable(tables.Table):
+    name = tables.LinkColumn("sbsync:data-filter-edit", args=[tables.A("pk")])
+    organization = tables.Column(order_by=("organization__name",))
+    group = tables.Column(order_by=("group__name",))
+    model_label = tables.Column(verbose_name="Model")
+    condition = tables.Column(orderable=False)
+    is_active = tables.BooleanColumn(verbose_name="Active")
+    updated_at = tables.DateTimeColumn(
+        verbose_name="Changed", format="Y-m-d H:i", attrs={"td": {"class": "nowrap"}}
+    )
+    actions = tables.TemplateColumn(
+        template_name="sbsync/data_filter_list.html#actions",
+        attrs={"td": {"class": "nowrap"}},
+        orderable=False,
+        exclude_from_export=True,
+        verbose_name="",
+    )
+
+    class Meta:
+        model = DataFilter
+        template_name = TEMPLATE
+        fields = ("name", "organization", "group", "model_label", "condition", "is_active", "updated_at")
+        empty_text = "No data filters match."
+        attrs = {"class": "table"}
+
+    def render_condition(self, record: DataFilter) -> str:
+        return format_html("<code>{}</code>", record.describe())
+
+    def value_condition(self, record: DataFilter) -> Any:
+        return record.describe()
+
+    def value_updated_at(self, value: Any) -> str:
+        return timezone.localtime(value).isoformat()
+
+
+class SyncLogTable(tables.Table):
+    timestamp = tables.DateTimeColumn(
+        verbose_name="When",
+        format="Y-m-d H:i:s",
+        linkify=("sbsync:sync-log-detail", [tables.A("code")]),
+        attrs={"td": {"class": "nowrap"}},
+    )
+    operation = tables.Column()
+    status = tables.Column()
+    user = tables.Column(order_by=("user__username",), default="–")
+    organization = tables.Column(order_by=("organization__name",), default="–")
+    models = tables.Column(accessor="model_names", verbose_name="Models", orderable=False)
+    object_count = tables.Column(
+        verbose_name="Records", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+    success_count = tables.Column(
+        verbose_name="OK", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+    error_count = tables.Column(
+        verbose_name="Errors", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+    processing_time = tables.Column(
+        verbose_name="Time (s)", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+
+    class Meta:
+        model = SyncLog
+        template_name = TEMPLATE
+        fields = ()
+        order_by = ("-timestamp",)
+        empty_text = "No sync logs match."
+
+    def render_operation(self, record: SyncLog) -> str:
+        return badge(record.get_operation_display(), record.operation)
+
+    def value_operation(self, record: SyncLog) -> str:
+        return str(record.operation)
+
+    def render_status(self, record: SyncLog) -> str:
+        return badge(record.get_status_display(), record.status)
+
+    def value_status(self, record: SyncLog) -> str:
+        return str(record.status)
+
+    def render_models(self, record: SyncLog) -> str:
+        return ", ".join(record.model_names or ([record.model_name] if record.model_name else [])) or "–"
+
+    def value_models(self, record: SyncLog) -> str:
+        return " ".join(record.model_names or ([record.model_name] if record.model_name else []))
+
+    def render_processing_time(self, value: float) -> str:
+        return f"{value:.3f}"
+
+    def value_processing_time(self, value: float) -> float:
+        return value
+
+    def value_timestamp(self, value: Any) -> str:
+        return timezone.localtime(value).isoformat()
+
+
+class MetricsTable(tables.Table):
+    timestamp = tables.DateTimeColumn(
+        verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap"}}
+    )
+    operation_type = tables.Column(verbose_name="Operation")
+    model_name = tables.Column(verbose_name="Model")
+    organization = tables.Column(order_by=("organization__name",), default="–")
+    batch_size = tables.Column(
+        verbose_name="Batch", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+    processing_time = tables.Column(
+        verbose_name="Time (s)", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+    records_per_second = tables.Column(
+        verbose_name="Records/s",
+        orderable=False,
+        attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}},
+    )
+    query_count = tables.Column(
+        verbose_name="Queries", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+    memory_usage = tables.Column(
+        verbose_name="Memory (MB)",
+        default="–",
+        attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}},
+    )
+
+    class Meta:
+        model = PerformanceMetrics
+        template_name = TEMPLATE
+        fields = ()
+        order_by = ("-timestamp",)
+        empty_text = "No performance samples match."
+
+    def render_processing_time(self, value: float) -> str:
+        return f"{value:.3f}"
+
+    def value_processing_time(self, value: float) -> float:
+        return value
+
+    def render_records_per_second(self, value: float) -> str:
+        return f"{value:,.0f}"
+
+    def value_records_per_second(self, value: float) -> float:
+        return round(value, 3)
+
+    def render_memory_usage(self, value: float) -> str:
+        return f"{value:.1f}"
+
+    def value_memory_usage(self, value: float | None) -> float | None:
+        return value
+
+    def value_timestamp(self, value: Any) -> str:
+        return timezone.localtime(value).isoformat()
+
+
+class AuditTable(tables.Table):
+    """Rows are ``audit.combine`` dicts; ``details`` (from ``audit.describe``) holds labels and changes."""
+
+    history_date = tables.DateTimeColumn(
+        verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap", "data-label": "When"}}
+    )
+    user = tables.Column(
+        accessor="history_user__username",
+        verbose_name="Who",
+        orderable=False,
+        default="(system)",
+        attrs={"td": {"data-label": "Who"}},
+    )
+    kind = tables.Column(verbose_name="Model", orderable=False, attrs={"td": {"data-label": "Model"}})
+    object = tables.Column(
+        accessor="history_id", verbose_name="Object", orderable=False, attrs={"td": {"data-label": "Object"}}
+    )
+    history_type = tables.Column(
+        verbose_name="Action", orderable=False, attrs={"td": {"data-label": "Action"}}
+    )
+    changes = tables.Column(
+        accessor="history_id",
+        verbose_name="Changes (before → after)",
+        orderable=False,
+        attrs={"td": {"data-label": "Changes"}},
+    )
+
+    class Meta:
+        template_name = TEMPLATE
+        order_by = ("-history_date",)
+        empty_text = "No changes match."
+        attrs = {"class": "stacked"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.details: dict[tuple[str, int], Detail] = {}
+
+    def _detail(self, record: dict[str, Any]) -> Detail:
+        return self.details.get((record["kind"], record["history_id"]), Detail(label="", changes=[]))
+
+    def render_kind(self, value: str) -> str:
+        return str(KINDS[value]._meta.verbose_name).capitalize()
+
+    def value_kind(self, value: str) -> str:
+        return str(KINDS[value]._meta.label)
+
+    def render_history_type(self, value: str) -> str:
+        return badge(ACTIONS.get(value, value), ACTIONS.get(value, value))
+
+    def value_history_type(self, value: str) -> str:
+        return ACTIONS.get(value, value)
+
+    def render_object(self, record: dict[str, Any]) -> str:
+        return self._detail(record).label
+
+    def value_object(self, record: dict[str, Any]) -> str:
+        return self._detail(record).label
+
+    def render_changes(self, record: dict[str, Any]) -> str:
+        changes = self._detail(record).changes
+        if not changes:
+            return "–"
+        if record["history_type"] == "+":
+            items = format_html_join(
+                "",
+                '<li><span class="field-name">{}</span>: <ins>{}</ins></li>',
+                ((c.field, c.after) for c in changes),
+            )
+        else:
+            items = format_html_join(
+                "",
+                '<li><span class="field-name">{}</span>: <del>{}</del> → <ins>{}</ins></li>',
+                ((c.field, c.before or "∅", c.after or "∅") for c in changes),
+            )
+        return format_html('<ul class="diff">{}</ul>', items)
+
+    def value_changes(self, record: dict[str, Any]) -> str:
+        return self._detail(record).as_text()
+
+    def value_history_date(self, value: Any) -> str:
+        return timezone.localtime(value).isoformat()
+
+
+class OrganizationTable(tables.Table):
+    name = tables.Column(linkify=("sbsync:organization-detail", [tables.A("slug")]))
+    slug = tables.Column()
+    members = tables.Column(
+        verbose_name="Active members", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+    )
+    is_active = tables.BooleanColumn(verbose_name="Active")
+    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d")
+
+    def value_created_at(self, value: Any) -> str:
+        return timezone.localtime(value).isoformat()
+
+    class Meta:
+        model = Organization
+        template_name = TEMPLATE
+        fields = ("name", "slug", "members", "is_active", "created_at")
+        empty_text = "No organizations match."
+
+
+class ServiceTokenTable(tables.Table):
+    name = tables.Column()
+    user = tables.Column(order_by=("user__username",))
+    token_key = tables.Column(verbose_name="Starts with", orderable=False)
+    issued_by = tables.Column(order_by=("issued_by__username",), default="–")
+    created_at = tables.DateTimeColumn(
+        verbose_name="Issued", format="Y-m-d H:i", attrs={"td": {"class": "nowrap"}}
+    )
+    expiry = tables.DateTimeColumn(
+        verbose_name="Expires", format="Y-m-d", default="never", attrs={"td": {"class": "nowrap"}}
+    )
+    status = tables.Column(empty_values=(), orderable=False)
+    revoke = tables.TemplateColumn(
+        template_name="sbsync/token_list.html#revoke",
+        orderable=False,
+        exclude_from_export=True,
+        verbose_name="",
+    )
+
+    class Meta:
+        model = ServiceToken
+        template_name = TEMPLATE
+        fields = ("name", "user", "token_key", "issued_by", "created_at", "expiry")
+        empty_text = "No tokens match."
+
+    def value_created_at(self, value: Any) -> str:
+        return timezone.localtime(value).isoformat()
+
+    def value_expiry(self, value: Any) -> str:
+        return timezone.localtime(value).isoformat()
+
+    def render_token_key(self, value: str) -> str:
+        return format_html("<code>{}…</code>", value)
+
+    def render_status(self, record: ServiceToken) -> str:
+        status = status_of(record)
+        return badge(status, status)
+
+    def value_status(self, record: ServiceToken) -> str:
+        return status_of(record)

@@ -1,0 +1,64 @@
+"""Model discovery: the four discovery settings as a form saved to the database, with a live preview of
+the models they enable, computed from the unsaved form (``discovery.evaluate``)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from sbsync import discovery
+from sbsync.models import DiscoveryConfig
+from sbsync.ui.decorators import login_required, staff_required
+from sbsync.ui.forms import DiscoveryForm
+from sbsync.ui.http import StaffRequest, render_page
+
+TEMPLATE = "sbsync/model_discovery.html"
+
+
+def _context(form: DiscoveryForm, preview: discovery.DiscoverySettings | None) -> dict[str, object]:
+    statuses = discovery.evaluate(preview) if preview is not None else []
+    current = discovery.current_config()
+    return {
+        "form": form,
+        "statuses": statuses,
+        "enabled_count": sum(1 for s in statuses if s.enabled),
+        "source": current.source,
+        "current_labels": {m._meta.label for m in discovery.enabled_models(current)},
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@staff_required
+@vary_on_headers("HX-Request")
+def model_discovery(request: StaffRequest) -> HttpResponse:
+    if request.method == "POST":
+        if "reset" in request.POST:
+            deleted = DiscoveryConfig.objects.filter(pk=DiscoveryConfig.SINGLETON_PK).first()
+            if deleted is not None:
+                deleted.delete()
+            messages.success(request, "Discovery settings reset: the SBSYNC settings apply again.")
+            return HttpResponseRedirect(reverse("sbsync:model-discovery"))
+        form = DiscoveryForm(request.POST)
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Discovery settings saved. The API uses them from the next request.")
+            return HttpResponseRedirect(reverse("sbsync:model-discovery"))
+        return render_page(request, TEMPLATE, _context(form, None), partial="preview")
+    config = discovery.current_config()
+    form = DiscoveryForm(initial=DiscoveryForm.initial_from(config))
+    return render_page(request, TEMPLATE, _context(form, config), partial="preview")
+
+
+@require_GET
+@login_required
+@staff_required
+@vary_on_headers("HX-Request")
+def model_discovery_preview(request: StaffRequest) -> HttpResponse:
+    """What the form would enable, before saving: htmx gets the preview, a plain request the page."""
+    form = DiscoveryForm(request.GET)
+    preview = form.to_settings() if form.is_valid() else None
+    return render_page(request, TEMPLATE, _context(form, preview), partial="preview")

@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from sbsync.models import PerformanceAnalysis
+from sbsync.sync.stats import timing_summary
+from sbsync.ui.charts import nice_ceiling
+from tests.factories import make_metrics
+from tests.ui.conftest import HTMX
+
+PAGE = reverse("sbsync:metrics")
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_page_draws_every_chart_as_inline_svg(staff_client, db):
+    now = timezone.now()
+    for days, seconds in ((1, 0.2), (2, 0.4), (3, 0.6)):
+        make_metrics(operation_type="push", processing_time=seconds, timestamp=now - timedelta(days=days))
+    make_metrics(operation_type="pull", processing_time=0.1, timestamp=now - timedelta(days=1))
+
+    response = staff_client.get(PAGE)
+
+    html = response.content.decode()
+    titles = re.findall(r'<title id="chart-\d+-title">([^<]+)</title>', html)
+    assert titles == [
+        "Processing time (p50 and p95)",
+        "Records per second",
+        "Average batch size",
+        "Average queries per operation",
+        "Peak memory (MB)",
+    ]
+    # A week is drawn by day: pull has one day (a dot), push three (a line), memory covers both.
+    assert re.findall(r'<polyline class="(line [^"]+)"', html) == [
+        "line s2",
+        "line s2 dashed",
+        "line s2",
+        "line s2",
+        "line s2",
+        "line s5",
+    ]
+    assert "<script" not in html.split("</head>")[1]
+
+
+def test_page_breakdown_per_operation_and_model_uses_the_shared_percentiles(staff_client, db):
+    times = [0.1, 0.2, 0.3, 0.4, 1.5]
+    for seconds in times:
+        make_metrics(operation_type="push", model_name="shop.Order", processing_time=seconds, batch_size=100)
+    make_metrics(operation_type="pull", model_name="shop.Customer", processing_time=0.05, batch_size=10)
+
+    response = staff_client.get(PAGE)
+
+    expected = timing_summary(times)
+    rows = re.findall(
+        r"<tr>\s*<td>(\w+)</td><td>([\w.]+)</td><td class=\"numeric\">(\d+)</td>\s*<td class=\"numeric\">([^<]+)</td><td class=\"numeric\">([^<]+)</td><td class=\"numeric\">([^<]+)</td>",
+        response.content.decode(),
+    )
+    assert rows == [
+        ("pull", "shop.Customer", "1", "50 ms", "50 ms", "50 ms"),
+        (
+            "push",
+            "shop.Order",
+            "5",
+            f"{expected.average * 1000:.0f} ms",
+            f"{expected.p50 * 1000:.0f} ms",
+            f"{expected.p95:.2f} s",
+        ),
+    ]
+
+
+def test_page_defaults_to_the_last_seven_days(staff_client, db):
+    make_metrics(model_name="shop.Order", timestamp=timezone.now() - timedelta(days=10))
+    recent = make_metrics(model_name="shop.Customer")
+
+    response = staff_client.get(PAGE)
+
+    html = response.content.decode()
+    assert "1 sample" in html
+    assert recent.timestamp.astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%d %H:%M:%S") in html
+    assert f'value="{(timezone.localdate() - timedelta(days=6)).isoformat()}"' in html
+
+
+def test_page_empty_date_means_no_bound(staff_client, db):
+    make_metrics(timestamp=timezone.now() - timedelta(days=40))
+
+    response = staff_client.get(PAGE, {"timestamp_after": "", "timestamp_before": ""})
+
+    assert "1 sample" in response.content.decode()
+
+
+def test_page_filters_by_operation_and_model(staff_client, trio):
+    make_metrics(operation_type="push", model_name="shop.Order")
+    make_metrics(operation_type="pull", model_name="shop.Order")
+    make_metrics(operation_type="push", model_name="shop.Customer")
+
+    response = staff_client.get(PAGE, {"operation_type": "push", "model_name": "shop.Order"}, headers=HTMX)
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="metrics-results"')
+    assert "1 sample" in html
+
+
+def test_page_shows_the_latest_analysis_suggestions(staff_client, db):
+    PerformanceAnalysis.objects.create(suggestions=["old advice"])
+    PerformanceAnalysis.objects.create(suggestions=["Pull p95 is high: lower the batch size."])
+
+    response = staff_client.get(PAGE)
+
+    html = response.content.decode()
+    assert "Pull p95 is high: lower the batch size." in html
+    assert "old advice" not in html
+
+
+def test_csv_equals_the_filtered_samples(staff_client, trio):
+    kept = make_metrics(
+        operation_type="pull",
+        model_name="shop.Order",
+        organization=trio.acme,
+        batch_size=50,
+        processing_time=0.5,
+        query_count=7,
+        memory_usage=90.5,
+    )
+    make_metrics(operation_type="push", model_name="shop.Order")
+    make_metrics(
+        operation_type="pull", model_name="shop.Order", timestamp=timezone.now() - timedelta(days=30)
+    )
+
+    response = staff_client.get(PAGE, {"operation_type": "pull", "_export": "csv"})
+
+    assert csv_rows(response) == [
+        [
+            "When",
+            "Operation",
+            "Model",
+            "Organization",
+            "Batch",
+            "Time (s)",
+            "Records/s",
+            "Queries",
+            "Memory (MB)",
+        ],
+        [
+            timezone.localtime(kept.timestamp).isoformat(),
+            "pull",
+            "shop.Order",
+            "Acme",
+            "50",
+            "0.5",
+            "100.0",
+            "7",
+            "90.5",
+        ],
+    ]
+
+
+def test_csv_link_carries_the_default_date(staff_client, db):
+    response = staff_client.get(PAGE)
+
+    after = (timezone.localdate() - timedelta(days=6)).isoformat()
+    assert f'href="?timestamp_after={after}&amp;_export=csv"' in response.content.decode()
+
+
+@pytest.mark.parametrize("item_count", [1, 3])
+def test_page_query_count_does_not_grow_with_rows(staff_client, trio, django_assert_num_queries, item_count):
+    for _ in range(item_count):
+        make_metrics(organization=trio.acme)
+
+    with django_assert_num_queries(8):
+        staff_client.get(PAGE)
+
+
+@pytest.mark.parametrize(
+    ("value", "ceiling"), [(0, 1), (0.3, 0.5), (7, 10), (12, 20), (21, 25), (2500, 2500)]
+)
+def test_nice_ceiling_rounds_up_to_a_readable_number(value, ceiling):
+    assert nice_ceiling(value) == ceiling

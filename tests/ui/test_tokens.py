@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from knox.auth import TokenAuthentication
+from knox.models import AuthToken
+from rest_framework.exceptions import AuthenticationFailed
+
+from sbsync.models import ServiceToken
+from sbsync.service_tokens import issue_service_token, revoke_service_token
+from tests.factories import make_user
+from tests.ui.conftest import HTMX
+
+PAGE = reverse("sbsync:tokens")
+
+
+def authenticate(token: str):
+    """knox's own check of a token, as the API's authentication runs it."""
+    user, _ = TokenAuthentication().authenticate_credentials(token.encode())
+    return user
+
+
+def test_issue_shows_the_token_once_and_it_authenticates(staff_client, staff_user, trio):
+    response = staff_client.post(PAGE, {"issue-username": "bob", "issue-name": "scanner 3"})
+
+    html = response.content.decode()
+    token = re.search(r'<code class="token-value" id="new-token" data-token>([^<]+)</code>', html).group(1)
+    record = ServiceToken.objects.get()
+    assert (record.name, record.user, record.issued_by, record.expiry) == (
+        "scanner 3",
+        trio.bob,
+        staff_user,
+        None,
+    )
+    assert authenticate(token) == trio.bob
+    assert "no-store" in response["Cache-Control"]
+    assert token not in staff_client.get(PAGE).content.decode()
+
+
+def test_issue_with_lifetime_sets_the_expiry(staff_client, trio):
+    staff_client.post(PAGE, {"issue-username": "bob", "issue-name": "temp", "issue-lifetime_days": "30"})
+
+    record = ServiceToken.objects.get()
+    assert (record.expiry - record.created_at).days in (29, 30)
+    assert AuthToken.objects.get(digest=record.digest).expiry == record.expiry
+
+
+def test_issue_over_htmx_returns_the_form_region_and_tells_the_table(staff_client, trio):
+    response = staff_client.post(PAGE, {"issue-username": "bob", "issue-name": "scanner"}, headers=HTMX)
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="token-issue">')
+    assert 'hx-history="false"' in html
+    assert response["HX-Trigger"] == '{"tokens-changed": {}}'
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"issue-username": "nobody", "issue-name": "x"}, "There is no active user named “nobody”."),
+        ({"issue-username": "bob", "issue-name": ""}, "This field is required."),
+        (
+            {"issue-username": "bob", "issue-name": "x", "issue-lifetime_days": "0"},
+            "Ensure this value is greater than or equal to 1.",
+        ),
+    ],
+)
+def test_issue_invalid_input_creates_no_token(staff_client, trio, data, message):
+    response = staff_client.post(PAGE, data, headers=HTMX)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert (ServiceToken.objects.count(), AuthToken.objects.count()) == (0, 0)
+
+
+def test_issue_for_an_inactive_user_is_refused(staff_client, db):
+    make_user(username="retired", is_active=False)
+
+    response = staff_client.post(PAGE, {"issue-username": "retired", "issue-name": "x"})
+
+    assert "There is no active user named “retired”." in response.content.decode()
+    assert ServiceToken.objects.count() == 0
+
+
+def test_revoke_stops_the_token_at_once(staff_client, staff_user, trio):
+    record, token = issue_service_token(user=trio.bob, name="scanner", issued_by=staff_user, lifetime=None)
+
+    response = staff_client.post(reverse("sbsync:token-revoke", args=[record.pk]))
+
+    assert response["Location"] == PAGE
+    with pytest.raises(AuthenticationFailed):
+        authenticate(token)
+    assert ServiceToken.objects.filter(pk=record.pk).exists()
+
+
+def test_revoke_over_htmx_refreshes_the_page(staff_client, staff_user, trio):
+    record, _ = issue_service_token(user=trio.bob, name="scanner", issued_by=staff_user, lifetime=None)
+
+    response = staff_client.post(reverse("sbsync:token-revoke", args=[record.pk]), headers=HTMX)
+
+    assert response["HX-Refresh"] == "true"
+    assert not AuthToken.objects.filter(digest=record.digest).exists()
+
+
+def test_revoke_leaves_other_tokens_of_the_user_alone(staff_client, staff_user, trio):
+    first, _ = issue_service_token(user=trio.bob, name="one", issued_by=staff_user, lifetime=None)
+    _, second = issue_service_token(user=trio.bob, name="two", issued_by=staff_user, lifetime=None)
+
+    staff_client.post(reverse("sbsync:token-revoke", args=[first.pk]))
+
+    assert authenticate(second) == trio.bob
+
+
+def test_list_shows_each_status(staff_client, staff_user, trio):
+    active, _ = issue_service_token(user=trio.bob, name="active one", issued_by=staff_user, lifetime=None)
+    revoked, _ = issue_service_token(user=trio.bob, name="revoked one", issued_by=staff_user, lifetime=None)
+    revoke_service_token(revoked)
+    expired, _ = issue_service_token(
+        user=trio.bob, name="expired one", issued_by=staff_user, lifetime=timedelta(days=1)
+    )
+    ServiceToken.objects.filter(pk=expired.pk).update(expiry=expired.created_at - timedelta(days=1))
+
+    response = staff_client.get(PAGE, {"_export": "csv"})
+
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert {row[0]: row[-1] for row in rows[1:]} == {
+        "active one": "active",
+        "revoked one": "revoked",
+        "expired one": "expired",
+    }
+    assert rows[0] == ["Name", "User", "Starts with", "Issued by", "Issued", "Expires", "Status"]
+
+
+def test_list_filter_not_revoked(staff_client, staff_user, trio):
+    issue_service_token(user=trio.bob, name="kept", issued_by=staff_user, lifetime=None)
+    gone, _ = issue_service_token(user=trio.bob, name="gone", issued_by=staff_user, lifetime=None)
+    revoke_service_token(gone)
+
+    response = staff_client.get(PAGE, {"live": "true"}, headers=HTMX)
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="tokens-table"')
+    assert "kept" in html and "gone" not in html
+
+
+@pytest.mark.parametrize("item_count", [1, 3])
+def test_list_query_count_does_not_grow_with_rows(
+    staff_client, staff_user, trio, django_assert_num_queries, item_count
+):
+    for n in range(item_count):
+        issue_service_token(user=trio.bob, name=f"t{n}", issued_by=staff_user, lifetime=None)
+
+    with django_assert_num_queries(4):
+        staff_client.get(PAGE)
