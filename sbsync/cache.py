@@ -10,10 +10,14 @@ them sooner. For that, every key written is remembered in a registry entry of th
 processes writing keys at the same moment may each overwrite the other's registry update; a key lost
 that way is simply left to expire. With a per-process cache (LocMemCache) a purge reaches only the
 cache of the process that runs it; a shared cache (Redis) is purged for every worker.
+
+Lookups are counted per process (``lookup_counts``) for the ``performance/`` endpoint's hit rate:
+counting in the shared cache itself would cost a round trip per lookup.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -26,6 +30,20 @@ T = TypeVar("T")
 TIMEOUT = 3600
 REGISTRY_KEY = "sbsync:written-keys"
 
+_counts = {"hits": 0, "misses": 0}
+_counts_lock = threading.Lock()
+
+
+def _count(kind: str) -> None:
+    with _counts_lock:
+        _counts[kind] += 1
+
+
+def lookup_counts() -> dict[str, int]:
+    """Hits and misses of ``get_or_compute`` in this process since it started."""
+    with _counts_lock:
+        return dict(_counts)
+
 
 def generation() -> str:
     return ConfigGeneration.current()
@@ -35,6 +53,7 @@ def get_or_compute(gen: str, key: str, compute: Callable[[], T]) -> T:
     cache = caches[conf.get("CACHE_ALIAS")]
     cache_key = f"sbsync:{gen}:{key}"
     value = cache.get(cache_key)
+    _count("misses" if value is None else "hits")
     if value is None:
         value = compute()
         cache.set(cache_key, value, TIMEOUT)

@@ -218,7 +218,8 @@ def describe_field(model_field: models.Field[Any, Any], read_only: set[str]) -> 
         "read_only": model_field.name in read_only or not model_field.editable,
         "null": model_field.null,
     }
-    if getattr(model_field, "max_length", None):
+    # UUIDField stores 32 hex digits internally; clients send the 36-character form, so no limit is shown.
+    if getattr(model_field, "max_length", None) and not isinstance(model_field, models.UUIDField):
         info["max_length"] = model_field.max_length
     if model_field.choices:
         info["choices"] = [value for value, _ in model_field.flatchoices]

@@ -80,6 +80,12 @@ def test_describe_model_tells_a_client_how_to_write_records():
     assert fields["organization"]["read_only"] is True
 
 
+def test_describe_model_shows_no_internal_length_for_uuid_keys():
+    fields = {f["name"]: f for f in discovery.describe_model(Customer)["fields"]}
+
+    assert fields["id"] == {"name": "id", "type": "UUIDField", "required": False, "read_only": False, "null": False, "primary_key": True}
+
+
 @pytest.mark.parametrize("label", ["", None, "shop", "shop.Customer.x"])
 def test_malformed_labels_are_not_models(db, label):
     assert discovery.get_sync_model(label) is None

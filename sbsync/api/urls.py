@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sbsync.api import auth, push, schema
+from sbsync.api import auth, discovery, health, performance, pull, push, schema
 
 urlpatterns = [
     path("auth/token/", auth.obtain_token, name="auth-token"),
@@ -12,6 +12,10 @@ urlpatterns = [
     path("auth/logout-all/", auth.logout_all, name="auth-logout-all"),
     path("push/", push.push, name="push"),
     path("jobs/<str:code>/", push.job_status, name="push-job"),
+    path("pull/", pull.pull, name="pull"),
+    path("models/", discovery.list_models, name="models"),
+    path("health/", health.health, name="health"),
+    path("performance/", performance.performance, name="performance"),
     path("schema/", schema.schema_view, name="api-schema"),
     path("docs/", schema.docs_view, name="api-docs"),
 ]

@@ -200,6 +200,8 @@ LOGIN_REDIRECT_URL = "sbsync:dashboard"
 SBSYNC = {
     "SHARED_MODELS": ["shop.Product"],
     "LOG_DIR": str(DATA_DIR / "logs"),
+    # Empty turns the per-token request throttle off (the benchmark's own server does).
+    "REQUEST_THROTTLE_RATE": os.environ.get("REQUEST_THROTTLE_RATE", "600/min") or None,
 }
 
 if not DEBUG:
