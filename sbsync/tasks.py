@@ -7,7 +7,7 @@ one is skipped (Huey logs ``TaskLockedException``) instead of doing the same wor
 =========================  ======================  =====================================================
 task                       schedule                effect
 =========================  ======================  =====================================================
-cleanup_old_sync_logs      daily 03:00             sync logs and rotated log files past LOG_RETENTION_DAYS,
+cleanup_old_sync_logs      daily 03:00             sync logs past LOG_RETENTION_DAYS, day log files past 30 days,
                                                    metrics and analyses past METRICS_RETENTION_DAYS
 compact_old_tombstones     daily 03:30             tombstones past TOMBSTONE_RETENTION_DAYS
 generate_sync_report       daily 00:30             yesterday's statistics per organization and model

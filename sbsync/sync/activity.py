@@ -2,8 +2,8 @@
 file under LOG_DIR.
 
 Log files are named by day (``sb_sync-2026-11-29.log``) rather than rotated by renaming, so several worker
-processes can append to the same day's file safely; files older than 30 days are removed by
-``remove_old_log_files`` (the cleanup task and command call it).
+processes can append to the same day's file safely; the cleanup task and command remove files older than
+``LOG_FILE_DAYS`` (sbsync/sync/maintenance.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -177,20 +177,16 @@ def write_log_line(message: str, level: str = "INFO") -> None:
         logger.exception("Cannot write the sync log file under %s", conf.log_dir())
 
 
-def remove_old_log_files(*, keep_days: int = LOG_FILE_DAYS, today: date | None = None) -> list[Path]:
-    """Delete day files older than ``keep_days``. Returns the removed paths."""
-    today = today or timezone.localdate()
-    cutoff = today - timedelta(days=keep_days)
-    removed = []
-    directory = conf.log_dir()
+def day_log_files(directory: Path | None = None) -> list[tuple[date, Path]]:
+    """The day files in ``directory`` (LOG_DIR by default) with their day, oldest first."""
+    directory = directory or conf.log_dir()
     if not directory.is_dir():
-        return removed
+        return []
+    found = []
     for path in directory.glob("sb_sync-*.log"):
         try:
             day = datetime.strptime(path.stem.removeprefix("sb_sync-"), "%Y-%m-%d").date()
         except ValueError:
             continue
-        if day < cutoff:
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return sorted(removed)
+        found.append((day, path))
+    return sorted(found)

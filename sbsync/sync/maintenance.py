@@ -6,23 +6,20 @@ Called by the periodic tasks (sbsync/tasks.py) and by the ``cleanup_sync_logs`` 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.apps import apps
 from django.db import connection
+from django.utils import timezone
 from knox.models import get_token_model
 from simple_history.utils import get_history_model_for_model
 
 from sbsync import cache, conf, discovery
 from sbsync.models import IdempotencyRecord, PerformanceAnalysis, PerformanceMetrics, SyncLog
+from sbsync.sync.activity import LOG_FILE_DAYS, day_log_files
 from sbsync.sync.changes import compact_tombstones
-
-# What logging's rotating handlers leave behind: ``sb_sync.log.1``, ``sb_sync.log.2026-11-28``, and the
-# same with a compression suffix. The live ``*.log`` file never matches.
-ROTATED_LOG_RE = re.compile(r"^.+\.log\.[A-Za-z0-9_.-]+$")
 
 
 @dataclass(frozen=True)
@@ -49,28 +46,23 @@ def retention_cutoff(setting: str, *, now: datetime) -> datetime:
     return now - timedelta(days=conf.get(setting))
 
 
-def rotated_log_files(directory: Path, *, before: datetime) -> list[Path]:
-    """Rotated log files directly in ``directory`` last modified before ``before``, oldest name first."""
-    if not directory.is_dir():
-        return []
-    limit = before.timestamp()
-    return sorted(
-        path
-        for path in directory.iterdir()
-        if ROTATED_LOG_RE.match(path.name) and path.is_file() and path.stat().st_mtime < limit
-    )
+def expired_log_files(directory: Path, *, before: datetime) -> list[Path]:
+    """Day log files (``sb_sync-YYYY-MM-DD.log``) in ``directory`` of days before ``before``, or more than
+    LOG_FILE_DAYS old, whichever cut is later: the files are kept 30 days, as the seed's logs were."""
+    cutoff = max(timezone.localtime(before).date(), timezone.localdate() - timedelta(days=LOG_FILE_DAYS))
+    return [path for day, path in day_log_files(directory) if day < cutoff]
 
 
 def cleanup_sync_logs(
     *, before: datetime, directory: Path | None = None, dry_run: bool = False
 ) -> LogCleanup:
-    """Delete sync logs written before ``before``, and rotated log files in ``directory`` (LOG_DIR by
-    default) last modified before it. With ``dry_run`` nothing is deleted; the result says what would be.
+    """Delete sync logs written before ``before``, and the expired day log files in ``directory`` (LOG_DIR
+    by default). With ``dry_run`` nothing is deleted; the result says what would be.
 
     Side effects: deletes SyncLog rows and files.
     """
     logs = SyncLog.objects.older_than(before)
-    files = rotated_log_files(directory or conf.log_dir(), before=before)
+    files = expired_log_files(directory or conf.log_dir(), before=before)
     if dry_run:
         return LogCleanup(rows=logs.count(), files=[str(path) for path in files])
     rows, _ = logs.delete()
@@ -107,7 +99,7 @@ def purge_expired(*, now: datetime) -> Purge:
 
 
 def cleanup_all(*, now: datetime) -> dict[str, int]:
-    """Everything past its retention at ``now``: sync logs and rotated log files (LOG_RETENTION_DAYS),
+    """Everything past its retention at ``now``: sync logs (LOG_RETENTION_DAYS) and day log files (30 days),
     metrics and analyses (METRICS_RETENTION_DAYS), tombstones (TOMBSTONE_RETENTION_DAYS), and what
     ``purge_expired`` removes. Returns how many of each were deleted."""
     logs = cleanup_sync_logs(before=retention_cutoff("LOG_RETENTION_DAYS", now=now))

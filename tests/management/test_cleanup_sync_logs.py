@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from io import StringIO
 
@@ -25,14 +24,16 @@ def _days_ago(days: float):
 
 @pytest.fixture
 def logs(db, tmp_path):
-    """Logs 5, 20 and 100 days old, and rotated log files 5 and 100 days old, in a LOG_DIR of their own."""
+    """Logs 5, 20 and 100 days old, and day log files of 5, 20 and 100 days ago, in a LOG_DIR of their own."""
     rows = {age: make_sync_log(timestamp=_days_ago(age)) for age in (5, 20, 100)}
-    for name, age in (("sb_sync.log.1", 5), ("sb_sync.log.2", 100)):
-        path = tmp_path / name
-        path.write_text("old lines\n")
-        os.utime(path, (_days_ago(age).timestamp(), _days_ago(age).timestamp()))
+    for age in (5, 20, 100):
+        day_file(tmp_path, age).write_text("old lines\n")
     with override_settings(SBSYNC={"LOG_DIR": str(tmp_path)}):
         yield rows
+
+
+def day_file(directory, age: int):
+    return directory / f"sb_sync-{(timezone.localdate() - timedelta(days=age)).isoformat()}.log"
 
 
 def _remaining() -> list[int]:
@@ -43,9 +44,9 @@ def test_cleanup_sync_logs_applies_log_retention_days(logs, tmp_path):
     out = run()
 
     assert out.startswith("Deleted 1 sync log(s) older than 90 day(s) (before ")
-    assert out.endswith(f"and 1 rotated log file(s) from {tmp_path}.\n  {tmp_path / 'sb_sync.log.2'}\n")
+    assert out.endswith(f"and 1 log file(s) from {tmp_path}.\n  {day_file(tmp_path, 100)}\n")
     assert _remaining() == sorted([logs[5].pk, logs[20].pk])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sb_sync.log.1"]
+    assert sorted(tmp_path.iterdir()) == sorted([day_file(tmp_path, 5), day_file(tmp_path, 20)])
 
 
 def test_cleanup_sync_logs_days_overrides_the_setting(logs, tmp_path):
@@ -53,6 +54,7 @@ def test_cleanup_sync_logs_days_overrides_the_setting(logs, tmp_path):
 
     assert out.startswith("Deleted 2 sync log(s) older than 10 day(s)")
     assert _remaining() == [logs[5].pk]
+    assert list(tmp_path.iterdir()) == [day_file(tmp_path, 5)]
 
 
 def test_cleanup_sync_logs_dry_run_deletes_nothing(logs, tmp_path):
@@ -60,7 +62,7 @@ def test_cleanup_sync_logs_dry_run_deletes_nothing(logs, tmp_path):
 
     assert out.startswith("Would delete 2 sync log(s) older than 10 day(s)")
     assert len(_remaining()) == 3
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sb_sync.log.1", "sb_sync.log.2"]
+    assert len(list(tmp_path.iterdir())) == 3
 
 
 @pytest.mark.parametrize(
@@ -77,4 +79,4 @@ def test_cleanup_sync_logs_rejects_bad_days_and_deletes_nothing(logs, tmp_path, 
 
     assert str(excinfo.value) == message
     assert len(_remaining()) == 3
-    assert len(list(tmp_path.iterdir())) == 2
+    assert len(list(tmp_path.iterdir())) == 3

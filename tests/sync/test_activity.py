@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from datetime import date
-
 from sbsync.enums import LogStatus, Operation
 from sbsync.models import Organization, PerformanceMetrics, SyncLog
-from sbsync.sync.activity import log_file_for, measured, record_activity, redact, remove_old_log_files
+from sbsync.sync.activity import day_log_files, log_file_for, measured, record_activity, redact
 from tests.factories import make_organization, make_user
 
 
@@ -52,12 +50,14 @@ def test_redact_masks_secrets_and_caps_records():
     assert len(repr(cleaned["data"])) <= 1000 + 300
 
 
-def test_remove_old_log_files_keeps_the_last_30_days(settings, tmp_path):
+def test_day_log_files_lists_only_day_named_files_oldest_first(settings, tmp_path):
     settings.SBSYNC = {**settings.SBSYNC, "LOG_DIR": str(tmp_path)}
-    for name in ("sb_sync-2026-10-01.log", "sb_sync-2026-11-15.log", "other.log"):
+    for name in ("sb_sync-2026-11-15.log", "sb_sync-2026-10-01.log", "other.log", "sb_sync-x.log"):
         (tmp_path / name).write_text("x")
 
-    removed = remove_old_log_files(today=date(2026, 11, 29))
+    files = day_log_files()
 
-    assert [p.name for p in removed] == ["sb_sync-2026-10-01.log"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.log", "sb_sync-2026-11-15.log"]
+    assert [(d.isoformat(), p.name) for d, p in files] == [
+        ("2026-10-01", "sb_sync-2026-10-01.log"),
+        ("2026-11-15", "sb_sync-2026-11-15.log"),
+    ]

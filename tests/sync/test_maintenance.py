@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -35,10 +34,10 @@ def _days_ago(days: float):
     return timezone.now() - timedelta(days=days)
 
 
-def _touch(path, days_old: float) -> None:
+def _day_file(directory, days_old: int):
+    path = directory / f"sb_sync-{(timezone.localdate() - timedelta(days=days_old)).isoformat()}.log"
     path.write_text("line\n")
-    moment = _days_ago(days_old).timestamp()
-    os.utime(path, (moment, moment))
+    return path
 
 
 def _tombstone(scope: int, pk: str, days_old: float) -> SyncRecord:
@@ -67,37 +66,46 @@ def test_cleanup_sync_logs_deletes_only_logs_older_than_the_cutoff(tmp_path):
 def test_cleanup_sync_logs_dry_run_counts_and_deletes_nothing(tmp_path):
     make_sync_log(timestamp=_days_ago(100))
     make_sync_log()
-    _touch(tmp_path / "sb_sync.log.2020-01-01", days_old=100)
+    _day_file(tmp_path, 100)
 
     result = cleanup_sync_logs(before=_days_ago(90), directory=tmp_path, dry_run=True)
 
-    assert (result.rows, result.files) == (1, [str(tmp_path / "sb_sync.log.2020-01-01")])
+    assert (result.rows, result.files) == (1, [str(_day_file(tmp_path, 100))])
     assert SyncLog.objects.count() == 2
-    assert (tmp_path / "sb_sync.log.2020-01-01").exists()
+    assert _day_file(tmp_path, 100).exists()
 
 
 @pytest.mark.django_db
-def test_cleanup_sync_logs_removes_only_old_rotated_log_files(tmp_path):
-    _touch(tmp_path / "sb_sync.log", days_old=200)
-    _touch(tmp_path / "sb_sync.log.2020-01-01", days_old=200)
-    _touch(tmp_path / "sb_sync.log.3.gz", days_old=120)
-    _touch(tmp_path / "sb_sync.log.1", days_old=1)
-    _touch(tmp_path / "notes.txt", days_old=200)
+def test_cleanup_sync_logs_keeps_day_files_30_days_and_ignores_other_files(tmp_path):
+    kept = [_day_file(tmp_path, 0), _day_file(tmp_path, 29)]
+    gone = [_day_file(tmp_path, 31), _day_file(tmp_path, 200)]
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "sb_sync-not-a-date.log").write_text("x")
 
     result = cleanup_sync_logs(before=_days_ago(90), directory=tmp_path)
 
-    assert result.files == [str(tmp_path / "sb_sync.log.2020-01-01"), str(tmp_path / "sb_sync.log.3.gz")]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "sb_sync.log", "sb_sync.log.1"]
+    assert result.files == [str(p) for p in sorted(gone)]
+    assert sorted(tmp_path.iterdir()) == sorted([*kept, tmp_path / "notes.txt", tmp_path / "sb_sync-not-a-date.log"])
+
+
+@pytest.mark.django_db
+def test_cleanup_sync_logs_with_a_shorter_cutoff_removes_younger_day_files(tmp_path):
+    _day_file(tmp_path, 2)
+    old = _day_file(tmp_path, 12)
+
+    result = cleanup_sync_logs(before=_days_ago(10), directory=tmp_path)
+
+    assert result.files == [str(old)]
 
 
 @pytest.mark.django_db
 def test_cleanup_sync_logs_uses_log_dir_by_default(tmp_path):
-    _touch(tmp_path / "sb_sync.log.1", days_old=100)
+    old = _day_file(tmp_path, 100)
 
     with override_settings(SBSYNC={"LOG_DIR": str(tmp_path)}):
         result = cleanup_sync_logs(before=_days_ago(90))
 
-    assert result.files == [str(tmp_path / "sb_sync.log.1")]
+    assert result.files == [str(old)]
     assert list(tmp_path.iterdir()) == []
 
 

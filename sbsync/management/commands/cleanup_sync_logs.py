@@ -1,4 +1,4 @@
-"""``manage.py cleanup_sync_logs [--days N] [--dry-run]``: retention of sync logs and rotated log files."""
+"""``manage.py cleanup_sync_logs [--days N] [--dry-run]``: retention of sync logs and log files."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from sbsync.sync.maintenance import cleanup_sync_logs
 
 class Command(BaseCommand):
     help = (
-        "Delete sync logs older than LOG_RETENTION_DAYS (or --days), and rotated log files in LOG_DIR "
-        "last modified before then. --dry-run only counts."
+        "Delete sync logs older than LOG_RETENTION_DAYS (or --days), and the day log files in LOG_DIR "
+        "older than 30 days (or --days, if shorter). --dry-run only counts."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         verb = "Would delete" if options["dry_run"] else "Deleted"
         self.stdout.write(
             f"{verb} {result.rows} sync log(s) older than {days} day(s) (before {before:%Y-%m-%d %H:%M} UTC) "
-            f"and {len(result.files)} rotated log file(s) from {conf.log_dir()}."
+            f"and {len(result.files)} log file(s) from {conf.log_dir()}."
         )
         for path in result.files:
             self.stdout.write(f"  {path}")
