@@ -1,4 +1,5 @@
-"""The built wheel, installed into a brand-new project with the lines of sbsync/docs/install.md.
+"""The built wheel, installed into a brand-new project with the lines of the README ('Add sbsync to an
+existing project').
 
 Builds with ``python -m build`` (hatchling comes from the package index into an isolated build
 environment) and installs the wheel with its dependencies into a fresh virtual environment, so missing
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-INSTALL_DOC = ROOT / "sbsync" / "docs" / "install.md"
+INSTALL_DOC = ROOT / "README.md"
 
 ITEM_MODELS = """
 from django.db import models
@@ -75,10 +76,10 @@ def run(*args: str | Path, cwd: Path = ROOT) -> str:
 
 
 def documented_block(name: str) -> str:
-    """The code block of install.md whose first line is ``# <name>``."""
+    """The python block of the README whose first line is ``# <name>``."""
     blocks = re.findall(r"```python\n(.*?)```", INSTALL_DOC.read_text(), flags=re.S)
     found = [b for b in map(textwrap.dedent, blocks) if b.startswith(f"# {name}\n")]
-    assert len(found) == 1, f"install.md needs exactly one python block starting with '# {name}'"
+    assert len(found) == 1, f"README.md needs exactly one python block starting with '# {name}'"
     return found[0]
 
 
