@@ -25,7 +25,9 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install -y chromium)")
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install -y chromium)"
+        )
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
@@ -46,7 +48,10 @@ def watched_page(page: Page, live_server) -> Iterator[Page]:
     """A page that fails the test on console errors, page errors, or requests leaving the live server."""
     problems: list[str] = []
     origin = re.escape(live_server.url)
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on(
+        "console",
+        lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
+    )
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
 
     def check_request(request) -> None:

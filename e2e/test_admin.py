@@ -5,7 +5,9 @@ from playwright.sync_api import Page, expect
 from tests.factories import make_user
 
 
-def test_staff_user_logs_in_to_admin_and_sees_sbsync_models(watched_page: Page, live_server, screenshot, transactional_db):
+def test_staff_user_logs_in_to_admin_and_sees_sbsync_models(
+    watched_page: Page, live_server, screenshot, transactional_db
+):
     make_user(username="staffer", password="secret-pass-1", is_staff=True, is_superuser=True)
     page = watched_page
 

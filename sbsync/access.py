@@ -33,7 +33,9 @@ def _permissions(organization_id: int, group_id: int) -> dict[str, dict[str, boo
 
 def _filters(organization_id: int, group_id: int) -> dict[str, list[dict[str, Any]]]:
     result: dict[str, list[dict[str, Any]]] = {}
-    rows = DataFilter.objects.filter(organization_id=organization_id, group_id=group_id).active().order_by("pk")
+    rows = (
+        DataFilter.objects.filter(organization_id=organization_id, group_id=group_id).active().order_by("pk")
+    )
     for data_filter in rows:
         result.setdefault(data_filter.model_label.lower(), []).append(data_filter.condition)
     return result
@@ -143,7 +145,9 @@ def build_access(membership: Membership) -> Access:
         group=membership.group,
         permissions=_cached_permissions(gen, org_id, group_id),
         filters=_cached_filters(gen, org_id, group_id),
-        config=discovery.DiscoverySettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}, source=source),
+        config=discovery.DiscoverySettings(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}, source=source
+        ),
         generation=gen,
     )
 

@@ -43,7 +43,15 @@ class MembershipAdmin(SimpleHistoryAdmin):
 @admin.register(ModelPermission)
 class ModelPermissionAdmin(SimpleHistoryAdmin):
     list_display = [
-        "organization", "group", "model_label", "can_push", "can_pull", "can_create", "can_update", "can_delete", "can_read",
+        "organization",
+        "group",
+        "model_label",
+        "can_push",
+        "can_pull",
+        "can_create",
+        "can_update",
+        "can_delete",
+        "can_read",
     ]
     list_filter = ["organization", "group"]
     list_select_related = ["organization", "group"]
@@ -65,7 +73,16 @@ class DiscoveryConfigAdmin(SimpleHistoryAdmin):
 
 @admin.register(SyncLog)
 class SyncLogAdmin(admin.ModelAdmin):
-    list_display = ["timestamp", "operation", "status", "user", "organization", "model_name", "object_count", "processing_time"]
+    list_display = [
+        "timestamp",
+        "operation",
+        "status",
+        "user",
+        "organization",
+        "model_name",
+        "object_count",
+        "processing_time",
+    ]
     list_filter = ["operation", "status", "organization"]
     list_select_related = ["user", "organization"]
     search_fields = ["model_name", "user__username", "error_message"]
@@ -91,7 +108,15 @@ class UserSyncMetadataAdmin(admin.ModelAdmin):
 
 @admin.register(PerformanceMetrics)
 class PerformanceMetricsAdmin(admin.ModelAdmin):
-    list_display = ["timestamp", "operation_type", "model_name", "batch_size", "processing_time", "query_count", "memory_usage"]
+    list_display = [
+        "timestamp",
+        "operation_type",
+        "model_name",
+        "batch_size",
+        "processing_time",
+        "query_count",
+        "memory_usage",
+    ]
     list_filter = ["operation_type"]
     search_fields = ["model_name"]
     date_hierarchy = "timestamp"
@@ -124,7 +149,16 @@ class SyncJobAdmin(admin.ModelAdmin):
 
 @admin.register(SyncReport)
 class SyncReportAdmin(admin.ModelAdmin):
-    list_display = ["date", "organization", "model_name", "pushes", "pulls", "records_pushed", "records_pulled", "errors"]
+    list_display = [
+        "date",
+        "organization",
+        "model_name",
+        "pushes",
+        "pulls",
+        "records_pushed",
+        "records_pulled",
+        "errors",
+    ]
     list_filter = ["organization"]
     list_select_related = ["organization"]
     date_hierarchy = "date"

@@ -43,8 +43,12 @@ from sbsync.sync.changes import batched, ensure_backfilled, stamp_pending
 from sbsync.sync.tracking import mark_changed
 
 INTEGER_TYPES = {
-    "IntegerField", "SmallIntegerField", "BigIntegerField", "PositiveIntegerField",
-    "PositiveSmallIntegerField", "PositiveBigIntegerField",
+    "IntegerField",
+    "SmallIntegerField",
+    "BigIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "PositiveBigIntegerField",
 }
 TEXT_TYPES = {"CharField", "TextField", "SlugField"}
 SAMPLE_SECONDS = 0.02
@@ -94,8 +98,12 @@ class ApiClient:
     def __init__(self, base_url: str, organization: str | None = None) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BenchmarkError(f"{base_url!r} is not an http(s) URL of the API (e.g. http://127.0.0.1:8000/api/sync/).")
-        connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+            raise BenchmarkError(
+                f"{base_url!r} is not an http(s) URL of the API (e.g. http://127.0.0.1:8000/api/sync/)."
+            )
+        connection_class = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
         self.connection = connection_class(parts.hostname, parts.port, timeout=600)
         self.prefix = parts.path.rstrip("/") + "/"
         self.organization = organization
@@ -175,13 +183,23 @@ class RecordMaker:
         self.pk = description["pk"]
         fields = {f["name"]: f for f in description["fields"]}
         self.client_keys = fields[self.pk]["type"] == "UUIDField"
-        self.required = [f for f in description["fields"] if f["required"] and not f["read_only"] and not f.get("primary_key")]
+        self.required = [
+            f
+            for f in description["fields"]
+            if f["required"] and not f["read_only"] and not f.get("primary_key")
+        ]
         free_text = [
-            f for f in description["fields"]
-            if f["type"] in TEXT_TYPES and not f["read_only"] and not f.get("choices") and not f.get("primary_key")
+            f
+            for f in description["fields"]
+            if f["type"] in TEXT_TYPES
+            and not f["read_only"]
+            and not f.get("choices")
+            and not f.get("primary_key")
         ]
         if not free_text:
-            raise BenchmarkError(f"{self.label} has no free text field for the update phase; choose another --model.")
+            raise BenchmarkError(
+                f"{self.label} has no free text field for the update phase; choose another --model."
+            )
         self.text = free_text[0]
         for spec in self.required:
             self.value(spec, 0)
@@ -196,27 +214,44 @@ class RecordMaker:
             return f"bench{n}@example.test"
         if kind in INTEGER_TYPES:
             return n % 30000
-        simple = {"DecimalField": "1", "FloatField": 1.5, "BooleanField": True, "DateField": "2024-01-01",
-                  "DateTimeField": "2024-01-01T00:00:00Z", "TimeField": "12:00:00", "JSONField": {}}
+        simple = {
+            "DecimalField": "1",
+            "FloatField": 1.5,
+            "BooleanField": True,
+            "DateField": "2024-01-01",
+            "DateTimeField": "2024-01-01T00:00:00Z",
+            "TimeField": "12:00:00",
+            "JSONField": {},
+        }
         if kind in simple:
             return simple[kind]
         if kind == "UUIDField":
             return str(uuid.uuid4())
-        raise BenchmarkError(f"Cannot generate a value for the required field {spec['name']} ({kind}) of {self.label}; choose another --model.")
+        raise BenchmarkError(
+            f"Cannot generate a value for the required field {spec['name']} ({kind}) of {self.label}; choose another --model."
+        )
 
     def text_of(self, n: int, updated: bool) -> str:
         text = f"bench {n} updated" if updated else f"bench {n}"
         return text[: self.text.get("max_length") or None]
 
     def create(self, n: int) -> dict[str, Any]:
-        record: dict[str, Any] = {"_model": self.label, **{f["name"]: self.value(f, n) for f in self.required}}
+        record: dict[str, Any] = {
+            "_model": self.label,
+            **{f["name"]: self.value(f, n) for f in self.required},
+        }
         record[self.text["name"]] = self.text_of(n, updated=False)
         if self.client_keys:
             record[self.pk] = str(uuid.uuid4())
         return record
 
     def update(self, n: int, pk: Any, version: int) -> dict[str, Any]:
-        return {"_model": self.label, self.pk: pk, self.text["name"]: self.text_of(n, updated=True), "_version": version}
+        return {
+            "_model": self.label,
+            self.pk: pk,
+            self.text["name"]: self.text_of(n, updated=True),
+            "_version": version,
+        }
 
 
 @dataclass
@@ -238,7 +273,9 @@ def create_benchmark_account(label: str) -> Account:
     user = get_user_model().objects.create_user(username=f"bench-{suffix}", password=password)
     Membership.objects.create(user=user, organization=organization, group=group)
     ModelPermission.objects.create(
-        organization=organization, group=group, model_label=model._meta.label,
+        organization=organization,
+        group=group,
+        model_label=model._meta.label,
         **{f"can_{action}": True for action in Action.values},
     )
     return Account(user.get_username(), password, organization.slug)
@@ -275,8 +312,14 @@ def _timed(name: str, records: int, sampler: MemorySampler | None, work: Callabl
 
 
 def run_workload(
-    client: ApiClient, *, label: str, records: int, batch: int, sampler: MemorySampler | None,
-    seeded: dict[str, str] | None = None, exact: bool = True,
+    client: ApiClient,
+    *,
+    label: str,
+    records: int,
+    batch: int,
+    sampler: MemorySampler | None,
+    seeded: dict[str, str] | None = None,
+    exact: bool = True,
 ) -> Outcome:
     """Create, update and pull ``records`` rows of ``label``; with ``seeded`` (primary key → text of rows
     already written), only pull. ``exact``: the organization holds nothing else, so the pull must
@@ -294,7 +337,9 @@ def run_workload(
         for chunk in batched(range(records), batch):
             status, answer = client.call("POST", "push/", {"data": [build(n) for n in chunk]})
             if status == 404:
-                raise BenchmarkError("This server has no push/ endpoint; measure pull alone with --seed-direct.")
+                raise BenchmarkError(
+                    "This server has no push/ endpoint; measure pull alone with --seed-direct."
+                )
             if status != 200 or answer["error_count"]:
                 raise BenchmarkError(f"push answered {status}: {str(answer)[:500]}")
             for n, result in zip(chunk, answer["results"], strict=True):
@@ -303,7 +348,9 @@ def run_workload(
 
     if seeded is None:
         outcome.phases.append(_timed("create", records, sampler, lambda: push(maker.create, False)))
-        outcome.phases.append(_timed("update", records, sampler, lambda: push(lambda n: maker.update(n, *versions[n]), True)))
+        outcome.phases.append(
+            _timed("update", records, sampler, lambda: push(lambda n: maker.update(n, *versions[n]), True))
+        )
     seen: dict[str, str] = {}
 
     def pull() -> None:
@@ -348,8 +395,22 @@ def started_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
         "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])),
     }
     command = [
-        sys.executable, "-m", "gunicorn", wsgi_target(), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-        "--worker-class", "gthread", "--threads", "1", "--timeout", "600", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        wsgi_target(),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "1",
+        "--timeout",
+        "600",
+        "--log-level",
+        "warning",
     ]
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(command, env=env, stdout=log, stderr=log)
@@ -370,7 +431,9 @@ def _wait_until_up(server: subprocess.Popen[bytes], port: int, log: Any) -> None
     while time.monotonic() < deadline:
         if server.poll() is not None:
             log.seek(0)
-            raise BenchmarkError(f"The server stopped at start-up:\n{log.read().decode(errors='replace')[-2000:]}")
+            raise BenchmarkError(
+                f"The server stopped at start-up:\n{log.read().decode(errors='replace')[-2000:]}"
+            )
         try:
             probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             probe.request("GET", "/")

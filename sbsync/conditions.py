@@ -74,14 +74,18 @@ def validate_condition(model: type[models.Model], condition: Any) -> None:
             continue
         if isinstance(item, str) and item.startswith("$"):
             raise ValidationError(
-                {"value": f"Unknown placeholder {item!r}; use $user or $user.{{{','.join(USER_ATTRIBUTES)}}}."}
+                {
+                    "value": f"Unknown placeholder {item!r}; use $user or $user.{{{','.join(USER_ATTRIBUTES)}}}."
+                }
             )
         if item is None or isinstance(item, (dict, list)):
             raise ValidationError({"value": "Give a plain value (text, number or true/false)."})
         try:
             target.clean(target.to_python(item), None)
         except ValidationError as exc:
-            raise ValidationError({"value": f"{item!r} is not valid for {name}: {' '.join(exc.messages)}"}) from None
+            raise ValidationError(
+                {"value": f"{item!r} is not valid for {name}: {' '.join(exc.messages)}"}
+            ) from None
 
 
 def _resolve_value(value: Any, user: Any) -> Any:

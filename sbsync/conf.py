@@ -76,7 +76,11 @@ def as_timedelta(value: timedelta | int | float) -> timedelta:
 
 def log_dir() -> Path:
     path = Path(get("LOG_DIR"))
-    return path if path.is_absolute() else Path(settings.BASE_DIR if hasattr(settings, "BASE_DIR") else ".") / path
+    return (
+        path
+        if path.is_absolute()
+        else Path(settings.BASE_DIR if hasattr(settings, "BASE_DIR") else ".") / path
+    )
 
 
 def _is_int(value: Any, minimum: int) -> bool:
@@ -116,7 +120,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         known = {c.label for c in apps.get_app_configs()}
         for label in include_apps:
             if label not in known:
-                errors.append(_error("INCLUDE_APPS", f"names {label!r}, which is not an installed app label.", 5))
+                errors.append(
+                    _error("INCLUDE_APPS", f"names {label!r}, which is not an installed app label.", 5)
+                )
     for name in ("EXCLUDE_MODELS", "INCLUDE_MODELS", "SHARED_MODELS"):
         if not _is_label_list(get(name)):
             errors.append(_error(name, "must be a list of model labels like 'shop.Customer'.", 6))
@@ -125,7 +131,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         errors.append(_error("TENANT_FIELD", "must be a field name (a Python identifier).", 7))
     read_only = get("READ_ONLY_FIELDS")
     if not isinstance(read_only, dict) or not all(
-        isinstance(k, str) and LABEL_RE.match(k) and isinstance(v, (list, tuple)) for k, v in read_only.items()
+        isinstance(k, str) and LABEL_RE.match(k) and isinstance(v, (list, tuple))
+        for k, v in read_only.items()
     ):
         errors.append(_error("READ_ONLY_FIELDS", "must map model labels to lists of field names.", 8))
     for name in ("MAX_PUSH_RECORDS", "MAX_PULL_BATCH", "DEFAULT_PULL_BATCH", "MAX_BODY_BYTES"):
@@ -164,6 +171,9 @@ def check_labels_exist(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
                 apps.get_model(label)
             except LookupError:
                 warnings.append(
-                    Warning(f"SBSYNC['{name}'] names {label!r}, which is not an installed model.", id="sbsync.W001")
+                    Warning(
+                        f"SBSYNC['{name}'] names {label!r}, which is not an installed model.",
+                        id="sbsync.W001",
+                    )
                 )
     return warnings

@@ -235,7 +235,12 @@ def read_only_fields(model: type[models.Model]) -> set[str]:
     """Fields a client may never write: the tenant field, auto timestamps, non-editable fields and the
     READ_ONLY_FIELDS of settings."""
     configured = conf.get("READ_ONLY_FIELDS")
-    names = {name for label, fields in configured.items() if label.lower() == model._meta.label_lower for name in fields}
+    names = {
+        name
+        for label, fields in configured.items()
+        if label.lower() == model._meta.label_lower
+        for name in fields
+    }
     tenant = tenant_field(model)
     if tenant is not None:
         names.add(tenant.name)

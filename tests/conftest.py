@@ -37,7 +37,11 @@ def trio(db) -> Trio:
     acme = make_organization(name="Acme", slug="acme")
     globex = make_organization(name="Globex", slug="globex")
     owners, members = make_group("Owners"), make_group("Members")
-    alice, bob, charlie = make_user(username="alice"), make_user(username="bob"), make_user(username="charlie")
+    alice, bob, charlie = (
+        make_user(username="alice"),
+        make_user(username="bob"),
+        make_user(username="charlie"),
+    )
     make_membership(user=alice, organization=acme, group=owners)
     make_membership(user=bob, organization=acme, group=members)
     make_membership(user=charlie, organization=globex, group=owners)

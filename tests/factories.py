@@ -91,7 +91,9 @@ def make_customer(**overrides: Any) -> Customer:
 
 def make_order(**overrides: Any) -> Order:
     if "customer" not in overrides:
-        overrides["customer"] = make_customer(**({"organization": overrides["organization"]} if "organization" in overrides else {}))
+        overrides["customer"] = make_customer(
+            **({"organization": overrides["organization"]} if "organization" in overrides else {})
+        )
     overrides.setdefault("organization", overrides["customer"].organization)
     overrides.setdefault("amount", Decimal("10.00"))
     return Order.objects.create(**overrides)
@@ -99,7 +101,9 @@ def make_order(**overrides: Any) -> Order:
 
 def make_report(**overrides: Any) -> Report:
     if "customer" not in overrides:
-        overrides["customer"] = make_customer(**({"organization": overrides["organization"]} if "organization" in overrides else {}))
+        overrides["customer"] = make_customer(
+            **({"organization": overrides["organization"]} if "organization" in overrides else {})
+        )
     overrides.setdefault("organization", overrides["customer"].organization)
     overrides.setdefault("report_type", "ANALYSIS")
     return Report.objects.create(**overrides)

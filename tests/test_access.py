@@ -19,7 +19,9 @@ def test_member_without_permission_rows_may_do_nothing(trio):
 
 
 def test_member_gets_exactly_its_groups_flags(trio):
-    make_permission(organization=trio.acme, group=trio.members, model_label="shop.Customer", actions=["pull", "read"])
+    make_permission(
+        organization=trio.acme, group=trio.members, model_label="shop.Customer", actions=["pull", "read"]
+    )
 
     access = access_for(trio.bob, trio.acme)
 
@@ -62,7 +64,11 @@ def test_several_filters_must_all_match(trio):
     match = make_customer(organization=trio.acme, assigned_manager=trio.bob, department="SALES")
     make_customer(organization=trio.acme, assigned_manager=trio.bob, department="SUPPORT")
     make_filter(organization=trio.acme, group=trio.members)
-    make_filter(organization=trio.acme, group=trio.members, condition={"field": "department", "operator": "exact", "value": "SALES"})
+    make_filter(
+        organization=trio.acme,
+        group=trio.members,
+        condition={"field": "department", "operator": "exact", "value": "SALES"},
+    )
 
     assert list(visible_rows(trio.bob, trio.acme, Customer)) == [match]
 

@@ -52,9 +52,17 @@ def test_the_workload_creates_updates_and_pulls_every_row_through_the_api(client
     outcome = run_workload(client, label="shop.Customer", records=23, batch=5, sampler=sampler)
     sampler.stopped.set()
 
-    names = set(Customer.objects.filter(organization__slug=account.organization).values_list("name", flat=True))
+    names = set(
+        Customer.objects.filter(organization__slug=account.organization).values_list("name", flat=True)
+    )
     assert [p.name for p in outcome.phases] == ["create", "update", "pull"]
-    assert (outcome.pulled, outcome.distinct, outcome.missing, outcome.stale, outcome.count_ok) == (23, 23, 0, 0, True)
+    assert (outcome.pulled, outcome.distinct, outcome.missing, outcome.stale, outcome.count_ok) == (
+        23,
+        23,
+        0,
+        0,
+        True,
+    )
     assert names == {f"bench {n} updated" for n in range(23)}
     assert all(p.peak_mb and p.peak_mb > 10 for p in outcome.phases)
 
@@ -71,7 +79,9 @@ def test_seeded_rows_are_only_pulled(client, account):
 def test_the_count_check_fails_when_a_written_row_is_not_pulled(client, account):
     seeded = seed_rows("shop.Customer", account.organization, 3)
 
-    outcome = run_workload(client, label="shop.Customer", records=4, batch=5, sampler=None, seeded={**seeded, "missing": "x"})
+    outcome = run_workload(
+        client, label="shop.Customer", records=4, batch=5, sampler=None, seeded={**seeded, "missing": "x"}
+    )
 
     assert (outcome.missing, outcome.count_ok) == (1, False)
 
@@ -83,7 +93,12 @@ def test_records_are_generated_from_the_model_description():
 
     assert record["_model"] == "shop.Customer" and record["name"] == "bench 7"
     assert len(record["id"]) == 36
-    assert maker.update(7, record["id"], 1) == {"_model": "shop.Customer", "id": record["id"], "name": "bench 7 updated", "_version": 1}
+    assert maker.update(7, record["id"], 1) == {
+        "_model": "shop.Customer",
+        "id": record["id"],
+        "name": "bench 7 updated",
+        "_version": 1,
+    }
 
 
 def test_a_model_with_a_required_foreign_key_or_no_free_text_cannot_be_generated():
@@ -97,14 +112,24 @@ def test_the_command_measures_a_running_server_and_prints_each_phase(live_server
     out = StringIO()
 
     call_command(
-        "sync_benchmark", url=f"{live_server.url}/api/sync/", username=account.username, password=account.password,
-        organization=account.organization, records=15, batch=4, server_pid=os.getpid(), stdout=out,
+        "sync_benchmark",
+        url=f"{live_server.url}/api/sync/",
+        username=account.username,
+        password=account.password,
+        organization=account.organization,
+        records=15,
+        batch=4,
+        server_pid=os.getpid(),
+        stdout=out,
     )
 
     text = out.getvalue()
     for phase in ("create ", "update ", "pull "):
         assert f"\n{phase}" in text
-    assert "count check: pulled 15 rows (15 distinct) for 15 written; missing 0, not in their latest state 0: OK" in text
+    assert (
+        "count check: pulled 15 rows (15 distinct) for 15 written; missing 0, not in their latest state 0: OK"
+        in text
+    )
     assert "server memory:" in text
 
 

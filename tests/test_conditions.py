@@ -64,8 +64,16 @@ def test_not_equal_keeps_empty_values(db):
     empty = make_customer(organization=org, department="")
     unassigned = make_customer(organization=org, assigned_manager=None)
 
-    rows = set(Customer.objects.filter(condition_q(Customer, {"field": "department", "operator": "ne", "value": "SALES"}, None)))
-    managers = set(Customer.objects.filter(condition_q(Customer, {"field": "assigned_manager", "operator": "ne", "value": 999}, None)))
+    rows = set(
+        Customer.objects.filter(
+            condition_q(Customer, {"field": "department", "operator": "ne", "value": "SALES"}, None)
+        )
+    )
+    managers = set(
+        Customer.objects.filter(
+            condition_q(Customer, {"field": "assigned_manager", "operator": "ne", "value": 999}, None)
+        )
+    )
 
     assert sales not in rows and {other, empty} <= rows
     assert unassigned in managers
@@ -74,5 +82,11 @@ def test_not_equal_keeps_empty_values(db):
 def test_resolved_replaces_placeholders_for_fingerprints(db):
     user = make_user(username="mary")
 
-    assert resolved({"field": "assigned_manager", "operator": "exact", "value": "$user"}, user)["value"] == user.pk
-    assert resolved({"field": "name", "operator": "in", "value": ["$user.username", "x"]}, user)["value"] == ["mary", "x"]
+    assert (
+        resolved({"field": "assigned_manager", "operator": "exact", "value": "$user"}, user)["value"]
+        == user.pk
+    )
+    assert resolved({"field": "name", "operator": "in", "value": ["$user.username", "x"]}, user)["value"] == [
+        "mary",
+        "x",
+    ]

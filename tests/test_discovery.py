@@ -12,13 +12,23 @@ def labels(models) -> list[str]:
 
 
 def test_candidates_are_project_models_only():
-    assert labels(discovery.candidate_models()) == ["shop.Customer", "shop.Order", "shop.Product", "shop.Report"]
+    assert labels(discovery.candidate_models()) == [
+        "shop.Customer",
+        "shop.Order",
+        "shop.Product",
+        "shop.Report",
+    ]
 
 
 def test_demo_settings_enable_tenant_models_and_the_shared_product(db):
     statuses = {s.label: s for s in discovery.evaluate()}
 
-    assert labels(discovery.enabled_models()) == ["shop.Customer", "shop.Order", "shop.Product", "shop.Report"]
+    assert labels(discovery.enabled_models()) == [
+        "shop.Customer",
+        "shop.Order",
+        "shop.Product",
+        "shop.Report",
+    ]
     assert statuses["shop.Product"].shared is True
     assert statuses["shop.Customer"].tenant_field == "organization"
 
@@ -74,7 +84,14 @@ def test_describe_model_tells_a_client_how_to_write_records():
 
     fields = {f["name"]: f for f in described["fields"]}
     assert described["pk"] == "id"
-    assert fields["name"] == {"name": "name", "type": "CharField", "required": True, "read_only": False, "null": False, "max_length": 200}
+    assert fields["name"] == {
+        "name": "name",
+        "type": "CharField",
+        "required": True,
+        "read_only": False,
+        "null": False,
+        "max_length": 200,
+    }
     assert fields["department"]["choices"] == ["SALES", "SUPPORT", "ENGINEERING", "MARKETING", "FINANCE"]
     assert fields["assigned_manager"]["related_model"] == "auth.User"
     assert fields["organization"]["read_only"] is True
@@ -83,7 +100,14 @@ def test_describe_model_tells_a_client_how_to_write_records():
 def test_describe_model_shows_no_internal_length_for_uuid_keys():
     fields = {f["name"]: f for f in discovery.describe_model(Customer)["fields"]}
 
-    assert fields["id"] == {"name": "id", "type": "UUIDField", "required": False, "read_only": False, "null": False, "primary_key": True}
+    assert fields["id"] == {
+        "name": "id",
+        "type": "UUIDField",
+        "required": False,
+        "read_only": False,
+        "null": False,
+        "primary_key": True,
+    }
 
 
 @pytest.mark.parametrize("label", ["", None, "shop", "shop.Customer.x"])

@@ -27,7 +27,11 @@ TokenResponse = inline_serializer(
         "expiry": serializers.DateTimeField(allow_null=True),
         "user": inline_serializer(
             "TokenUser",
-            {"id": serializers.IntegerField(), "username": serializers.CharField(), "email": serializers.CharField()},
+            {
+                "id": serializers.IntegerField(),
+                "username": serializers.CharField(),
+                "email": serializers.CharField(),
+            },
         ),
         "organizations": inline_serializer(
             "TokenOrganization",
@@ -70,8 +74,18 @@ def token_payload(user: Any, token: str, expiry: Any) -> dict[str, Any]:
 @extend_schema(
     summary="Log in for an API token",
     request=LoginRequest,
-    responses={200: TokenResponse, 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse},
-    examples=[OpenApiExample("Login", value={"username": "john_manager", "password": "sbsync-demo"}, request_only=True)],
+    responses={
+        200: TokenResponse,
+        400: ErrorResponse,
+        413: ErrorResponse,
+        415: ErrorResponse,
+        429: ErrorResponse,
+    },
+    examples=[
+        OpenApiExample(
+            "Login", value={"username": "john_manager", "password": "sbsync-demo"}, request_only=True
+        )
+    ],
     tags=["auth"],
 )
 @sync_endpoint(["POST"], public=True, forms=True)
@@ -82,7 +96,12 @@ def obtain_token(request: Request) -> Response:
     username, password = _credential(request.data, "username"), _credential(request.data, "password")
     failures = LoginFailures(request, username)
     if (wait := failures.retry_after()) is not None:
-        raise ApiError(429, "throttled", f"Too many failed logins: try again in {wait} seconds.", headers={"Retry-After": str(wait)})
+        raise ApiError(
+            429,
+            "throttled",
+            f"Too many failed logins: try again in {wait} seconds.",
+            headers={"Retry-After": str(wait)},
+        )
     user = authenticate(request._request, username=username, password=password)
     if user is None or not user.is_active:
         failures.record()

@@ -22,8 +22,12 @@ def request_access(request: Request, body: Any = None) -> Access:
     if not slug and isinstance(body, dict) and "organization" in body:
         slug = body["organization"]
         if not isinstance(slug, str) or not slug:
-            raise ApiError(400, "validation_error", "organization must be an organization slug.",
-                           {"organization": ["Give the slug of an organization."]})
+            raise ApiError(
+                400,
+                "validation_error",
+                "organization must be an organization slug.",
+                {"organization": ["Give the slug of an organization."]},
+            )
     try:
         membership = resolve_membership(request.user, slug or None)
     except OrganizationError as exc:

@@ -45,7 +45,9 @@ def sync_endpoint(
             length = request.META.get("CONTENT_LENGTH") or "0"
             limit = conf.get("MAX_BODY_BYTES")
             if length.isdigit() and int(length) > limit:
-                raise ApiError(413, "payload_too_large", f"The body is larger than the limit of {limit} bytes.")
+                raise ApiError(
+                    413, "payload_too_large", f"The body is larger than the limit of {limit} bytes."
+                )
             original_initial(self, request, *args, **kwargs)
 
         cls.initial = initial

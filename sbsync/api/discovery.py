@@ -28,8 +28,12 @@ FieldSchema = inline_serializer(
         "null": serializers.BooleanField(),
         "max_length": serializers.IntegerField(required=False),
         "choices": serializers.ListField(child=serializers.JSONField(), required=False),
-        "related_model": serializers.CharField(required=False, help_text="Label of the model a foreign key points to"),
-        "attname": serializers.CharField(required=False, help_text="Alternative key of a foreign key (name_id)"),
+        "related_model": serializers.CharField(
+            required=False, help_text="Label of the model a foreign key points to"
+        ),
+        "attname": serializers.CharField(
+            required=False, help_text="Alternative key of a foreign key (name_id)"
+        ),
         "primary_key": serializers.BooleanField(required=False),
     },
 )
@@ -43,7 +47,8 @@ ModelSchema = inline_serializer(
         "shared": serializers.BooleanField(help_text="Reference data of every organization: pull-only"),
         "permissions": serializers.DictField(child=serializers.BooleanField()),
         "filters": serializers.ListField(
-            child=serializers.DictField(), help_text='Row filters of your role: {"field", "operator", "value"}, all must match'
+            child=serializers.DictField(),
+            help_text='Row filters of your role: {"field", "operator", "value"}, all must match',
         ),
         "fields": serializers.ListField(child=FieldSchema),
     },
@@ -54,7 +59,12 @@ CatalogueSchema = inline_serializer(
         "protocol_version": serializers.CharField(),
         "server_version": serializers.CharField(),
         "organization": inline_serializer(
-            "SyncOrganization", {"id": serializers.IntegerField(), "name": serializers.CharField(), "slug": serializers.CharField()}
+            "SyncOrganization",
+            {
+                "id": serializers.IntegerField(),
+                "name": serializers.CharField(),
+                "slug": serializers.CharField(),
+            },
         ),
         "group": serializers.CharField(help_text="Your role in the organization"),
         "limits": serializers.DictField(child=serializers.IntegerField()),

@@ -61,7 +61,9 @@ def _validation_detail(errors: Any) -> tuple[str, dict[str, Any] | None]:
         if first:
             field, messages = first
             message = messages[0] if isinstance(messages, list) and messages else messages
-            return f"{field}: {message}", {k: [str(m) for m in v] if isinstance(v, list) else v for k, v in errors.items()}
+            return f"{field}: {message}", {
+                k: [str(m) for m in v] if isinstance(v, list) else v for k, v in errors.items()
+            }
     if isinstance(errors, list) and errors:
         return str(errors[0]), {"non_field_errors": [str(e) for e in errors]}
     return "Invalid input.", None

@@ -85,8 +85,13 @@ HealthSchema = inline_serializer(
     {
         "status": serializers.CharField(help_text="healthy or unhealthy"),
         "timestamp": serializers.DateTimeField(),
-        "checks": serializers.DictField(child=serializers.CharField(), help_text="database, cache, logging, task_queue: healthy or unhealthy"),
-        "reasons": serializers.DictField(child=serializers.CharField(), required=False, help_text="Why a check failed, in general terms"),
+        "checks": serializers.DictField(
+            child=serializers.CharField(),
+            help_text="database, cache, logging, task_queue: healthy or unhealthy",
+        ),
+        "reasons": serializers.DictField(
+            child=serializers.CharField(), required=False, help_text="Why a check failed, in general terms"
+        ),
         "error": serializers.CharField(required=False),
         "detail": serializers.CharField(required=False),
     },
@@ -96,7 +101,10 @@ HealthSchema = inline_serializer(
 @extend_schema(
     summary="Health of the database, cache, log directory and task queue",
     auth=[],
-    responses={200: HealthSchema, 503: OpenApiResponse(HealthSchema, description="At least one check failed")},
+    responses={
+        200: HealthSchema,
+        503: OpenApiResponse(HealthSchema, description="At least one check failed"),
+    },
     tags=["monitoring"],
 )
 @sync_endpoint(["GET"], public=True)

@@ -64,7 +64,9 @@ PerformanceSchema = inline_serializer(
             },
         ),
         "current_memory_usage": serializers.FloatField(help_text="MB, the answering server process"),
-        "throughput": serializers.DictField(child=serializers.DictField(), help_text="Last hour, per operation"),
+        "throughput": serializers.DictField(
+            child=serializers.DictField(), help_text="Last hour, per operation"
+        ),
         "optimization_suggestions": serializers.ListField(child=serializers.JSONField()),
         "analysis_at": serializers.DateTimeField(allow_null=True),
     },
@@ -91,7 +93,9 @@ def throughput(window: timedelta = THROUGHPUT_WINDOW) -> dict[str, dict[str, Any
         row["operation_type"]: {
             "operations": row["operations"],
             "records": row["records"] or 0,
-            "records_per_second": round((row["records"] or 0) / row["seconds"], 1) if row["seconds"] else None,
+            "records_per_second": round((row["records"] or 0) / row["seconds"], 1)
+            if row["seconds"]
+            else None,
         }
         for row in rows
     }
@@ -109,7 +113,11 @@ def performance_report(days: int) -> dict[str, Any]:
     return {
         "period_days": days,
         "since": since,
-        "performance_stats": {"total_operations": total, "average_processing_time": average, "cache_hit_rate": hit_rate},
+        "performance_stats": {
+            "total_operations": total,
+            "average_processing_time": average,
+            "cache_hit_rate": hit_rate,
+        },
         "operations": operations,
         "cache_stats": {
             "cache_hits": counts["hits"],
@@ -126,7 +134,11 @@ def performance_report(days: int) -> dict[str, Any]:
 
 @extend_schema(
     summary="Operation counts, timings, cache hit rate, memory and suggestions (staff only)",
-    parameters=[OpenApiParameter("days", int, description=f"Period of the figures, 1 to {MAX_DAYS} (default {DEFAULT_DAYS})")],
+    parameters=[
+        OpenApiParameter(
+            "days", int, description=f"Period of the figures, 1 to {MAX_DAYS} (default {DEFAULT_DAYS})"
+        )
+    ],
     responses={
         200: PerformanceSchema,
         400: OpenApiResponse(ErrorResponse, description="Bad days"),

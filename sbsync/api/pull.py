@@ -36,9 +36,13 @@ PullRequestSchema = inline_serializer(
             help_text="Model label → null (from the beginning), an ISO-8601 timestamp, or the cursor a previous pull returned.",
         ),
         "batch_size": serializers.IntegerField(
-            required=False, min_value=1, help_text="Records in the whole response: 1 to MAX_PULL_BATCH (default DEFAULT_PULL_BATCH)."
+            required=False,
+            min_value=1,
+            help_text="Records in the whole response: 1 to MAX_PULL_BATCH (default DEFAULT_PULL_BATCH).",
         ),
-        "organization": serializers.CharField(required=False, help_text="Organization slug (or the X-Sync-Organization header)."),
+        "organization": serializers.CharField(
+            required=False, help_text="Organization slug (or the X-Sync-Organization header)."
+        ),
     },
 )
 PullModelMetadata = inline_serializer(
@@ -48,8 +52,12 @@ PullModelMetadata = inline_serializer(
         "deleted": serializers.IntegerField(help_text="Tombstones of this model in deleted"),
         "cursor": serializers.CharField(help_text="Send it back as this model's start to continue"),
         "has_more": serializers.BooleanField(),
-        "last_sync": serializers.DateTimeField(help_text="The organization's last pull of this model (this one)"),
-        "user_last_sync": serializers.DateTimeField(allow_null=True, help_text="Your previous pull of this model"),
+        "last_sync": serializers.DateTimeField(
+            help_text="The organization's last pull of this model (this one)"
+        ),
+        "user_last_sync": serializers.DateTimeField(
+            allow_null=True, help_text="Your previous pull of this model"
+        ),
     },
 )
 PullResponseSchema = inline_serializer(
@@ -93,11 +101,15 @@ def parse_pull_request(body: Any, access: Access) -> tuple[dict[type[models.Mode
     """The models to pull (in request order) with their raw start values, and the batch size.
     400 for a malformed envelope or an unknown model, 403 when the role may not pull one of them."""
     if not isinstance(body, dict):
-        raise ApiError(400, "validation_error", 'Send a JSON object: {"models": {"app.Model": null}, "batch_size": 100}.')
+        raise ApiError(
+            400, "validation_error", 'Send a JSON object: {"models": {"app.Model": null}, "batch_size": 100}.'
+        )
     unknown = sorted(set(body) - ENVELOPE_KEYS)
     if unknown:
         raise ApiError(
-            400, "validation_error", f"Unknown field {_label(unknown[0])!r} in the pull request.",
+            400,
+            "validation_error",
+            f"Unknown field {_label(unknown[0])!r} in the pull request.",
             {_label(key): ["Unknown field."] for key in unknown[:20]},
         )
     requested = body.get("models")
@@ -118,15 +130,27 @@ def parse_pull_request(body: Any, access: Access) -> tuple[dict[type[models.Mode
         if not access.can(model, Action.PULL):
             forbidden.append(model._meta.label)
         if start is not None and not isinstance(start, str):
-            message = f"The start of {model._meta.label} must be null, an ISO-8601 timestamp or a cursor string."
+            message = (
+                f"The start of {model._meta.label} must be null, an ISO-8601 timestamp or a cursor string."
+            )
             raise ApiError(400, "validation_error", message, {f"models.{model._meta.label}": [message]})
         chosen[model] = start
     if missing:
         message = "Unknown model, or not enabled for sync"
-        raise ApiError(400, "unknown_model", f"{message}: {', '.join(missing[:5])}.", {f"models.{m}": [message + "."] for m in missing[:20]})
+        raise ApiError(
+            400,
+            "unknown_model",
+            f"{message}: {', '.join(missing[:5])}.",
+            {f"models.{m}": [message + "."] for m in missing[:20]},
+        )
     if forbidden:
         message = "Your role may not pull this model"
-        raise ApiError(403, "forbidden", f"{message}: {', '.join(forbidden)}.", {f"models.{m}": [message + "."] for m in forbidden})
+        raise ApiError(
+            403,
+            "forbidden",
+            f"{message}: {', '.join(forbidden)}.",
+            {f"models.{m}": [message + "."] for m in forbidden},
+        )
     return chosen, batch_size
 
 
@@ -146,10 +170,14 @@ def _requested_labels(body: Any) -> list[str]:
     request=PullRequestSchema,
     responses={
         200: PullResponseSchema,
-        400: OpenApiResponse(ErrorResponse, description="Malformed envelope, unknown model, bad cursor or timestamp"),
+        400: OpenApiResponse(
+            ErrorResponse, description="Malformed envelope, unknown model, bad cursor or timestamp"
+        ),
         401: OpenApiResponse(ErrorResponse, description="No valid token"),
         403: OpenApiResponse(ErrorResponse, description="Not a member, or the role may not pull a model"),
-        410: OpenApiResponse(ErrorResponse, description="A position older than the tombstone retention horizon"),
+        410: OpenApiResponse(
+            ErrorResponse, description="A position older than the tombstone retention horizon"
+        ),
         413: OpenApiResponse(ErrorResponse, description="Body larger than MAX_BODY_BYTES"),
         415: OpenApiResponse(ErrorResponse, description="Body not JSON"),
         429: OpenApiResponse(ErrorResponse, description="Too many requests with this token (Retry-After)"),
@@ -157,7 +185,13 @@ def _requested_labels(body: Any) -> list[str]:
     examples=[
         OpenApiExample(
             "First pull and a continuation",
-            value={"models": {"shop.Customer": None, "shop.Order": "c:WzEsMSwic2hvcC5PcmRlciIsMSwxMiwiYWJjIl0.sig"}, "batch_size": 100},
+            value={
+                "models": {
+                    "shop.Customer": None,
+                    "shop.Order": "c:WzEsMSwic2hvcC5PcmRlciIsMSwxMiwiYWJjIl0.sig",
+                },
+                "batch_size": 100,
+            },
             request_only=True,
         )
     ],
@@ -192,7 +226,9 @@ def pull(request: Request) -> Response:
             object_count=total,
             success_count=total,
             error_count=1 if error else 0,
-            errors=[{"error": error.code, "detail": error.detail, "status": error.status_code}] if error else [],
+            errors=[{"error": error.code, "detail": error.detail, "status": error.status_code}]
+            if error
+            else [],
             request_data=body if isinstance(body, dict) else None,
             measurement=measurement,
         )

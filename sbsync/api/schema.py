@@ -24,7 +24,9 @@ import sbsync
 ErrorResponse = inline_serializer(
     "ErrorResponse",
     {
-        "error": serializers.CharField(help_text="A stable code: validation_error, not_found, throttled, ..."),
+        "error": serializers.CharField(
+            help_text="A stable code: validation_error, not_found, throttled, ..."
+        ),
         "detail": serializers.CharField(help_text="One sentence for a human."),
         "errors": serializers.DictField(
             child=serializers.ListField(child=serializers.CharField()),
@@ -40,7 +42,8 @@ def only_sbsync_endpoints(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> li
     return [
         e
         for e in endpoints
-        if getattr(e[3], "__module__", "").startswith("sbsync.api") and getattr(e[3], "__module__", "") != __name__
+        if getattr(e[3], "__module__", "").startswith("sbsync.api")
+        and getattr(e[3], "__module__", "") != __name__
     ]
 
 

@@ -14,442 +14,944 @@ import sbsync.models.access
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChangeClock',
+            name="ChangeClock",
             fields=[
-                ('scope', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('seq', models.BigIntegerField(default=0)),
-                ('horizon', models.BigIntegerField(default=0)),
+                ("scope", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("seq", models.BigIntegerField(default=0)),
+                ("horizon", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='ConfigGeneration',
+            name="ConfigGeneration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(default='0', max_length=32)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.CharField(default="0", max_length=32)),
             ],
         ),
         migrations.CreateModel(
-            name='DiscoveryConfig',
+            name="DiscoveryConfig",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('auto_discover_models', models.BooleanField(default=True)),
-                ('include_apps', models.JSONField(blank=True, default=list)),
-                ('exclude_models', models.JSONField(blank=True, default=list)),
-                ('include_models', models.JSONField(blank=True, default=list)),
-                ('shared_models', models.JSONField(blank=True, default=list)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("auto_discover_models", models.BooleanField(default=True)),
+                ("include_apps", models.JSONField(blank=True, default=list)),
+                ("exclude_models", models.JSONField(blank=True, default=list)),
+                ("include_models", models.JSONField(blank=True, default=list)),
+                ("shared_models", models.JSONField(blank=True, default=list)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'discovery configuration',
-                'verbose_name_plural': 'discovery configuration',
+                "verbose_name": "discovery configuration",
+                "verbose_name_plural": "discovery configuration",
             },
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('slug', models.SlugField(unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("slug", models.SlugField(unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='PerformanceAnalysis',
+            name="PerformanceAnalysis",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('period_days', models.PositiveIntegerField(default=7)),
-                ('summary', models.JSONField(default=dict)),
-                ('suggestions', models.JSONField(default=list)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("period_days", models.PositiveIntegerField(default=7)),
+                ("summary", models.JSONField(default=dict)),
+                ("suggestions", models.JSONField(default=list)),
             ],
             options={
-                'verbose_name_plural': 'performance analyses',
-                'ordering': ['-created_at'],
+                "verbose_name_plural": "performance analyses",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalDiscoveryConfig',
+            name="HistoricalDiscoveryConfig",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('auto_discover_models', models.BooleanField(default=True)),
-                ('include_apps', models.JSONField(blank=True, default=list)),
-                ('exclude_models', models.JSONField(blank=True, default=list)),
-                ('include_models', models.JSONField(blank=True, default=list)),
-                ('shared_models', models.JSONField(blank=True, default=list)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("auto_discover_models", models.BooleanField(default=True)),
+                ("include_apps", models.JSONField(blank=True, default=list)),
+                ("exclude_models", models.JSONField(blank=True, default=list)),
+                ("include_models", models.JSONField(blank=True, default=list)),
+                ("shared_models", models.JSONField(blank=True, default=list)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical discovery configuration',
-                'verbose_name_plural': 'historical discovery configuration',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalOrganization',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=200)),
-                ('slug', models.SlugField()),
-                ('description', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical organization',
-                'verbose_name_plural': 'historical organizations',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalModelPermission',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('model_label', models.CharField(db_index=True, max_length=100, validators=[sbsync.models.access.validate_model_label])),
-                ('can_push', models.BooleanField(default=False)),
-                ('can_pull', models.BooleanField(default=False)),
-                ('can_create', models.BooleanField(default=False)),
-                ('can_update', models.BooleanField(default=False)),
-                ('can_delete', models.BooleanField(default=False)),
-                ('can_read', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('group', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='auth.group')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='sbsync.organization')),
-            ],
-            options={
-                'verbose_name': 'historical model permission',
-                'verbose_name_plural': 'historical model permissions',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical discovery configuration",
+                "verbose_name_plural": "historical discovery configuration",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalMembership',
+            name="HistoricalOrganization",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('group', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='auth.group')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='sbsync.organization')),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("name", models.CharField(db_index=True, max_length=200)),
+                ("slug", models.SlugField()),
+                ("description", models.TextField(blank=True)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical membership',
-                'verbose_name_plural': 'historical memberships',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical organization",
+                "verbose_name_plural": "historical organizations",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalDataFilter',
+            name="HistoricalModelPermission",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('model_label', models.CharField(db_index=True, max_length=100, validators=[sbsync.models.access.validate_model_label])),
-                ('name', models.CharField(max_length=100)),
-                ('condition', models.JSONField(help_text='{"field": "...", "operator": "exact", "value": "... or $user"}')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('group', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='auth.group')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='sbsync.organization')),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                (
+                    "model_label",
+                    models.CharField(
+                        db_index=True, max_length=100, validators=[sbsync.models.access.validate_model_label]
+                    ),
+                ),
+                ("can_push", models.BooleanField(default=False)),
+                ("can_pull", models.BooleanField(default=False)),
+                ("can_create", models.BooleanField(default=False)),
+                ("can_update", models.BooleanField(default=False)),
+                ("can_delete", models.BooleanField(default=False)),
+                ("can_read", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="auth.group",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="sbsync.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical data filter',
-                'verbose_name_plural': 'historical data filters',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical model permission",
+                "verbose_name_plural": "historical model permissions",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='ServiceToken',
+            name="HistoricalMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=128, unique=True)),
-                ('token_key', models.CharField(max_length=25)),
-                ('name', models.CharField(max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expiry', models.DateTimeField(blank=True, null=True)),
-                ('issued_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sbsync_service_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="auth.group",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="sbsync.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "verbose_name": "historical membership",
+                "verbose_name_plural": "historical memberships",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalDataFilter",
+            fields=[
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                (
+                    "model_label",
+                    models.CharField(
+                        db_index=True, max_length=100, validators=[sbsync.models.access.validate_model_label]
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "condition",
+                    models.JSONField(
+                        help_text='{"field": "...", "operator": "exact", "value": "... or $user"}'
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="auth.group",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="sbsync.organization",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical data filter",
+                "verbose_name_plural": "historical data filters",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="ServiceToken",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("digest", models.CharField(max_length=128, unique=True)),
+                ("token_key", models.CharField(max_length=25)),
+                ("name", models.CharField(max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expiry", models.DateTimeField(blank=True, null=True)),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sbsync_service_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='StampCheckpoint',
+            name="StampCheckpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.BigIntegerField()),
-                ('seq', models.BigIntegerField()),
-                ('stamped_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scope", models.BigIntegerField()),
+                ("seq", models.BigIntegerField()),
+                ("stamped_at", models.DateTimeField()),
             ],
             options={
-                'indexes': [models.Index(fields=['scope', 'stamped_at'], name='sbsync_checkpoint_time')],
+                "indexes": [models.Index(fields=["scope", "stamped_at"], name="sbsync_checkpoint_time")],
             },
         ),
         migrations.CreateModel(
-            name='SyncJob',
+            name="SyncJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], db_index=True, default='queued', max_length=10)),
-                ('payload', models.JSONField()),
-                ('result', models.JSONField(blank=True, null=True)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_jobs', to='sbsync.organization')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sbsync_jobs', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("payload", models.JSONField()),
+                ("result", models.JSONField(blank=True, null=True)),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sync_jobs",
+                        to="sbsync.organization",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sbsync_jobs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='SyncRecord',
+            name="SyncRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.BigIntegerField()),
-                ('model_label', models.CharField(max_length=100)),
-                ('object_pk', models.CharField(max_length=255)),
-                ('version', models.BigIntegerField(default=1)),
-                ('seq', models.BigIntegerField(blank=True, null=True)),
-                ('deleted', models.BooleanField(default=False)),
-                ('changed_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scope", models.BigIntegerField()),
+                ("model_label", models.CharField(max_length=100)),
+                ("object_pk", models.CharField(max_length=255)),
+                ("version", models.BigIntegerField(default=1)),
+                ("seq", models.BigIntegerField(blank=True, null=True)),
+                ("deleted", models.BooleanField(default=False)),
+                ("changed_at", models.DateTimeField()),
             ],
             options={
-                'indexes': [models.Index(fields=['scope', 'model_label', 'seq'], name='sbsync_syncrecord_pull'), models.Index(condition=models.Q(('seq__isnull', True)), fields=['scope'], name='sbsync_syncrecord_pending'), models.Index(fields=['deleted', 'changed_at'], name='sbsync_syncrecord_tombstones')],
-                'constraints': [models.UniqueConstraint(fields=('scope', 'model_label', 'object_pk'), name='sbsync_syncrecord_unique')],
+                "indexes": [
+                    models.Index(fields=["scope", "model_label", "seq"], name="sbsync_syncrecord_pull"),
+                    models.Index(
+                        condition=models.Q(("seq__isnull", True)),
+                        fields=["scope"],
+                        name="sbsync_syncrecord_pending",
+                    ),
+                    models.Index(fields=["deleted", "changed_at"], name="sbsync_syncrecord_tombstones"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("scope", "model_label", "object_pk"), name="sbsync_syncrecord_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TrackedModel',
+            name="TrackedModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.BigIntegerField()),
-                ('model_label', models.CharField(max_length=100)),
-                ('backfilled_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scope", models.BigIntegerField()),
+                ("model_label", models.CharField(max_length=100)),
+                ("backfilled_at", models.DateTimeField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('scope', 'model_label'), name='sbsync_trackedmodel_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("scope", "model_label"), name="sbsync_trackedmodel_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ModelPermission',
+            name="ModelPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_label', models.CharField(db_index=True, max_length=100, validators=[sbsync.models.access.validate_model_label])),
-                ('can_push', models.BooleanField(default=False)),
-                ('can_pull', models.BooleanField(default=False)),
-                ('can_create', models.BooleanField(default=False)),
-                ('can_update', models.BooleanField(default=False)),
-                ('can_delete', models.BooleanField(default=False)),
-                ('can_read', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sbsync_model_permissions', to='auth.group')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='model_permissions', to='sbsync.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "model_label",
+                    models.CharField(
+                        db_index=True, max_length=100, validators=[sbsync.models.access.validate_model_label]
+                    ),
+                ),
+                ("can_push", models.BooleanField(default=False)),
+                ("can_pull", models.BooleanField(default=False)),
+                ("can_create", models.BooleanField(default=False)),
+                ("can_update", models.BooleanField(default=False)),
+                ("can_delete", models.BooleanField(default=False)),
+                ("can_read", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sbsync_model_permissions",
+                        to="auth.group",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="model_permissions",
+                        to="sbsync.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organization__name', 'group__name', 'model_label'],
-                'constraints': [models.UniqueConstraint(fields=('organization', 'group', 'model_label'), name='sbsync_modelpermission_unique')],
+                "ordering": ["organization__name", "group__name", "model_label"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organization", "group", "model_label"), name="sbsync_modelpermission_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sbsync_memberships', to='auth.group')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sbsync_memberships', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='sbsync.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sbsync_memberships",
+                        to="auth.group",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sbsync_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="sbsync.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organization__name', 'user__username'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'organization'), name='sbsync_membership_unique')],
+                "ordering": ["organization__name", "user__username"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "organization"), name="sbsync_membership_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255)),
-                ('body_hash', models.CharField(max_length=64)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('response', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sbsync.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=255)),
+                ("body_hash", models.CharField(max_length=64)),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("response", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="sbsync.organization",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'organization', 'key'), name='sbsync_idempotency_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "organization", "key"), name="sbsync_idempotency_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DataFilter',
+            name="DataFilter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_label', models.CharField(db_index=True, max_length=100, validators=[sbsync.models.access.validate_model_label])),
-                ('name', models.CharField(max_length=100)),
-                ('condition', models.JSONField(help_text='{"field": "...", "operator": "exact", "value": "... or $user"}')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sbsync_data_filters', to='auth.group')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='data_filters', to='sbsync.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "model_label",
+                    models.CharField(
+                        db_index=True, max_length=100, validators=[sbsync.models.access.validate_model_label]
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "condition",
+                    models.JSONField(
+                        help_text='{"field": "...", "operator": "exact", "value": "... or $user"}'
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sbsync_data_filters",
+                        to="auth.group",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="data_filters",
+                        to="sbsync.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organization__name', 'group__name', 'model_label', 'name'],
-                'indexes': [models.Index(fields=['organization', 'group', 'model_label'], name='sbsync_datafilter_scope')],
+                "ordering": ["organization__name", "group__name", "model_label", "name"],
+                "indexes": [
+                    models.Index(
+                        fields=["organization", "group", "model_label"], name="sbsync_datafilter_scope"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PerformanceMetrics',
+            name="PerformanceMetrics",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('operation_type', models.CharField(db_index=True, max_length=20)),
-                ('model_name', models.CharField(blank=True, db_index=True, max_length=100)),
-                ('batch_size', models.IntegerField()),
-                ('processing_time', models.FloatField()),
-                ('memory_usage', models.FloatField(blank=True, help_text='Resident memory in MB after the operation', null=True)),
-                ('query_count', models.IntegerField()),
-                ('timestamp', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='performance_metrics', to='sbsync.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("operation_type", models.CharField(db_index=True, max_length=20)),
+                ("model_name", models.CharField(blank=True, db_index=True, max_length=100)),
+                ("batch_size", models.IntegerField()),
+                ("processing_time", models.FloatField()),
+                (
+                    "memory_usage",
+                    models.FloatField(
+                        blank=True, help_text="Resident memory in MB after the operation", null=True
+                    ),
+                ),
+                ("query_count", models.IntegerField()),
+                ("timestamp", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="performance_metrics",
+                        to="sbsync.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'performance metrics',
-                'ordering': ['-timestamp', '-id'],
-                'indexes': [models.Index(fields=['operation_type', '-timestamp'], name='sbsync_perf_op_time')],
+                "verbose_name_plural": "performance metrics",
+                "ordering": ["-timestamp", "-id"],
+                "indexes": [
+                    models.Index(fields=["operation_type", "-timestamp"], name="sbsync_perf_op_time")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SyncLog',
+            name="SyncLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('operation', models.CharField(choices=[('PUSH', 'Push'), ('PULL', 'Pull')], db_index=True, max_length=10)),
-                ('status', models.CharField(choices=[('SUCCESS', 'Success'), ('ERROR', 'Error'), ('WARNING', 'Warning')], db_index=True, max_length=10)),
-                ('model_name', models.CharField(blank=True, db_index=True, help_text='First model; all of them in model_names', max_length=100)),
-                ('model_names', models.JSONField(blank=True, default=list)),
-                ('object_count', models.IntegerField(default=0)),
-                ('success_count', models.IntegerField(default=0)),
-                ('error_count', models.IntegerField(default=0)),
-                ('error_message', models.TextField(blank=True)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('request_data', models.JSONField(blank=True, null=True)),
-                ('timestamp', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('processing_time', models.FloatField(default=0.0)),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sync_logs', to='sbsync.organization')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sbsync_logs', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "operation",
+                    models.CharField(
+                        choices=[("PUSH", "Push"), ("PULL", "Pull")], db_index=True, max_length=10
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("SUCCESS", "Success"), ("ERROR", "Error"), ("WARNING", "Warning")],
+                        db_index=True,
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "model_name",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        help_text="First model; all of them in model_names",
+                        max_length=100,
+                    ),
+                ),
+                ("model_names", models.JSONField(blank=True, default=list)),
+                ("object_count", models.IntegerField(default=0)),
+                ("success_count", models.IntegerField(default=0)),
+                ("error_count", models.IntegerField(default=0)),
+                ("error_message", models.TextField(blank=True)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("request_data", models.JSONField(blank=True, null=True)),
+                ("timestamp", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("processing_time", models.FloatField(default=0.0)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sync_logs",
+                        to="sbsync.organization",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sbsync_logs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-timestamp', '-id'],
-                'indexes': [models.Index(fields=['organization', '-timestamp'], name='sbsync_synclog_org_time'), models.Index(fields=['user', '-timestamp'], name='sbsync_synclog_user_time')],
+                "ordering": ["-timestamp", "-id"],
+                "indexes": [
+                    models.Index(fields=["organization", "-timestamp"], name="sbsync_synclog_org_time"),
+                    models.Index(fields=["user", "-timestamp"], name="sbsync_synclog_user_time"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SyncMetadata',
+            name="SyncMetadata",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_name', models.CharField(db_index=True, max_length=100)),
-                ('last_sync', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('total_synced', models.BigIntegerField(default=0)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_metadata', to='sbsync.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("model_name", models.CharField(db_index=True, max_length=100)),
+                ("last_sync", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("total_synced", models.BigIntegerField(default=0)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sync_metadata",
+                        to="sbsync.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'sync metadata',
-                'constraints': [models.UniqueConstraint(fields=('organization', 'model_name'), name='sbsync_syncmetadata_unique')],
+                "verbose_name_plural": "sync metadata",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organization", "model_name"), name="sbsync_syncmetadata_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SyncReport',
+            name="SyncReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(db_index=True)),
-                ('model_name', models.CharField(max_length=100)),
-                ('pushes', models.IntegerField(default=0)),
-                ('pulls', models.IntegerField(default=0)),
-                ('records_pushed', models.BigIntegerField(default=0)),
-                ('records_pulled', models.BigIntegerField(default=0)),
-                ('errors', models.IntegerField(default=0)),
-                ('average_processing_time', models.FloatField(default=0.0)),
-                ('created_at', models.DateTimeField(auto_now=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_reports', to='sbsync.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(db_index=True)),
+                ("model_name", models.CharField(max_length=100)),
+                ("pushes", models.IntegerField(default=0)),
+                ("pulls", models.IntegerField(default=0)),
+                ("records_pushed", models.BigIntegerField(default=0)),
+                ("records_pulled", models.BigIntegerField(default=0)),
+                ("errors", models.IntegerField(default=0)),
+                ("average_processing_time", models.FloatField(default=0.0)),
+                ("created_at", models.DateTimeField(auto_now=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sync_reports",
+                        to="sbsync.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-date', 'organization__name', 'model_name'],
-                'constraints': [models.UniqueConstraint(fields=('date', 'organization', 'model_name'), name='sbsync_syncreport_unique')],
+                "ordering": ["-date", "organization__name", "model_name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("date", "organization", "model_name"), name="sbsync_syncreport_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UserSyncMetadata',
+            name="UserSyncMetadata",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_name', models.CharField(db_index=True, max_length=100)),
-                ('last_sync', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('total_synced', models.BigIntegerField(default=0)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='user_sync_metadata', to='sbsync.organization')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sbsync_sync_metadata', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("model_name", models.CharField(db_index=True, max_length=100)),
+                ("last_sync", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("total_synced", models.BigIntegerField(default=0)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="user_sync_metadata",
+                        to="sbsync.organization",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sbsync_sync_metadata",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'user sync metadata',
-                'constraints': [models.UniqueConstraint(fields=('user', 'organization', 'model_name'), name='sbsync_usersyncmetadata_unique')],
+                "verbose_name_plural": "user sync metadata",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "organization", "model_name"), name="sbsync_usersyncmetadata_unique"
+                    )
+                ],
             },
         ),
     ]

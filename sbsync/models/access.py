@@ -18,6 +18,7 @@ from sbsync.models.tenancy import Organization
 
 _M = TypeVar("_M", bound=models.Model)
 
+
 class ConfigGeneration(models.Model):
     """One row whose token changes in the same transaction as any change to permissions, data filters or
     discovery. Cached configuration is keyed by the token (sbsync/cache.py), so every worker process sees
@@ -162,7 +163,9 @@ class DataFilter(ConfigModel):
 
     class Meta:
         ordering = ["organization__name", "group__name", "model_label", "name"]
-        indexes = [models.Index(fields=["organization", "group", "model_label"], name="sbsync_datafilter_scope")]
+        indexes = [
+            models.Index(fields=["organization", "group", "model_label"], name="sbsync_datafilter_scope")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.model_label}, {self.group})"
@@ -171,11 +174,15 @@ class DataFilter(ConfigModel):
         try:
             model = apps.get_model(self.model_label)
         except (LookupError, ValueError):
-            raise ValidationError({"model_label": f"{self.model_label!r} is not an installed model."}) from None
+            raise ValidationError(
+                {"model_label": f"{self.model_label!r} is not an installed model."}
+            ) from None
         try:
             validate_condition(model, self.condition)
         except ValidationError as exc:
-            raise ValidationError({"condition": [f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()]}) from None
+            raise ValidationError(
+                {"condition": [f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()]}
+            ) from None
 
     def describe(self) -> str:
         c: dict[str, Any] = self.condition if isinstance(self.condition, dict) else {}

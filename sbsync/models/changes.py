@@ -45,7 +45,9 @@ class SyncRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["scope", "model_label", "object_pk"], name="sbsync_syncrecord_unique")
+            models.UniqueConstraint(
+                fields=["scope", "model_label", "object_pk"], name="sbsync_syncrecord_unique"
+            )
         ]
         indexes = [
             models.Index(fields=["scope", "model_label", "seq"], name="sbsync_syncrecord_pull"),
@@ -91,7 +93,9 @@ class TrackedModel(models.Model):
     backfilled_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["scope", "model_label"], name="sbsync_trackedmodel_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "model_label"], name="sbsync_trackedmodel_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.model_label} in scope {self.scope}"

@@ -55,7 +55,9 @@ class SyncJob(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sbsync_jobs")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sync_jobs")
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
+    status = models.CharField(
+        max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+    )
     payload = models.JSONField()
     result = models.JSONField(null=True, blank=True)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -34,7 +34,9 @@ class SyncLog(models.Model):
     )
     operation = models.CharField(max_length=10, choices=Operation.choices, db_index=True)
     status = models.CharField(max_length=10, choices=LogStatus.choices, db_index=True)
-    model_name = models.CharField(max_length=100, blank=True, db_index=True, help_text="First model; all of them in model_names")
+    model_name = models.CharField(
+        max_length=100, blank=True, db_index=True, help_text="First model; all of them in model_names"
+    )
     model_names = models.JSONField(default=list, blank=True)
     object_count = models.IntegerField(default=0)
     success_count = models.IntegerField(default=0)
@@ -79,8 +81,12 @@ class SyncMetadata(models.Model):
 class UserSyncMetadata(models.Model):
     """Per user, organization and model: when that user last pulled, and how many records in total."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sbsync_sync_metadata")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="user_sync_metadata")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sbsync_sync_metadata"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="user_sync_metadata"
+    )
     model_name = models.CharField(max_length=100, db_index=True)
     last_sync = models.DateTimeField(default=timezone.now, db_index=True)
     total_synced = models.BigIntegerField(default=0)
@@ -113,7 +119,9 @@ class PerformanceMetrics(models.Model):
     )
     batch_size = models.IntegerField()
     processing_time = models.FloatField()
-    memory_usage = models.FloatField(null=True, blank=True, help_text="Resident memory in MB after the operation")
+    memory_usage = models.FloatField(
+        null=True, blank=True, help_text="Resident memory in MB after the operation"
+    )
     query_count = models.IntegerField()
     timestamp = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -24,7 +24,9 @@ class SyncReport(models.Model):
     class Meta:
         ordering = ["-date", "organization__name", "model_name"]
         constraints = [
-            models.UniqueConstraint(fields=["date", "organization", "model_name"], name="sbsync_syncreport_unique")
+            models.UniqueConstraint(
+                fields=["date", "organization", "model_name"], name="sbsync_syncreport_unique"
+            )
         ]
 
     def __str__(self) -> str:

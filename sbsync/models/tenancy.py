@@ -51,7 +51,9 @@ class MembershipQuerySet(models.QuerySet["Membership"]):
 class Membership(models.Model):
     """A user's place in one organization. The role is a Django ``auth.Group`` (see README: roles)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sbsync_memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sbsync_memberships"
+    )
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="sbsync_memberships")
     is_active = models.BooleanField(default=True)
@@ -62,7 +64,9 @@ class Membership(models.Model):
     objects = MembershipQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="sbsync_membership_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="sbsync_membership_unique")
+        ]
         ordering = ["organization__name", "user__username"]
 
     def __str__(self) -> str:

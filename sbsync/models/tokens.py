@@ -14,7 +14,9 @@ class ServiceToken(models.Model):
     digest = models.CharField(max_length=128, unique=True)
     token_key = models.CharField(max_length=25)
     name = models.CharField(max_length=100)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sbsync_service_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sbsync_service_tokens"
+    )
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

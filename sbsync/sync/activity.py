@@ -122,7 +122,9 @@ def record_activity(
     first_error = ""
     if errors:
         first = errors[0]
-        first_error = first.get("detail") or str(first.get("errors", "")) if isinstance(first, dict) else str(first)
+        first_error = (
+            first.get("detail") or str(first.get("errors", "")) if isinstance(first, dict) else str(first)
+        )
     log = SyncLog.objects.create(
         user=user,
         organization=organization,

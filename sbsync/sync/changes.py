@@ -220,7 +220,9 @@ def ensure_backfilled(model: type[models.Model], scope: int, queryset: models.Qu
     for chunk in batched(pks, CHUNK):
         SyncRecord.objects.bulk_create(
             [
-                SyncRecord(scope=scope, model_label=label, object_pk=pk_key(model, pk), seq=None, changed_at=now)
+                SyncRecord(
+                    scope=scope, model_label=label, object_pk=pk_key(model, pk), seq=None, changed_at=now
+                )
                 for pk in chunk
             ],
             ignore_conflicts=True,

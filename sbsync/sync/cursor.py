@@ -33,7 +33,6 @@ MAX_TIMESTAMP_LENGTH = 64
 MAX_CURSOR_LENGTH = 1024
 
 
-
 def _signer() -> signing.Signer:
     """Built per use, so SECRET_KEY and SECRET_KEY_FALLBACKS are read as they are now."""
     return signing.Signer(salt=SALT, sep=".")
@@ -102,14 +101,21 @@ def decode_cursor(text: str, model_label: str) -> Cursor:
     try:
         values = _signer().unsign_object(text.removeprefix(PREFIX))
     except (signing.BadSignature, ValueError, TypeError, UnicodeError, OverflowError):
-        raise InvalidCursor(model_label, f"The cursor of {model_label} is not a cursor this server issued.") from None
+        raise InvalidCursor(
+            model_label, f"The cursor of {model_label} is not a cursor this server issued."
+        ) from None
     if not isinstance(values, list) or len(values) not in (6, 8) or values[0] != FORMAT:
         raise InvalidCursor(model_label, f"The cursor of {model_label} is not a cursor this server issued.")
     organization, label, scope, seq, fingerprint, *rest = values[1:]
     floor, initial = rest if rest else (0, 0)
     if not (
-        _int(organization) and isinstance(label, str) and _int(scope) and _int(seq)
-        and isinstance(fingerprint, str) and _int(floor) and initial in (0, 1)
+        _int(organization)
+        and isinstance(label, str)
+        and _int(scope)
+        and _int(seq)
+        and isinstance(fingerprint, str)
+        and _int(floor)
+        and initial in (0, 1)
     ):
         raise InvalidCursor(model_label, f"The cursor of {model_label} is not a cursor this server issued.")
     return Cursor(organization, label, scope, seq, fingerprint, floor, bool(initial))

@@ -146,7 +146,11 @@ def build_pull_page(
 
 def _check_issued_for(access: Access, model: type[models.Model], cursor: Cursor) -> None:
     label = model._meta.label
-    if (cursor.organization, cursor.model_label, cursor.scope) != (access.organization.pk, label, access.scope(model)):
+    if (cursor.organization, cursor.model_label, cursor.scope) != (
+        access.organization.pk,
+        label,
+        access.scope(model),
+    ):
         raise InvalidCursor(label, f"The cursor of {label} was not issued for this organization and model.")
 
 
@@ -187,7 +191,9 @@ def _resume(access: Access, model: type[models.Model], start: Cursor | datetime 
     if start.fingerprint != fingerprint:
         # The view changed: rescan everything so rows that left it are deleted and rows that entered it
         # arrive. Tombstones up to where the client had reached were already delivered (or skippable).
-        return Cursor(access.organization.pk, label, scope, 0, fingerprint, floor=start.reached, initial=False)
+        return Cursor(
+            access.organization.pk, label, scope, 0, fingerprint, floor=start.reached, initial=False
+        )
     return start
 
 
@@ -236,7 +242,9 @@ def _serve(
                 result.count += 1
                 allowance.records -= 1
             elif seq > cursor.floor or not (deleted or cursor.initial):
-                page.deleted.append({"_model": label, pk_field.name: pk_field.to_python(object_pk), "_version": version})
+                page.deleted.append(
+                    {"_model": label, pk_field.name: pk_field.to_python(object_pk), "_version": version}
+                )
                 result.deleted += 1
                 allowance.records -= 1
             if not allowance.records:
@@ -258,7 +266,9 @@ def rows_with_visibility(model: type[models.Model], access: Access) -> models.Qu
     organization through the tenant index."""
     condition = access.row_filter(model)
     flag = Case(When(condition, then=Value(True)), default=Value(False)) if condition else Value(True)
-    return model._default_manager.order_by().annotate(**{VISIBLE: ExpressionWrapper(flag, output_field=BooleanField())})
+    return model._default_manager.order_by().annotate(
+        **{VISIBLE: ExpressionWrapper(flag, output_field=BooleanField())}
+    )
 
 
 def _record_sync(access: Access, page: PullPage) -> None:
@@ -268,7 +278,11 @@ def _record_sync(access: Access, page: PullPage) -> None:
     user, organization = access.user, access.organization
     mine = UserSyncMetadata.objects.filter(user=user, organization=organization, model_name__in=labels)
     previous = dict(mine.values_list("model_name", "last_sync"))
-    moved = [When(model_name=label, then=Value(m.count + m.deleted)) for label, m in page.models.items() if m.count + m.deleted]
+    moved = [
+        When(model_name=label, then=Value(m.count + m.deleted))
+        for label, m in page.models.items()
+        if m.count + m.deleted
+    ]
     increment = Case(*moved, default=Value(0), output_field=BigIntegerField()) if moved else Value(0)
     with transaction.atomic():
         UserSyncMetadata.objects.bulk_create(

@@ -39,4 +39,6 @@ def payload(model: type[models.Model], values: dict[str, Any], version: int | No
 
 def instance_payload(instance: models.Model, version: int | None) -> dict[str, Any]:
     model = type(instance)
-    return payload(model, {attname: getattr(instance, attname) for attname, _ in output_fields(model)}, version)
+    return payload(
+        model, {attname: getattr(instance, attname) for attname, _ in output_fields(model)}, version
+    )

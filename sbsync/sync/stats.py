@@ -67,11 +67,15 @@ def metrics_summary(since: datetime | None = None) -> dict[str, Any]:
     if since is not None:
         metrics = metrics.since(since)
     result: dict[str, Any] = {}
-    for row in metrics.values("operation_type").annotate(
-        batch=Avg("batch_size"), queries=Avg("query_count"), memory=Max("memory_usage")
-    ).order_by("operation_type"):
+    for row in (
+        metrics.values("operation_type")
+        .annotate(batch=Avg("batch_size"), queries=Avg("query_count"), memory=Max("memory_usage"))
+        .order_by("operation_type")
+    ):
         op = row["operation_type"]
-        times = timing_summary(list(metrics.filter(operation_type=op).values_list("processing_time", flat=True)))
+        times = timing_summary(
+            list(metrics.filter(operation_type=op).values_list("processing_time", flat=True))
+        )
         result[op] = {
             **times.as_dict(),
             "average_batch_size": row["batch"] or 0.0,

@@ -25,7 +25,11 @@ class ApiClient:
 
     def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None, **kwargs: Any):
         return self.client.post(
-            f"/api/sync/{path}", body, content_type="application/json", headers=self.headers(headers), **kwargs
+            f"/api/sync/{path}",
+            body,
+            content_type="application/json",
+            headers=self.headers(headers),
+            **kwargs,
         )
 
     def get(self, path: str, headers: dict[str, str] | None = None, **kwargs: Any):

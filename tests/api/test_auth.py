@@ -20,13 +20,20 @@ def member(db):
 
 
 def test_login_with_json_returns_token_expiry_user_and_organizations(member):
-    response = Client().post(LOGIN, {"username": "john_manager", "password": PASSWORD}, content_type="application/json")
+    response = Client().post(
+        LOGIN, {"username": "john_manager", "password": PASSWORD}, content_type="application/json"
+    )
 
     body = response.json()
     assert response.status_code == 200
     assert body["user"] == {"id": member.user.pk, "username": "john_manager", "email": "john@acme.test"}
     assert body["organizations"] == [
-        {"id": member.organization.pk, "name": member.organization.name, "slug": member.organization.slug, "group": member.group.name}
+        {
+            "id": member.organization.pk,
+            "name": member.organization.name,
+            "slug": member.organization.slug,
+            "group": member.group.name,
+        }
     ]
     assert AuthToken.objects.filter(user=member.user).count() == 1
     expiry = AuthToken.objects.get(user=member.user).expiry
@@ -50,7 +57,9 @@ def test_login_token_authenticates_with_bearer_and_token_schemes(member):
 
 
 def test_login_with_wrong_password_is_400_and_issues_nothing(member):
-    response = Client().post(LOGIN, {"username": "john_manager", "password": "wrong"}, content_type="application/json")
+    response = Client().post(
+        LOGIN, {"username": "john_manager", "password": "wrong"}, content_type="application/json"
+    )
 
     assert response.status_code == 400
     assert response.json() == {
@@ -166,7 +175,10 @@ def test_unknown_api_path_is_json_404(db):
     response = Client().get("/api/sync/no-such-endpoint/")
 
     assert response.status_code == 404
-    assert response.json() == {"error": "not_found", "detail": "No API endpoint at /api/sync/no-such-endpoint/."}
+    assert response.json() == {
+        "error": "not_found",
+        "detail": "No API endpoint at /api/sync/no-such-endpoint/.",
+    }
 
 
 def test_wrong_method_is_json_405(db):
@@ -179,7 +191,9 @@ def test_wrong_method_is_json_405(db):
 def test_body_over_the_limit_is_413_before_parsing(member, settings):
     settings.SBSYNC = {**settings.SBSYNC, "MAX_BODY_BYTES": 100}
 
-    response = Client().post(LOGIN, {"username": "john_manager", "password": "x" * 200}, content_type="application/json")
+    response = Client().post(
+        LOGIN, {"username": "john_manager", "password": "x" * 200}, content_type="application/json"
+    )
 
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"

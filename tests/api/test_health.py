@@ -49,7 +49,9 @@ def test_health_checks_a_real_redis_task_queue(db, monkeypatch):
 
 
 def test_an_unreachable_task_queue_is_503_naming_the_check(db, monkeypatch, closed_port):
-    monkeypatch.setattr(djhuey, "HUEY", RedisHuey("sbsync-health-test", url=f"redis://127.0.0.1:{closed_port}/0"))
+    monkeypatch.setattr(
+        djhuey, "HUEY", RedisHuey("sbsync-health-test", url=f"redis://127.0.0.1:{closed_port}/0")
+    )
 
     response = Client().get(HEALTH)
 
@@ -63,8 +65,16 @@ def test_an_unreachable_task_queue_is_503_naming_the_check(db, monkeypatch, clos
 
 def test_an_unreachable_database_is_503_naming_the_check(db, closed_port):
     broken = ConnectionHandler(
-        {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "sbsync_prod", "USER": "sbsync_user",
-                     "PASSWORD": "hunter2-secret", "HOST": "127.0.0.1", "PORT": str(closed_port)}}
+        {
+            "default": {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": "sbsync_prod",
+                "USER": "sbsync_user",
+                "PASSWORD": "hunter2-secret",
+                "HOST": "127.0.0.1",
+                "PORT": str(closed_port),
+            }
+        }
     )["default"]
     working = connections["default"]
     connections["default"] = broken
@@ -83,7 +93,10 @@ def test_an_unreachable_database_is_503_naming_the_check(db, closed_port):
 def test_an_unreachable_cache_is_503_naming_the_check(db, settings, closed_port):
     settings.CACHES = {
         **settings.CACHES,
-        "broken": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{closed_port}/3"},
+        "broken": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port}/3",
+        },
     }
     settings.SBSYNC = {**settings.SBSYNC, "CACHE_ALIAS": "broken"}
 

@@ -22,10 +22,27 @@ def test_models_lists_what_the_role_may_sync_with_fields_a_client_can_write_from
     assert (customer["pk"], customer["tenant_field"], customer["shared"]) == ("id", "organization", False)
     assert customer["permissions"] == ALL_FLAGS
     assert customer["filters"] == []
-    assert fields["id"] == {"name": "id", "type": "UUIDField", "required": False, "read_only": False, "null": False, "primary_key": True}
-    assert fields["name"] == {"name": "name", "type": "CharField", "required": True, "read_only": False, "null": False, "max_length": 200}
+    assert fields["id"] == {
+        "name": "id",
+        "type": "UUIDField",
+        "required": False,
+        "read_only": False,
+        "null": False,
+        "primary_key": True,
+    }
+    assert fields["name"] == {
+        "name": "name",
+        "type": "CharField",
+        "required": True,
+        "read_only": False,
+        "null": False,
+        "max_length": 200,
+    }
     assert fields["department"]["choices"] == ["SALES", "SUPPORT", "ENGINEERING", "MARKETING", "FINANCE"]
-    assert (fields["assigned_manager"]["related_model"], fields["assigned_manager"]["attname"]) == ("auth.User", "assigned_manager_id")
+    assert (fields["assigned_manager"]["related_model"], fields["assigned_manager"]["attname"]) == (
+        "auth.User",
+        "assigned_manager_id",
+    )
     assert fields["organization"]["read_only"] is True and fields["updated_at"]["read_only"] is True
 
 
@@ -38,8 +55,11 @@ def test_models_gives_versions_and_limits(trio, api, settings):
     assert body["organization"] == {"id": trio.acme.pk, "name": "Acme", "slug": "acme"}
     assert body["group"] == "Owners"
     assert body["limits"] == {
-        "max_push_records": 1000, "max_pull_batch": 500, "default_pull_batch": 50,
-        "max_body_bytes": 5 * 1024 * 1024, "tombstone_retention_days": 90,
+        "max_push_records": 1000,
+        "max_pull_batch": 500,
+        "default_pull_batch": 50,
+        "max_body_bytes": 5 * 1024 * 1024,
+        "tombstone_retention_days": 90,
     }
 
 
@@ -47,14 +67,30 @@ def test_shared_models_are_described_as_pull_only(trio, api):
     product = by_label(api(trio.alice).get("models/").json())["shop.Product"]
 
     assert product["shared"] is True
-    assert product["permissions"] == {**ALL_FLAGS, "push": False, "create": False, "update": False, "delete": False}
+    assert product["permissions"] == {
+        **ALL_FLAGS,
+        "push": False,
+        "create": False,
+        "update": False,
+        "delete": False,
+    }
 
 
 def test_a_restricted_role_sees_only_its_models_its_flags_and_its_row_filters(trio, api):
-    make_permission(organization=trio.acme, group=trio.members, model_label="shop.Customer", actions=[Action.PULL, Action.READ])
+    make_permission(
+        organization=trio.acme,
+        group=trio.members,
+        model_label="shop.Customer",
+        actions=[Action.PULL, Action.READ],
+    )
     make_permission(organization=trio.acme, group=trio.members, model_label="shop.Order", actions=[])
     make_filter(organization=trio.acme, group=trio.members, model_label="shop.Customer")
-    make_filter(organization=trio.globex, group=trio.members, model_label="shop.Customer", condition={"field": "name", "operator": "exact", "value": "x"})
+    make_filter(
+        organization=trio.globex,
+        group=trio.members,
+        model_label="shop.Customer",
+        condition={"field": "name", "operator": "exact", "value": "x"},
+    )
 
     body = api(trio.bob).get("models/").json()
 

@@ -11,8 +11,12 @@ from sbsync.models import PerformanceAnalysis, PerformanceMetrics
 
 def metric(operation, seconds, batch=10, age=timedelta(minutes=5), memory=50.0):
     row = PerformanceMetrics.objects.create(
-        operation_type=operation, model_name="shop.Customer", batch_size=batch,
-        processing_time=seconds, memory_usage=memory, query_count=7,
+        operation_type=operation,
+        model_name="shop.Customer",
+        batch_size=batch,
+        processing_time=seconds,
+        memory_usage=memory,
+        query_count=7,
     )
     PerformanceMetrics.objects.filter(pk=row.pk).update(timestamp=timezone.now() - age)
     return row
@@ -70,14 +74,18 @@ def test_cache_hit_rate_counts_configuration_cache_lookups_of_this_process(trio,
 
     assert stats["cache_misses"] - before["misses"] >= 3
     assert stats["cache_hits"] - before["hits"] >= 6
-    assert stats["cache_hit_rate"] == round(stats["cache_hits"] / (stats["cache_hits"] + stats["cache_misses"]), 4)
+    assert stats["cache_hit_rate"] == round(
+        stats["cache_hits"] / (stats["cache_hits"] + stats["cache_misses"]), 4
+    )
     assert stats["counted_by"].startswith("this server process")
 
 
 def test_suggestions_come_from_the_latest_analysis_and_there_are_none_before_one_ran(staff_api):
     none_yet = staff_api.get("performance/").json()
     PerformanceAnalysis.objects.create(suggestions=["old advice"])
-    latest = PerformanceAnalysis.objects.create(suggestions=["Pull batches of 1000 take 2.1 s at p95: use 500."])
+    latest = PerformanceAnalysis.objects.create(
+        suggestions=["Pull batches of 1000 take 2.1 s at p95: use 500."]
+    )
 
     body = staff_api.get("performance/").json()
 
@@ -96,7 +104,10 @@ def test_performance_is_for_staff_only(trio, api):
     response = api(trio.alice).get("performance/")
 
     assert response.status_code == 403
-    assert response.json() == {"error": "forbidden", "detail": "Only staff users may read performance figures."}
+    assert response.json() == {
+        "error": "forbidden",
+        "detail": "Only staff users may read performance figures.",
+    }
 
 
 def test_performance_needs_a_token(db, api):

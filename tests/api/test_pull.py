@@ -40,8 +40,14 @@ def test_pull_answers_in_the_protocol_shape_with_json_values(trio, api):
     assert response.status_code == 200
     assert body["data"] == [
         {
-            "_model": "shop.Order", "id": order.pk, "customer": str(customer.pk), "amount": "12.50", "status": "PENDING",
-            "organization": trio.acme.pk, "created_at": order.created_at.isoformat().replace("+00:00", "Z"), "_version": 1,
+            "_model": "shop.Order",
+            "id": order.pk,
+            "customer": str(customer.pk),
+            "amount": "12.50",
+            "status": "PENDING",
+            "organization": trio.acme.pk,
+            "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
+            "_version": 1,
         }
     ]
     assert body["deleted"] == []
@@ -112,8 +118,18 @@ def test_every_pull_leaves_a_sync_log_and_a_metrics_row(trio, api):
     pull(api(trio.alice), {CUSTOMER: None, "shop.Order": None}, batch_size=5)
 
     log = SyncLog.objects.get()
-    assert (log.operation, log.status, log.user, log.organization) == (Operation.PULL, LogStatus.SUCCESS, trio.alice, trio.acme)
-    assert (log.model_names, log.object_count, log.success_count, log.error_count) == ([CUSTOMER, "shop.Order"], 2, 2, 0)
+    assert (log.operation, log.status, log.user, log.organization) == (
+        Operation.PULL,
+        LogStatus.SUCCESS,
+        trio.alice,
+        trio.acme,
+    )
+    assert (log.model_names, log.object_count, log.success_count, log.error_count) == (
+        [CUSTOMER, "shop.Order"],
+        2,
+        2,
+        0,
+    )
     metric = PerformanceMetrics.objects.get()
     assert (metric.operation_type, metric.batch_size, metric.organization) == ("PULL", 2, trio.acme)
     assert metric.query_count > 0
@@ -124,14 +140,23 @@ def test_a_rejected_pull_is_logged_as_an_error_and_records_no_sync(trio, api):
 
     log = SyncLog.objects.get()
     assert response.status_code == 400
-    assert (log.status, log.organization, log.model_names, log.error_count) == (LogStatus.ERROR, trio.acme, [CUSTOMER], 1)
+    assert (log.status, log.organization, log.model_names, log.error_count) == (
+        LogStatus.ERROR,
+        trio.acme,
+        [CUSTOMER],
+        1,
+    )
     assert log.errors == [{"error": "invalid_cursor", "detail": response.json()["detail"], "status": 400}]
     assert UserSyncMetadata.objects.count() == 0
 
 
 def test_a_role_without_can_pull_gets_403_naming_the_model(trio, api):
-    make_permission(organization=trio.acme, group=trio.members, model_label=CUSTOMER, actions=[Action.PUSH, Action.READ])
-    make_permission(organization=trio.acme, group=trio.members, model_label="shop.Order", actions=[Action.PULL])
+    make_permission(
+        organization=trio.acme, group=trio.members, model_label=CUSTOMER, actions=[Action.PUSH, Action.READ]
+    )
+    make_permission(
+        organization=trio.acme, group=trio.members, model_label="shop.Order", actions=[Action.PULL]
+    )
     make_customer(organization=trio.acme)
 
     response = pull(api(trio.bob), {"shop.Order": None, CUSTOMER: None})
@@ -202,22 +227,66 @@ BAD_INPUT = [
     ("excluded app model", {"models": {"auth.User": None}}, 400, "unknown_model", "models.auth.User"),
     ("batch_size 0", {"models": {CUSTOMER: None}, "batch_size": 0}, 400, "validation_error", "batch_size"),
     ("batch_size -1", {"models": {CUSTOMER: None}, "batch_size": -1}, 400, "validation_error", "batch_size"),
-    ("batch_size 10**9", {"models": {CUSTOMER: None}, "batch_size": 10**9}, 400, "validation_error", "batch_size"),
+    (
+        "batch_size 10**9",
+        {"models": {CUSTOMER: None}, "batch_size": 10**9},
+        400,
+        "validation_error",
+        "batch_size",
+    ),
     ("batch_size x", {"models": {CUSTOMER: None}, "batch_size": "x"}, 400, "validation_error", "batch_size"),
-    ("batch_size true", {"models": {CUSTOMER: None}, "batch_size": True}, 400, "validation_error", "batch_size"),
-    ("batch_size 1.5", {"models": {CUSTOMER: None}, "batch_size": 1.5}, 400, "validation_error", "batch_size"),
-    ("garbage cursor", {"models": {CUSTOMER: "c:not-a-cursor"}}, 400, "invalid_cursor", "models.shop.Customer"),
-    ("invalid timestamp", {"models": {CUSTOMER: "2024-02-30T10:00:00Z"}}, 400, "invalid_timestamp", "models.shop.Customer"),
-    ("not a timestamp", {"models": {CUSTOMER: "last tuesday"}}, 400, "invalid_timestamp", "models.shop.Customer"),
+    (
+        "batch_size true",
+        {"models": {CUSTOMER: None}, "batch_size": True},
+        400,
+        "validation_error",
+        "batch_size",
+    ),
+    (
+        "batch_size 1.5",
+        {"models": {CUSTOMER: None}, "batch_size": 1.5},
+        400,
+        "validation_error",
+        "batch_size",
+    ),
+    (
+        "garbage cursor",
+        {"models": {CUSTOMER: "c:not-a-cursor"}},
+        400,
+        "invalid_cursor",
+        "models.shop.Customer",
+    ),
+    (
+        "invalid timestamp",
+        {"models": {CUSTOMER: "2024-02-30T10:00:00Z"}},
+        400,
+        "invalid_timestamp",
+        "models.shop.Customer",
+    ),
+    (
+        "not a timestamp",
+        {"models": {CUSTOMER: "last tuesday"}},
+        400,
+        "invalid_timestamp",
+        "models.shop.Customer",
+    ),
     ("start a number", {"models": {CUSTOMER: 12}}, 400, "validation_error", "models.shop.Customer"),
     ("start an object", {"models": {CUSTOMER: {"seq": 1}}}, 400, "validation_error", "models.shop.Customer"),
-    ("same model twice", {"models": {CUSTOMER: None, "shop.customer": None}}, 400, "validation_error", "models.shop.Customer"),
+    (
+        "same model twice",
+        {"models": {CUSTOMER: None, "shop.customer": None}},
+        400,
+        "validation_error",
+        "models.shop.Customer",
+    ),
     ("unknown field", {"models": {CUSTOMER: None}, "batchsize": 5}, 400, "validation_error", "batchsize"),
     ("body a list", [{"models": {CUSTOMER: None}}], 400, "validation_error", None),
 ]
 
 
-@pytest.mark.parametrize(("case", "body", "status", "code", "field"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
+@pytest.mark.parametrize(
+    ("case", "body", "status", "code", "field"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT]
+)
 def test_bad_input_is_a_precise_error_and_serves_nothing(trio, api, case, body, status, code, field):
     make_customer(organization=trio.acme)
 
@@ -242,7 +311,11 @@ def test_a_cursor_issued_for_another_organization_or_model_is_rejected(trio, api
     assert response.json() == {
         "error": "invalid_cursor",
         "detail": "The cursor of shop.Customer was not issued for this organization and model.",
-        "errors": {"models.shop.Customer": ["The cursor of shop.Customer was not issued for this organization and model."]},
+        "errors": {
+            "models.shop.Customer": [
+                "The cursor of shop.Customer was not issued for this organization and model."
+            ]
+        },
     }
     assert UserSyncMetadata.objects.count() == 0
 

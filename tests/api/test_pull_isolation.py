@@ -64,13 +64,19 @@ def test_rows_outside_the_roles_filters_never_come_back_as_data(trio, api):
     make_permission(organization=trio.acme, group=trio.members, model_label=CUSTOMER, actions=[Action.PULL])
     make_filter(organization=trio.acme, group=trio.members, model_label=CUSTOMER)
     make_filter(
-        organization=trio.acme, group=trio.members, model_label=CUSTOMER,
+        organization=trio.acme,
+        group=trio.members,
+        model_label=CUSTOMER,
         condition={"field": "department", "operator": "in", "value": ["SALES", "SUPPORT"]},
     )
-    visible = make_customer(organization=trio.acme, assigned_manager=trio.bob, department="SALES", name="bob sales")
+    visible = make_customer(
+        organization=trio.acme, assigned_manager=trio.bob, department="SALES", name="bob sales"
+    )
     make_customer(organization=trio.acme, assigned_manager=trio.bob, department="FINANCE", name="bob finance")
     make_customer(organization=trio.acme, assigned_manager=trio.alice, department="SALES", name="alice sales")
-    make_customer(organization=trio.acme, assigned_manager=trio.bob, department="SALES", name="bob gone").delete()
+    make_customer(
+        organization=trio.acme, assigned_manager=trio.bob, department="SALES", name="bob gone"
+    ).delete()
     make_customer(organization=trio.globex, assigned_manager=trio.bob, department="SALES", name="globex")
 
     data, deleted = everything(pull_to_end(api(trio.bob), [CUSTOMER], batch_size=1))

@@ -42,7 +42,16 @@ def test_the_document_describes_pull_models_health_and_performance(document):
 
     assert set(paths["/api/sync/pull/"]) == {"post"}
     assert {"get"} <= set(paths["/api/sync/models/"]) and {"get"} <= set(paths["/api/sync/health/"])
-    assert set(paths["/api/sync/pull/"]["post"]["responses"]) == {"200", "400", "401", "403", "410", "413", "415", "429"}
+    assert set(paths["/api/sync/pull/"]["post"]["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "403",
+        "410",
+        "413",
+        "415",
+        "429",
+    }
     assert paths["/api/sync/health/"]["get"].get("security", [{}]) == [{}]
     assert paths["/api/sync/performance/"]["get"]["parameters"][0]["name"] == "days"
 

@@ -21,21 +21,34 @@ def test_record_activity_writes_log_metrics_and_file_line(db):
         pass
 
     log = record_activity(
-        user=user, organization=org, operation=Operation.PUSH, status=LogStatus.WARNING,
-        models=["shop.Customer", "shop.Order"], object_count=3, success_count=2, error_count=1,
-        errors=[{"index": 2, "errors": {"name": ["required"]}}], request_data={"data": [1, 2, 3], "password": "s"},
+        user=user,
+        organization=org,
+        operation=Operation.PUSH,
+        status=LogStatus.WARNING,
+        models=["shop.Customer", "shop.Order"],
+        object_count=3,
+        success_count=2,
+        error_count=1,
+        errors=[{"index": 2, "errors": {"name": ["required"]}}],
+        request_data={"data": [1, 2, 3], "password": "s"},
         measurement=measurement,
     )
 
     stored = SyncLog.objects.get()
     assert stored == log
-    assert (stored.model_name, stored.model_names, stored.object_count) == ("shop.Customer", ["shop.Customer", "shop.Order"], 3)
+    assert (stored.model_name, stored.model_names, stored.object_count) == (
+        "shop.Customer",
+        ["shop.Customer", "shop.Order"],
+        3,
+    )
     assert stored.request_data == {"data": [1, 2, 3], "password": "***"}
     metric = PerformanceMetrics.objects.get()
     assert (metric.operation_type, metric.batch_size, metric.organization) == ("PUSH", 3, org)
     assert metric.memory_usage > 0
     line = log_file_for(log.timestamp.date()).read_text().splitlines()[-1]
-    assert "sb_sync - INFO - PUSH WARNING from user john in Acme: 3 records of shop.Customer, shop.Order" in line
+    assert (
+        "sb_sync - INFO - PUSH WARNING from user john in Acme: 3 records of shop.Customer, shop.Order" in line
+    )
 
 
 def test_redact_masks_secrets_and_caps_records():

@@ -28,7 +28,9 @@ postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="ne
 
 
 def record_of(instance) -> SyncRecord:
-    return SyncRecord.objects.get(model_label=instance._meta.label, object_pk=pk_key(type(instance), instance.pk), deleted=False)
+    return SyncRecord.objects.get(
+        model_label=instance._meta.label, object_pk=pk_key(type(instance), instance.pk), deleted=False
+    )
 
 
 def test_save_creates_a_pending_record_and_each_change_bumps_the_version(db):
@@ -38,7 +40,12 @@ def test_save_creates_a_pending_record_and_each_change_bumps_the_version(db):
     customer.save()
 
     record = record_of(customer)
-    assert (record.scope, record.version, record.seq, record.deleted) == (customer.organization_id, 2, None, False)
+    assert (record.scope, record.version, record.seq, record.deleted) == (
+        customer.organization_id,
+        2,
+        None,
+        False,
+    )
 
 
 def test_delete_leaves_a_tombstone_with_a_higher_version(db):

@@ -31,18 +31,22 @@ def test_a_cursor_survives_encoding_and_stays_compact():
 def test_a_cursor_is_url_safe_text():
     text = CURSOR.encode()
 
-    assert set(text[len(PREFIX):]) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:")
+    assert set(text[len(PREFIX) :]) <= set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:"
+    )
 
 
 def test_a_tampered_position_is_rejected():
-    payload, signature = CURSOR.encode()[len(PREFIX):].rsplit(".", 1)
+    payload, signature = CURSOR.encode()[len(PREFIX) :].rsplit(".", 1)
     forged = base64.urlsafe_b64encode(b'[1,7,"shop.Customer",7,1,"abcdef012345"]').decode().rstrip("=")
 
     with pytest.raises(InvalidCursor):
         decode_cursor(f"{PREFIX}{forged}.{signature}", "shop.Customer")
 
 
-@pytest.mark.parametrize("garbage", ["c:", "c:abc", "c:abc.def", "c:..", "c:" + "A" * 2000, "c:\u00e9\u00e9.x"])
+@pytest.mark.parametrize(
+    "garbage", ["c:", "c:abc", "c:abc.def", "c:..", "c:" + "A" * 2000, "c:\u00e9\u00e9.x"]
+)
 def test_garbage_is_an_invalid_cursor(garbage):
     with pytest.raises(InvalidCursor) as caught:
         decode_cursor(garbage, "shop.Customer")

@@ -85,7 +85,9 @@ def test_cleanup_sync_logs_keeps_day_files_30_days_and_ignores_other_files(tmp_p
     result = cleanup_sync_logs(before=_days_ago(90), directory=tmp_path)
 
     assert result.files == [str(p) for p in sorted(gone)]
-    assert sorted(tmp_path.iterdir()) == sorted([*kept, tmp_path / "notes.txt", tmp_path / "sb_sync-not-a-date.log"])
+    assert sorted(tmp_path.iterdir()) == sorted(
+        [*kept, tmp_path / "notes.txt", tmp_path / "sb_sync-not-a-date.log"]
+    )
 
 
 @pytest.mark.django_db

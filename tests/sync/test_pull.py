@@ -154,7 +154,12 @@ def test_a_rescan_does_not_repeat_tombstones_the_client_already_received(trio):
     replica.pull()
     gone.delete()
     replica.pull()
-    make_filter(organization=trio.acme, group=trio.members, model_label=CUSTOMER, condition={"field": "name", "operator": "ne", "value": "x"})
+    make_filter(
+        organization=trio.acme,
+        group=trio.members,
+        model_label=CUSTOMER,
+        condition={"field": "name", "operator": "ne", "value": "x"},
+    )
 
     page = replica.pull()
 
@@ -253,9 +258,13 @@ def test_a_cursor_of_another_organization_or_model_is_invalid(trio):
     access = access_for(trio.alice, trio.acme)
 
     with pytest.raises(InvalidCursor):
-        build_pull_page(access=access, requests={Customer: globex_page.models[CUSTOMER].cursor.encode()}, batch_size=5)
+        build_pull_page(
+            access=access, requests={Customer: globex_page.models[CUSTOMER].cursor.encode()}, batch_size=5
+        )
     with pytest.raises(InvalidCursor):
-        build_pull_page(access=access, requests={Customer: order_page.models["shop.Order"].cursor.encode()}, batch_size=5)
+        build_pull_page(
+            access=access, requests={Customer: order_page.models["shop.Order"].cursor.encode()}, batch_size=5
+        )
 
 
 def test_another_organizations_rows_and_tombstones_never_reach_a_pull(trio):
@@ -334,14 +343,24 @@ def test_a_page_reads_a_range_of_the_change_index_and_rows_by_primary_key(trio):
     mark_changed(Customer.objects.all())
     stamp_pending(trio.acme.pk)
     access = access_for(trio.alice, trio.acme)
-    records = SyncRecord.objects.in_scope(trio.acme.pk, CUSTOMER).after(1000).values_list("object_pk", flat=True)[:500]
-    rows = rows_with_visibility(Customer, access).filter(pk__in=list(records)).values(*attnames(Customer), VISIBLE)
+    records = (
+        SyncRecord.objects.in_scope(trio.acme.pk, CUSTOMER)
+        .after(1000)
+        .values_list("object_pk", flat=True)[:500]
+    )
+    rows = (
+        rows_with_visibility(Customer, access)
+        .filter(pk__in=list(records))
+        .values(*attnames(Customer), VISIBLE)
+    )
 
     with read_snapshot(), connection.cursor() as cursor:
         plans = []
         for query in (records, rows):
             sql, params = query.query.sql_with_params()
-            cursor.execute(("EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN ") + sql, params)
+            cursor.execute(
+                ("EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN ") + sql, params
+            )
             plans.append(" ".join(str(row) for row in cursor.fetchall()))
 
     assert "sbsync_syncrecord_pull" in plans[0] and "Sort" not in plans[0] and "TEMP B-TREE" not in plans[0]
@@ -371,9 +390,14 @@ def test_a_pull_serves_exactly_the_rows_a_filter_selects_whatever_its_operator(t
     make_permission(organization=trio.acme, group=trio.members, model_label=CUSTOMER, actions=[Action.PULL])
     make_filter(organization=trio.acme, group=trio.members, model_label=CUSTOMER, condition=condition)
     for name, age, department, manager in [
-        ("Ann", 30, "SALES", trio.bob), ("Bo", None, "FINANCE", None), ("Cy", 45, "", trio.alice), ("ann", 12, "SUPPORT", None),
+        ("Ann", 30, "SALES", trio.bob),
+        ("Bo", None, "FINANCE", None),
+        ("Cy", 45, "", trio.alice),
+        ("ann", 12, "SUPPORT", None),
     ]:
-        make_customer(organization=trio.acme, name=name, age=age, department=department, assigned_manager=manager)
+        make_customer(
+            organization=trio.acme, name=name, age=age, department=department, assigned_manager=manager
+        )
 
     replica = Replica(trio.bob, trio.acme, [CUSTOMER])
     replica.pull_to_end(batch_size=2)

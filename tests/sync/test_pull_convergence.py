@@ -28,24 +28,50 @@ CUSTOMER, ORDER = "shop.Customer", "shop.Order"
 LABELS = [CUSTOMER, ORDER]
 DEPARTMENTS = ["SALES", "SUPPORT", "FINANCE", ""]
 FILTER_SLOTS = {
-    "members: own customers": ("Members", CUSTOMER, {"field": "assigned_manager", "operator": "exact", "value": "$user"}),
+    "members: own customers": (
+        "Members",
+        CUSTOMER,
+        {"field": "assigned_manager", "operator": "exact", "value": "$user"},
+    ),
     "members: paid orders": ("Members", ORDER, {"field": "status", "operator": "exact", "value": "PAID"}),
-    "support: departments": ("Support", CUSTOMER, {"field": "department", "operator": "in", "value": ["SUPPORT"]}),
+    "support: departments": (
+        "Support",
+        CUSTOMER,
+        {"field": "department", "operator": "in", "value": ["SUPPORT"]},
+    ),
     "support: not cancelled": ("Support", ORDER, {"field": "status", "operator": "ne", "value": "CANCELLED"}),
 }
 CLIENTS = ["alice", "bob", "bob-tablet", "dave", "charlie"]
 
 index = st.integers(min_value=0, max_value=10_000)
 operation = st.one_of(
-    st.tuples(st.just("create"), st.sampled_from(["acme", "globex"]), st.sampled_from(DEPARTMENTS), st.sampled_from([None, "alice", "bob", "dave"])),
-    st.tuples(st.just("update"), index, st.sampled_from(["department", "manager", "name", "organization"]), index),
+    st.tuples(
+        st.just("create"),
+        st.sampled_from(["acme", "globex"]),
+        st.sampled_from(DEPARTMENTS),
+        st.sampled_from([None, "alice", "bob", "dave"]),
+    ),
+    st.tuples(
+        st.just("update"), index, st.sampled_from(["department", "manager", "name", "organization"]), index
+    ),
     st.tuples(st.just("delete"), index),
     st.tuples(st.just("order"), index, st.sampled_from(["PENDING", "PAID", "CANCELLED"])),
     st.tuples(st.just("order-status"), index, st.sampled_from(["PENDING", "PAID", "CANCELLED"])),
     st.tuples(st.just("order-delete"), index),
-    st.tuples(st.just("filter"), st.sampled_from(sorted(FILTER_SLOTS)), st.sampled_from(["add", "add", "remove", "toggle"])),
-    st.tuples(st.just("filter"), st.sampled_from(sorted(FILTER_SLOTS)), st.sampled_from(["add", "add", "remove", "toggle"])),
-    st.tuples(st.just("filter-edit"), st.lists(st.sampled_from(DEPARTMENTS[:3]), min_size=1, max_size=3, unique=True)),
+    st.tuples(
+        st.just("filter"),
+        st.sampled_from(sorted(FILTER_SLOTS)),
+        st.sampled_from(["add", "add", "remove", "toggle"]),
+    ),
+    st.tuples(
+        st.just("filter"),
+        st.sampled_from(sorted(FILTER_SLOTS)),
+        st.sampled_from(["add", "add", "remove", "toggle"]),
+    ),
+    st.tuples(
+        st.just("filter-edit"),
+        st.lists(st.sampled_from(DEPARTMENTS[:3]), min_size=1, max_size=3, unique=True),
+    ),
     st.tuples(st.just("regroup"), st.sampled_from(["bob", "dave"]), st.sampled_from(["Members", "Support"])),
     st.tuples(st.just("pull"), st.sampled_from(CLIENTS), st.integers(min_value=1, max_value=50)),
 )
@@ -62,7 +88,9 @@ class World:
         self.users = {"alice": trio.alice, "bob": trio.bob, "dave": dave, "charlie": trio.charlie}
         for group in ("Members", "Support"):
             for label in LABELS:
-                make_permission(organization=trio.acme, group=self.groups[group], model_label=label, actions=[Action.PULL])
+                make_permission(
+                    organization=trio.acme, group=self.groups[group], model_label=label, actions=[Action.PULL]
+                )
         self.filters: dict[str, DataFilter] = {}
         self.replicas = {
             "alice": Replica(trio.alice, trio.acme, LABELS),
@@ -83,7 +111,9 @@ class World:
         if kind == "create":
             org, department, manager = args
             Customer.objects.create(
-                organization=self.orgs[org], name=f"customer {self.counter}", department=department,
+                organization=self.orgs[org],
+                name=f"customer {self.counter}",
+                department=department,
                 assigned_manager=self.users.get(manager),
             )
         elif kind == "update" and (customer := self.pick(Customer, args[0])):
@@ -100,7 +130,12 @@ class World:
         elif kind == "delete" and (customer := self.pick(Customer, args[0])):
             customer.delete()
         elif kind == "order" and (customer := self.pick(Customer, args[0])):
-            Order.objects.create(customer=customer, organization=customer.organization, amount=Decimal(self.counter), status=args[1])
+            Order.objects.create(
+                customer=customer,
+                organization=customer.organization,
+                amount=Decimal(self.counter),
+                status=args[1],
+            )
         elif kind == "order-status" and (order := self.pick(Order, args[0])):
             order.status = args[1]
             order.save()
@@ -123,7 +158,11 @@ class World:
         existing = self.filters.get(slot)
         if action == "add" and existing is None:
             self.filters[slot] = DataFilter.objects.create(
-                organization=self.orgs["acme"], group=self.groups[group], model_label=label, name=slot, condition=condition
+                organization=self.orgs["acme"],
+                group=self.groups[group],
+                model_label=label,
+                name=slot,
+                condition=condition,
             )
         elif action == "remove" and existing is not None:
             existing.delete()
@@ -148,11 +187,19 @@ def holds(row: dict, condition: dict, user, model) -> bool:
 def expected_view(user, organization, label: str) -> dict[str, dict]:
     """The rows of ``label`` that ``user`` may see in ``organization``, from raw rows and raw settings."""
     model = apps.get_model(label)
-    group_id = Membership.objects.filter(user=user, organization=organization).values_list("group_id", flat=True).get()
-    if not ModelPermission.objects.filter(organization=organization, group_id=group_id, model_label=label, can_pull=True).exists():
+    group_id = (
+        Membership.objects.filter(user=user, organization=organization)
+        .values_list("group_id", flat=True)
+        .get()
+    )
+    if not ModelPermission.objects.filter(
+        organization=organization, group_id=group_id, model_label=label, can_pull=True
+    ).exists():
         return {}
     conditions = list(
-        DataFilter.objects.filter(organization=organization, group_id=group_id, model_label=label, is_active=True).values_list("condition", flat=True)
+        DataFilter.objects.filter(
+            organization=organization, group_id=group_id, model_label=label, is_active=True
+        ).values_list("condition", flat=True)
     )
     fields = model._meta.concrete_fields
     rows = model.objects.filter(organization=organization).values(*(f.attname for f in fields))
@@ -164,13 +211,20 @@ def expected_view(user, organization, label: str) -> dict[str, dict]:
 
 
 customer_spec = st.tuples(
-    st.sampled_from(["acme", "acme", "globex"]), st.sampled_from(DEPARTMENTS), st.sampled_from([None, "alice", "bob", "dave"]),
+    st.sampled_from(["acme", "acme", "globex"]),
+    st.sampled_from(DEPARTMENTS),
+    st.sampled_from([None, "alice", "bob", "dave"]),
     st.sampled_from([None, "PENDING", "PAID", "CANCELLED"]),
 )
 batch = st.integers(min_value=1, max_value=50)
 
 
-@settings(max_examples=50 if connection.vendor == "sqlite" else 25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=50 if connection.vendor == "sqlite" else 25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     existing=st.lists(customer_spec, min_size=2, max_size=12),
     first_batches=st.lists(batch, min_size=5, max_size=5),
@@ -178,7 +232,9 @@ batch = st.integers(min_value=1, max_value=50)
     final_batches=st.lists(batch, min_size=5, max_size=5),
 )
 @pytest.mark.slow
-def test_every_replica_converges_to_exactly_the_rows_its_user_may_see(trio, existing, first_batches, operations, final_batches):
+def test_every_replica_converges_to_exactly_the_rows_its_user_may_see(
+    trio, existing, first_batches, operations, final_batches
+):
     with transaction.atomic():
         cache.clear()
         world = World(trio)
@@ -196,5 +252,8 @@ def test_every_replica_converges_to_exactly_the_rows_its_user_may_see(trio, exis
 
         for name, replica in world.replicas.items():
             for label in LABELS:
-                assert replica.of(label) == expected_view(replica.user, replica.organization, label), (name, label)
+                assert replica.of(label) == expected_view(replica.user, replica.organization, label), (
+                    name,
+                    label,
+                )
         transaction.set_rollback(True)

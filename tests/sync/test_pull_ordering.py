@@ -13,7 +13,9 @@ from tests.factories import make_customer
 from tests.pulling import Replica
 
 CUSTOMER = "shop.Customer"
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent transactions")
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent transactions"
+)
 
 
 def test_a_thousand_rows_sharing_one_timestamp_arrive_exactly_once_in_pages_of_seven(trio):

@@ -39,16 +39,32 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--records", type=int, default=10_000, help="rows to create, update and pull (default 10000)")
-        parser.add_argument("--batch", type=int, default=500, help="records per push and pull batch_size (default 500)")
-        parser.add_argument("--model", default="shop.Customer", help="tenant model to write (default shop.Customer)")
-        parser.add_argument("--seed-direct", action="store_true", help="write the rows with the ORM instead of pushing them; measure pull alone")
-        parser.add_argument("--port", type=int, help="port of the server the benchmark starts (default: a free one)")
-        parser.add_argument("--url", help="API root of a running server, e.g. http://127.0.0.1:8000/api/sync/")
+        parser.add_argument(
+            "--records", type=int, default=10_000, help="rows to create, update and pull (default 10000)"
+        )
+        parser.add_argument(
+            "--batch", type=int, default=500, help="records per push and pull batch_size (default 500)"
+        )
+        parser.add_argument(
+            "--model", default="shop.Customer", help="tenant model to write (default shop.Customer)"
+        )
+        parser.add_argument(
+            "--seed-direct",
+            action="store_true",
+            help="write the rows with the ORM instead of pushing them; measure pull alone",
+        )
+        parser.add_argument(
+            "--port", type=int, help="port of the server the benchmark starts (default: a free one)"
+        )
+        parser.add_argument(
+            "--url", help="API root of a running server, e.g. http://127.0.0.1:8000/api/sync/"
+        )
         parser.add_argument("--username", help="with --url: the account to push and pull as")
         parser.add_argument("--password", help="with --url: its password")
         parser.add_argument("--organization", help="with --url: organization slug (X-Sync-Organization)")
-        parser.add_argument("--server-pid", type=int, help="with --url: process id of the server, to sample its memory")
+        parser.add_argument(
+            "--server-pid", type=int, help="with --url: process id of the server, to sample its memory"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         records, batch = options["records"], options["batch"]
@@ -69,8 +85,14 @@ class Command(BaseCommand):
         if not (options["username"] and options["password"]):
             raise CommandError("--url needs --username and --password.")
         if options["seed_direct"] and not options["organization"]:
-            raise CommandError("--seed-direct with --url needs --organization (rows go into this project's database).")
-        seeded = seed_rows(options["model"], options["organization"], options["records"]) if options["seed_direct"] else None
+            raise CommandError(
+                "--seed-direct with --url needs --organization (rows go into this project's database)."
+            )
+        seeded = (
+            seed_rows(options["model"], options["organization"], options["records"])
+            if options["seed_direct"]
+            else None
+        )
         client = ApiClient(options["url"], options["organization"])
         try:
             client.login(options["username"], options["password"])
@@ -78,15 +100,25 @@ class Command(BaseCommand):
             outcome = self.run(client, sampler, options, seeded, exact=False)
         finally:
             client.close()
-        return outcome, f"server at {options['url']}" + ("" if sampler else " (memory not sampled: no --server-pid)")
+        return outcome, f"server at {options['url']}" + (
+            "" if sampler else " (memory not sampled: no --server-pid)"
+        )
 
     def measure_own_server(self, options: dict[str, Any]) -> tuple[Outcome, str]:
         account = create_benchmark_account(options["model"])
-        self.stdout.write(f"Benchmark organization {account.organization} (user {account.username}); it stays in the database.")
-        seeded = seed_rows(options["model"], account.organization, options["records"]) if options["seed_direct"] else None
+        self.stdout.write(
+            f"Benchmark organization {account.organization} (user {account.username}); it stays in the database."
+        )
+        seeded = (
+            seed_rows(options["model"], account.organization, options["records"])
+            if options["seed_direct"]
+            else None
+        )
         port = options["port"] or _free_port()
         with started_server(port) as server:
-            client = ApiClient(f"http://127.0.0.1:{port}{reverse('sbsync:pull').removesuffix('pull/')}", account.organization)
+            client = ApiClient(
+                f"http://127.0.0.1:{port}{reverse('sbsync:pull').removesuffix('pull/')}", account.organization
+            )
             try:
                 client.login(account.username, account.password)
                 if seeded is None:
@@ -98,20 +130,35 @@ class Command(BaseCommand):
         return outcome, f"gunicorn started by the benchmark (1 worker, pid {server.pid})"
 
     def run(
-        self, client: ApiClient, sampler: MemorySampler | None, options: dict[str, Any],
-        seeded: dict[str, str] | None, *, exact: bool,
+        self,
+        client: ApiClient,
+        sampler: MemorySampler | None,
+        options: dict[str, Any],
+        seeded: dict[str, str] | None,
+        *,
+        exact: bool,
     ) -> Outcome:
         if sampler is None:
             return run_workload(
-                client, label=options["model"], records=options["records"], batch=options["batch"],
-                sampler=None, seeded=seeded, exact=exact,
+                client,
+                label=options["model"],
+                records=options["records"],
+                batch=options["batch"],
+                sampler=None,
+                seeded=seeded,
+                exact=exact,
             )
         baseline = sampler.sample()
         sampler.start()
         try:
             outcome = run_workload(
-                client, label=options["model"], records=options["records"], batch=options["batch"],
-                sampler=sampler, seeded=seeded, exact=exact,
+                client,
+                label=options["model"],
+                records=options["records"],
+                batch=options["batch"],
+                sampler=sampler,
+                seeded=seeded,
+                exact=exact,
             )
         finally:
             sampler.stopped.set()
@@ -144,4 +191,8 @@ class Command(BaseCommand):
                 f"(+{outcome.peak_mb - outcome.baseline_mb:.1f} MB)"
             )
         if outcome.throttled_seconds:
-            write(self.style.WARNING(f"throttled (429) for {outcome.throttled_seconds:.0f} s in total, included in the times"))
+            write(
+                self.style.WARNING(
+                    f"throttled (429) for {outcome.throttled_seconds:.0f} s in total, included in the times"
+                )
+            )
