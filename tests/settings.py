@@ -11,6 +11,11 @@ from sbsync.demo.settings import DATABASES, SBSYNC
 if os.environ.get("SBSYNC_TEST_DB"):
     # Lets several checkouts run their suites against one PostgreSQL server at once.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["SBSYNC_TEST_DB"]
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory: tests that start a subprocess (the Huey consumer) must reach the test database.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.path.join(
+        tempfile.gettempdir(), f"sbsync-test-{os.getpid()}.sqlite3"
+    )
 
 # The real Redis that tests needing one use (CI and the machine run it on 127.0.0.1:6379).
 TEST_REDIS_URL = os.environ.get("SBSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -148,10 +148,10 @@ def test_job_status_needs_a_token(trio, api):
 
 
 @pytest.fixture
-def redis_queue(monkeypatch):
+def redis_queue(monkeypatch, settings):
     """This process enqueues into a Redis queue of its own, as a deployment does (tests run Huey in
     immediate mode otherwise)."""
-    url = os.environ.get("SBSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    url = settings.TEST_REDIS_URL
     name = f"sbsync-test-{uuid.uuid4().hex[:12]}"
     monkeypatch.setattr(HUEY, "immediate", False)
     monkeypatch.setattr(HUEY, "storage", RedisStorage(name=name, url=url))
@@ -193,10 +193,6 @@ def start_consumer(live_server, redis_queue):
             process.wait()
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="the consumer runs in another process; SQLite's test database lives in this process's memory",
-)
 def test_run_huey_takes_an_async_push_from_queued_to_done_over_http(trio, live_server, start_consumer):
     headers = {"Authorization": f"Bearer {token_for(trio.alice)}"}
     body = {"async": True, "data": [{"_model": "shop.Customer", "name": "From the queue"}]}
