@@ -36,7 +36,7 @@ from sbsync.enums import Action, RecordStatus
 from sbsync.models import Membership, SyncMetadata, SyncRecord
 from sbsync.sync import validation as v
 from sbsync.sync.batch import CREATE, DELETE, DONE_BY_ACTION, FAILURE, UPDATE, Item, PushResult
-from sbsync.sync.changes import collecting_changes, pk_key, write_changes
+from sbsync.sync.changes import collecting_changes, pk_key, stamp_pending, write_changes
 from sbsync.sync.locks import lock_row_keys, retrying
 from sbsync.sync.records import instance_payload
 from sbsync.sync.writes import delete_rows, record_written, write_history, write_rows
@@ -63,7 +63,8 @@ def apply_push(
     Side effects, in one transaction (rolled back for a dry run, and for an atomic push with a failed
     record): rows created, updated and deleted, cascades included; history rows attributed to the user;
     change-index records with new versions; SyncMetadata of each model written. Retried as a whole on
-    a PostgreSQL deadlock when it owns the transaction.
+    a PostgreSQL deadlock when it owns the transaction. After commit, the organization's pending changes
+    are positioned (``stamp_pending``).
     """
     return retrying(lambda: _apply(access, records, atomic=atomic, dry_run=dry_run))
 
@@ -99,6 +100,11 @@ def _apply(access: Access, records: list[dict[str, Any]], *, atomic: bool, dry_r
         result = PushResult.from_items(items, versions, applied=applied, atomic_rejected=atomic_rejected)
         if applied:
             _touch_metadata(access, result.applied_counts())
+            # Position the changes as soon as they are committed, so the next pull finds them numbered
+            # instead of paying for every push since the last pull. A failure here loses nothing: the
+            # next pull stamps whatever is still pending.
+            scope = access.organization.pk
+            transaction.on_commit(lambda: stamp_pending(scope), robust=True)
         else:
             transaction.set_rollback(True)
     return result

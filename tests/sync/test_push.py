@@ -50,6 +50,20 @@ def test_create_with_client_key_and_server_key_records_rows_versions_and_history
     assert version_of(bob) == 1
 
 
+def test_applied_push_positions_its_changes_once_committed(trio, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        push(trio.alice, trio.acme, [{"_model": "shop.Customer", "id": UUID_A, "name": "Ann"}])
+
+    assert SyncRecord.objects.get(object_pk=UUID_A).seq is not None
+
+
+def test_dry_run_positions_nothing(trio, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        push(trio.alice, trio.acme, [{"_model": "shop.Customer", "id": UUID_A, "name": "Ann"}], dry_run=True)
+
+    assert callbacks == []
+
+
 def test_update_writes_sent_fields_bumps_version_and_keeps_the_rest(trio):
     customer = make_customer(organization=trio.acme, name="Old", age=40, department="SALES")
 
