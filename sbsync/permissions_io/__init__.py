@@ -27,7 +27,7 @@ from sbsync.permissions_io.document import (
     read_json,
     write_json,
 )
-from sbsync.permissions_io.validation import load_document, parse_document
+from sbsync.permissions_io.validation import load_document, parse_document, parse_part
 
 __all__ = [
     "FORMAT",
@@ -42,6 +42,7 @@ __all__ = [
     "current_document",
     "load_document",
     "parse_document",
+    "parse_part",
     "read_json",
     "template_document",
     "template_names",
