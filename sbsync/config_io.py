@@ -1,22 +1,29 @@
-"""The database-held configuration as one JSON document: export, validate, import, reset, summary.
+"""The database-held configuration as one JSON document: export, import, reset, validate, summary.
 
 "Configuration" here is what staff change at run time and what decides access: the discovery
 configuration row (``null`` when discovery follows settings), the model permissions and the data
-filters. Organizations, groups' members and users are data, not configuration: a document names
-organizations by slug (they must exist where it is imported) and groups by name (created on import when
-missing, since a group is only a name). The SBSYNC settings live in settings.py; ``effective_settings``
-shows them but no document carries them.
+filters. Organizations, groups' members and users are data, not configuration. The SBSYNC settings live
+in settings.py; ``effective_settings`` shows them but no document carries them. The document::
 
-Import replaces the configuration with the document's, in one transaction, after validating the whole
-document; rows that do not change are left alone, so the audit history shows only real changes.
+    {"format": "sbsync.config/1",
+     "discovery": {"auto_discover_models": true, "include_apps": [], ...} or null,
+     "organizations": {"acme-corp": {"permissions": [...], "filters": [...]}}}
+
+Each organization's part is the ``permissions`` and ``filters`` of a permissions document
+(sbsync/permissions_io/): built by its ``current_document``, checked by its parser against the
+document's discovery configuration, and applied by its ``apply_document`` in ``replace`` mode. Only the
+discovery part is checked here. Organizations are named by slug and must exist where the document is
+imported; groups are named by name and created on import when missing, since a group is only a name.
+
+Import replaces the whole configuration with the document's, in one transaction, after validating the
+whole document; rows that do not change are left alone, so the audit history shows only real changes.
 Exporting, resetting and importing the export gives back the same document.
 """
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,18 +31,26 @@ from typing import Any
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core.checks import Error
-from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
 from sbsync import conf, discovery
-from sbsync.enums import Action
 from sbsync.models import DataFilter, DiscoveryConfig, ModelPermission, Organization
+from sbsync.permissions_io import (
+    ApplyReport,
+    DocumentError,
+    PermissionDocument,
+    apply_document,
+    current_document,
+    parse_part,
+)
 
-FORMAT_VERSION = 1
-VERSION_KEY = "sbsync_config"
+FORMAT = "sbsync.config/1"
 DISCOVERY_FIELDS = tuple(discovery.DiscoverySettings().as_dict())
-PERMISSION_KEYS = {"organization", "group", "model", "actions"}
-FILTER_KEYS = {"organization", "group", "model", "name", "condition", "is_active"}
+KINDS = ("discovery", "permissions", "filters")
+OUTCOMES = ("created", "updated", "unchanged", "deleted")
+GROUP_NAME_MAX: int = getattr(Group._meta.get_field("name"), "max_length", None) or 150
+NO_PERMISSIONS = PermissionDocument(organization=None, permissions=())
 
 
 class ConfigError(Exception):
@@ -44,6 +59,24 @@ class ConfigError(Exception):
     def __init__(self, errors: list[str]) -> None:
         super().__init__("; ".join(errors))
         self.errors = errors
+
+
+@dataclass
+class ImportResult:
+    """What an import or a reset did, per kind of row, and the documents' warnings."""
+
+    counts: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {kind: dict.fromkeys(OUTCOMES, 0) for kind in KINDS}
+    )
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, report: ApplyReport) -> None:
+        for kind, counts in report.counts.items():
+            for outcome, count in counts.items():
+                self.counts[kind][outcome] += count
+
+    def total(self, outcome: str) -> int:
+        return sum(counts[outcome] for counts in self.counts.values())
 
 
 def _plain(value: Any) -> Any:
@@ -63,47 +96,38 @@ def effective_settings() -> dict[str, Any]:
     return {name: _plain(conf.get(name)) for name in conf.DEFAULTS}
 
 
-def export_config() -> dict[str, Any]:
-    """The configuration as a JSON-ready document, in a stable order."""
-    row = DiscoveryConfig.objects.filter(pk=DiscoveryConfig.SINGLETON_PK).first()
-    permissions = [
-        {
-            "organization": p.organization.slug,
-            "group": p.group.name,
-            "model": p.model_label,
-            "actions": [action for action, granted in p.flags().items() if granted],
-        }
-        for p in ModelPermission.objects.select_related("organization", "group")
-    ]
-    filters = [
-        {
-            "organization": f.organization.slug,
-            "group": f.group.name,
-            "model": f.model_label,
-            "name": f.name,
-            "condition": f.condition,
-            "is_active": f.is_active,
-        }
-        for f in DataFilter.objects.select_related("organization", "group")
-    ]
+def _discovery_row() -> DiscoveryConfig | None:
+    return DiscoveryConfig.objects.filter(pk=DiscoveryConfig.SINGLETON_PK).first()
+
+
+def _configured_organizations(also: Iterable[str] = ()) -> QuerySet[Organization]:
+    """Organizations with a permission or a data filter (and those slugged ``also``), by slug."""
+    return Organization.objects.filter(
+        Q(slug__in=list(also))
+        | Q(pk__in=ModelPermission.objects.values("organization"))
+        | Q(pk__in=DataFilter.objects.values("organization"))
+    ).order_by("slug")
+
+
+def export_config() -> tuple[dict[str, Any], list[str]]:
+    """The configuration as a JSON-ready document in a stable order, and the rows left out of it
+    because their model is not enabled for sync (a document names only enabled models)."""
+    row = _discovery_row()
+    organizations: dict[str, Any] = {}
+    left_out: list[str] = []
+    for organization in _configured_organizations():
+        document, skipped = current_document(organization)
+        organizations[organization.slug] = document.part_json()
+        left_out.extend(
+            f"organizations.{organization.slug}: the {item} names a model that is not enabled for sync; "
+            "exports leave it out."
+            for item in skipped
+        )
     return {
-        VERSION_KEY: FORMAT_VERSION,
+        "format": FORMAT,
         "discovery": {name: getattr(row, name) for name in DISCOVERY_FIELDS} if row else None,
-        "permissions": sorted(permissions, key=lambda p: (p["organization"], p["group"], p["model"])),
-        "data_filters": sorted(filters, key=_filter_sort_key),
-    }
-
-
-def _filter_sort_key(item: dict[str, Any]) -> tuple[str, ...]:
-    condition = json.dumps(item["condition"], sort_keys=True)
-    return (
-        item["organization"],
-        item["group"],
-        item["model"],
-        item["name"],
-        condition,
-        str(item["is_active"]),
-    )
+        "organizations": organizations,
+    }, left_out
 
 
 def _check_keys(where: str, item: Any, expected: set[str], errors: list[str]) -> bool:
@@ -116,26 +140,6 @@ def _check_keys(where: str, item: Any, expected: set[str], errors: list[str]) ->
     if unknown:
         errors.append(f"{where}: unknown key(s) {', '.join(sorted(unknown))}.")
     return not missing and not unknown
-
-
-def _check_name(where: str, value: Any, max_length: int, errors: list[str]) -> None:
-    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
-        errors.append(f"{where}: must be a non-empty text of at most {max_length} characters.")
-
-
-def _check_organization(where: str, value: Any, slugs: set[str], errors: list[str]) -> None:
-    if not isinstance(value, str) or value not in slugs:
-        errors.append(f"{where}: no organization with slug {value!r}.")
-
-
-def _check_model(where: str, value: Any, errors: list[str]) -> type[Any] | None:
-    if isinstance(value, str):
-        try:
-            return apps.get_model(value)
-        except (LookupError, ValueError):
-            pass
-    errors.append(f"{where}: {value!r} is not an installed model (use app_label.ModelName).")
-    return None
 
 
 def _validate_discovery(value: Any, errors: list[str]) -> None:
@@ -161,218 +165,138 @@ def _validate_discovery(value: Any, errors: list[str]) -> None:
             errors.append(f"discovery.{name}: must be a list of model labels like 'shop.Customer'.")
 
 
-def _validate_permissions(items: Any, slugs: set[str], errors: list[str]) -> None:
-    if not isinstance(items, list):
-        errors.append("permissions: must be a list.")
-        return
-    seen: set[tuple[str, str, str]] = set()
-    for index, item in enumerate(items):
-        where = f"permissions[{index}]"
-        if not _check_keys(where, item, PERMISSION_KEYS, errors):
-            continue
-        _check_organization(f"{where}.organization", item["organization"], slugs, errors)
-        _check_name(f"{where}.group", item["group"], 150, errors)
-        _check_model(f"{where}.model", item["model"], errors)
-        actions = item["actions"]
-        if not (
-            isinstance(actions, list)
-            and all(isinstance(a, str) for a in actions)
-            and set(actions) <= set(Action.values)
-        ):
-            errors.append(f"{where}.actions: must be a list of {', '.join(Action.values)}.")
-        key = (str(item["organization"]), str(item["group"]), str(item["model"]))
-        if key in seen:
-            errors.append(f"{where}: a second entry for {key[2]} of group {key[1]!r} in {key[0]!r}.")
-        seen.add(key)
+def _create_missing_groups(parts: Iterable[Any]) -> None:
+    # Created before the parts are checked, so that the parser checks them as they will be applied; an
+    # invalid document rolls the import's transaction back, these groups included.
+    names = {
+        item.get("group")
+        for part in parts
+        if isinstance(part, dict)
+        for key in ("permissions", "filters")
+        if isinstance(part.get(key), list)
+        for item in part[key]
+        if isinstance(item, dict)
+    }
+    for name in names:
+        if isinstance(name, str) and 0 < len(name) <= GROUP_NAME_MAX:
+            Group.objects.get_or_create(name=name)
 
 
-def _validate_filters(items: Any, slugs: set[str], errors: list[str]) -> None:
-    if not isinstance(items, list):
-        errors.append("data_filters: must be a list.")
-        return
-    for index, item in enumerate(items):
-        where = f"data_filters[{index}]"
-        if not _check_keys(where, item, FILTER_KEYS, errors):
-            continue
-        _check_organization(f"{where}.organization", item["organization"], slugs, errors)
-        _check_name(f"{where}.group", item["group"], 150, errors)
-        _check_name(f"{where}.name", item["name"], 100, errors)
-        if not isinstance(item["is_active"], bool):
-            errors.append(f"{where}.is_active: must be true or false.")
-        if _check_model(f"{where}.model", item["model"], errors) is None:
-            continue
-        try:
-            DataFilter(model_label=item["model"], condition=item["condition"]).clean()
-        except ValidationError as exc:
-            errors.extend(f"{where}.condition: {message}" for message in exc.messages)
-
-
-def validate_document(document: Any) -> list[str]:
-    """Every problem of ``document``, one line each naming where it is; empty when it can be imported."""
+def _parse(document: Any) -> tuple[dict[str, Any] | None, dict[str, PermissionDocument], list[str]]:
+    """The document's discovery configuration, its organizations' parts and their warnings. Raises
+    ConfigError listing every problem. Creates missing groups (see ``_create_missing_groups``)."""
     errors: list[str] = []
-    if not _check_keys(
-        "document", document, {VERSION_KEY, "discovery", "permissions", "data_filters"}, errors
-    ):
-        return errors
-    if type(document[VERSION_KEY]) is not int or document[VERSION_KEY] != FORMAT_VERSION:
-        return [
-            f"document.{VERSION_KEY}: version {document[VERSION_KEY]!r} is not supported (expected {FORMAT_VERSION})."
-        ]
-    slugs = set(Organization.objects.values_list("slug", flat=True))
-    _validate_discovery(document["discovery"], errors)
-    _validate_permissions(document["permissions"], slugs, errors)
-    _validate_filters(document["data_filters"], slugs, errors)
-    return errors
+    if not _check_keys("document", document, {"format", "discovery", "organizations"}, errors):
+        raise ConfigError(errors)
+    if document["format"] != FORMAT:
+        raise ConfigError(
+            [f"document.format: {document['format']!r} is not supported (expected {FORMAT!r})."]
+        )
+    wanted = document["discovery"]
+    _validate_discovery(wanted, errors)
+    if errors:
+        config = discovery.current_config()
+    elif wanted is None:
+        config = discovery.settings_config()
+    else:
+        config = discovery.config_from_row(DiscoveryConfig(**wanted))
+    raw_parts = document["organizations"]
+    if not isinstance(raw_parts, dict):
+        errors.append("organizations: must be an object mapping organization slugs to their permissions.")
+        raise ConfigError(errors)
+    slugs = set(Organization.objects.filter(slug__in=list(raw_parts)).values_list("slug", flat=True))
+    _create_missing_groups(raw_parts.values())
+    parts: dict[str, PermissionDocument] = {}
+    warnings: list[str] = []
+    for slug, raw in raw_parts.items():
+        where = f"organizations.{slug}"
+        if slug not in slugs:
+            errors.append(f"{where}: no organization with slug {slug!r}.")
+        try:
+            parts[slug] = parse_part(raw, where=where, config=config)
+        except DocumentError as exc:
+            errors.extend(exc.errors)
+        else:
+            warnings.extend(parts[slug].warnings)
+    if errors:
+        raise ConfigError(errors)
+    return wanted, parts, warnings
 
 
-@dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-
-
-def _group(name: str, groups: dict[str, Group]) -> Group:
-    if name not in groups:
-        groups[name] = Group.objects.get_or_create(name=name)[0]
-    return groups[name]
-
-
-def _import_discovery(wanted: dict[str, Any] | None, result: ImportResult) -> None:
-    row = DiscoveryConfig.objects.filter(pk=DiscoveryConfig.SINGLETON_PK).first()
+def _replace_discovery(wanted: dict[str, Any] | None, reason: str) -> str | None:
+    """Make the discovery row ``wanted``; returns the outcome, None when there is no row either way."""
+    row = _discovery_row()
     if wanted is None:
-        if row is not None:
-            row.delete()
-            result.deleted += 1
-    elif row is None:
-        DiscoveryConfig(**wanted).save()
-        result.created += 1
-    elif any(getattr(row, name) != wanted[name] for name in DISCOVERY_FIELDS):
-        DiscoveryConfig(**wanted).save()
-        result.updated += 1
+        if row is None:
+            return None
+        row._change_reason = reason  # type: ignore[attr-defined]
+        row.delete()
+        return "deleted"
+    if row is not None and all(getattr(row, name) == wanted[name] for name in DISCOVERY_FIELDS):
+        return "unchanged"
+    new_row = DiscoveryConfig(**wanted)
+    new_row._change_reason = reason  # type: ignore[attr-defined]
+    new_row.save()
+    return "created" if row is None else "updated"
 
 
-def _import_permissions(
-    items: list[dict[str, Any]],
-    organizations: dict[str, Organization],
-    groups: dict[str, Group],
-    result: ImportResult,
-) -> None:
-    existing = {(p.organization_id, p.group_id, p.model_label): p for p in ModelPermission.objects.all()}
-    for item in items:
-        org, group = organizations[item["organization"]], _group(item["group"], groups)
-        flags = {f"can_{action}": action in item["actions"] for action in Action.values}
-        permission = existing.pop((org.pk, group.pk, item["model"]), None)
-        if permission is None:
-            ModelPermission(organization=org, group=group, model_label=item["model"], **flags).save()
-            result.created += 1
-        elif any(getattr(permission, name) != value for name, value in flags.items()):
-            for name, value in flags.items():
-                setattr(permission, name, value)
-            permission.save()
-            result.updated += 1
-    for permission in existing.values():
-        permission.delete()
-        result.deleted += 1
-
-
-def _filter_key(
-    org_id: int, group_id: int, label: str, name: str, condition: Any
-) -> tuple[int, int, str, str, str]:
-    return (org_id, group_id, label, name, json.dumps(condition, sort_keys=True))
-
-
-def _import_filters(
-    items: list[dict[str, Any]],
-    organizations: dict[str, Organization],
-    groups: dict[str, Group],
-    result: ImportResult,
-) -> None:
-    # Filters have no natural key: identical ones (same place, name and condition) pair up in order.
-    existing: dict[tuple[int, int, str, str, str], list[DataFilter]] = defaultdict(list)
-    for row in DataFilter.objects.order_by("pk"):
-        existing[
-            _filter_key(row.organization_id, row.group_id, row.model_label, row.name, row.condition)
-        ].append(row)
-    for item in items:
-        org, group = organizations[item["organization"]], _group(item["group"], groups)
-        matches = existing.get(_filter_key(org.pk, group.pk, item["model"], item["name"], item["condition"]))
-        if not matches:
-            DataFilter(
-                organization=org,
-                group=group,
-                model_label=item["model"],
-                name=item["name"],
-                condition=item["condition"],
-                is_active=item["is_active"],
-            ).save()
-            result.created += 1
-            continue
-        data_filter = matches.pop(0)
-        if data_filter.is_active != item["is_active"]:
-            data_filter.is_active = item["is_active"]
-            data_filter.save()
-            result.updated += 1
-    for leftovers in existing.values():
-        for data_filter in leftovers:
-            data_filter.delete()
-            result.deleted += 1
+def _replace(
+    wanted: dict[str, Any] | None, parts: dict[str, PermissionDocument], reason: str
+) -> ImportResult:
+    """Make the configuration ``wanted`` and ``parts``: every organization without a part loses its
+    permissions and filters. Runs inside the caller's transaction."""
+    result = ImportResult()
+    outcome = _replace_discovery(wanted, reason)
+    if outcome:
+        result.counts["discovery"][outcome] += 1
+    for organization in _configured_organizations(also=parts):
+        part = parts.get(organization.slug, NO_PERMISSIONS)
+        result.add(apply_document(part, organization, mode="replace", reason=reason))
+    return result
 
 
 def import_config(document: Any) -> ImportResult:
     """Replace the configuration with ``document`` (see the module docstring). Raises ConfigError, having
-    written nothing, when the document is invalid.
+    written nothing, when any of it is invalid.
 
-    Side effects, in one transaction: writes DiscoveryConfig, ModelPermission and DataFilter rows through
-    ``save()``/``delete()`` (audit history, cache generation bumped); creates missing groups.
+    Side effects, in one transaction: creates missing groups; saves and deletes DiscoveryConfig,
+    ModelPermission and DataFilter rows one by one (audit history with the reason "manage_config
+    import", configuration generation bumped), leaving unchanged rows alone.
     """
-    result = ImportResult()
     with transaction.atomic():
-        errors = validate_document(document)
-        if errors:
-            raise ConfigError(errors)
-        organizations = {org.slug: org for org in Organization.objects.all()}
-        groups = {group.name: group for group in Group.objects.all()}
-        _import_discovery(document["discovery"], result)
-        _import_permissions(document["permissions"], organizations, groups, result)
-        _import_filters(document["data_filters"], organizations, groups, result)
+        wanted, parts, warnings = _parse(document)
+        result = _replace(wanted, parts, "manage_config import")
+    result.warnings = warnings
     return result
 
 
-def reset_config() -> dict[str, int]:
+def reset_config() -> ImportResult:
     """Back to a fresh installation: discovery follows settings again, no permissions (no access), no
-    data filters. Organizations, memberships and groups stay. Returns the rows deleted per kind.
+    data filters. Organizations, memberships and groups stay.
 
-    Side effects, in one transaction: deletes rows one by one (audit history, cache generation bumped).
+    Side effects, in one transaction: deletes the rows one by one (audit history with the reason
+    "manage_config reset", configuration generation bumped).
     """
-    counts = {"discovery": 0, "permissions": 0, "data_filters": 0}
     with transaction.atomic():
-        for kind, model in (
-            ("discovery", DiscoveryConfig),
-            ("permissions", ModelPermission),
-            ("data_filters", DataFilter),
-        ):
-            for row in model.objects.all():
-                row.delete()
-                counts[kind] += 1
-    return counts
+        return _replace(None, {}, "manage_config reset")
 
 
 def validate_current() -> tuple[list[str], list[str]]:
     """Problems of the configuration in effect: the settings' system checks (sbsync.E0xx, W0xx) and the
-    database rows (unknown models, invalid filter conditions, unknown apps). Returns (errors, warnings)."""
+    database rows, checked as an import of their export would check them (models not enabled, invalid
+    filter conditions, unknown apps). Returns (errors, warnings)."""
     errors: list[str] = []
     warnings: list[str] = []
     for message in conf.check_settings() + conf.check_labels_exist():
         (errors if isinstance(message, Error) else warnings).append(f"{message.id}: {message.msg}")
-    document = export_config()
-    # Organizations referenced by existing rows exist by construction; only content can be wrong.
-    problems: list[str] = []
-    _validate_discovery(document["discovery"], problems)
-    slugs = {item["organization"] for item in document["permissions"] + document["data_filters"]}
-    _validate_permissions(document["permissions"], slugs, problems)
-    _validate_filters(document["data_filters"], slugs, problems)
-    errors.extend(problems)
+    document, left_out = export_config()
+    _validate_discovery(document["discovery"], errors)
+    errors.extend(left_out)
+    for slug, part in document["organizations"].items():
+        try:
+            warnings.extend(parse_part(part, where=f"organizations.{slug}").warnings)
+        except DocumentError as exc:
+            errors.extend(exc.errors)
     return errors, warnings
 
 

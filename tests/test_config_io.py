@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.test import override_settings
 
 from sbsync.config_io import (
+    FORMAT,
     ConfigError,
     effective_settings,
     export_config,
@@ -15,17 +16,38 @@ from sbsync.config_io import (
     reset_config,
     summary,
     validate_current,
-    validate_document,
 )
-from sbsync.models import DataFilter, DiscoveryConfig, Membership, ModelPermission, Organization
-from tests.factories import make_filter, make_permission
+from sbsync.models import (
+    ConfigGeneration,
+    DataFilter,
+    DiscoveryConfig,
+    Membership,
+    ModelPermission,
+    Organization,
+)
+from tests.factories import make_filter, make_group, make_organization, make_permission
 
-EMPTY = {"sbsync_config": 1, "discovery": None, "permissions": [], "data_filters": []}
+EMPTY = {"format": FORMAT, "discovery": None, "organizations": {}}
+ALL = {f"can_{action}": True for action in ("push", "pull", "create", "update", "delete", "read")}
+SHARED_WARNING = (
+    "organizations.{slug}.permissions[{index}]: shop.Product is shared, so only its pull and read flags "
+    "take effect (shared models are pull-only)."
+)
+
+
+def current() -> dict:
+    document, left_out = export_config()
+    assert left_out == []
+    return document
+
+
+def owners_on(*labels: str) -> list[dict]:
+    return [{"group": "Owners", "model": label, **ALL} for label in labels]
 
 
 @pytest.fixture
 def configured(trio):
-    DiscoveryConfig(exclude_models=["shop.Report"], shared_models=["shop.Product"]).save()
+    DiscoveryConfig(exclude_models=["shop.Nothing"], shared_models=["shop.Product"]).save()
     make_permission(
         organization=trio.acme, group=trio.members, model_label="shop.Customer", actions=["pull", "read"]
     )
@@ -40,109 +62,264 @@ def configured(trio):
     return trio
 
 
-def test_export_config_describes_discovery_permissions_and_filters(configured):
-    document = export_config()
+def test_export_config_gives_discovery_and_each_organizations_permissions_and_filters(configured):
+    document, left_out = export_config()
 
-    assert document["discovery"] == {
-        "auto_discover_models": True,
-        "include_apps": [],
-        "exclude_models": ["shop.Report"],
-        "include_models": [],
-        "shared_models": ["shop.Product"],
-    }
-    assert document["permissions"][0] == {
-        "organization": "acme",
-        "group": "Members",
-        "model": "shop.Customer",
-        "actions": ["pull", "read"],
-    }
-    assert len(document["permissions"]) == 9
-    assert document["data_filters"] == [
-        {
-            "organization": "acme",
-            "group": "Members",
-            "model": "shop.Customer",
-            "name": "Front office",
-            "condition": {"field": "department", "operator": "in", "value": ["SALES", "SUPPORT"]},
-            "is_active": False,
+    assert left_out == []
+    assert document == {
+        "format": "sbsync.config/1",
+        "discovery": {
+            "auto_discover_models": True,
+            "include_apps": [],
+            "exclude_models": ["shop.Nothing"],
+            "include_models": [],
+            "shared_models": ["shop.Product"],
         },
-        {
-            "organization": "acme",
-            "group": "Members",
-            "model": "shop.Customer",
-            "name": "Mine",
-            "condition": {"field": "assigned_manager", "operator": "exact", "value": "$user"},
-            "is_active": True,
+        "organizations": {
+            "acme": {
+                "permissions": [
+                    {
+                        "group": "Members",
+                        "model": "shop.Customer",
+                        "can_push": False,
+                        "can_pull": True,
+                        "can_create": False,
+                        "can_update": False,
+                        "can_delete": False,
+                        "can_read": True,
+                    },
+                    *owners_on("shop.Customer", "shop.Order", "shop.Product", "shop.Report"),
+                ],
+                "filters": [
+                    {
+                        "group": "Members",
+                        "model": "shop.Customer",
+                        "name": "Front office",
+                        "condition": {"field": "department", "operator": "in", "value": ["SALES", "SUPPORT"]},
+                        "is_active": False,
+                    },
+                    {
+                        "group": "Members",
+                        "model": "shop.Customer",
+                        "name": "Mine",
+                        "condition": {"field": "assigned_manager", "operator": "exact", "value": "$user"},
+                        "is_active": True,
+                    },
+                ],
+            },
+            "globex": {
+                "permissions": owners_on("shop.Customer", "shop.Order", "shop.Product", "shop.Report"),
+                "filters": [],
+            },
         },
+    }
+
+
+def test_export_config_leaves_out_rows_of_models_that_are_not_enabled(configured):
+    DiscoveryConfig(exclude_models=["shop.Report"], shared_models=["shop.Product"]).save()
+
+    document, left_out = export_config()
+
+    assert [p["model"] for p in document["organizations"]["globex"]["permissions"]] == [
+        "shop.Customer",
+        "shop.Order",
+        "shop.Product",
+    ]
+    assert left_out == [
+        f"organizations.{slug}: the permission of Owners on shop.Report names a model that is not enabled "
+        "for sync; exports leave it out."
+        for slug in ("acme", "globex")
     ]
 
 
 def test_export_reset_import_round_trips_the_configuration_exactly(configured):
-    exported = json.loads(json.dumps(export_config()))
+    exported = json.loads(json.dumps(current()))
 
     reset_config()
-    emptied = export_config()
+    emptied = current()
     result = import_config(exported)
 
     assert emptied == EMPTY
-    assert (result.created, result.updated, result.deleted) == (12, 0, 0)
-    assert export_config() == exported
+    assert result.counts == {
+        "discovery": {"created": 1, "updated": 0, "unchanged": 0, "deleted": 0},
+        "permissions": {"created": 9, "updated": 0, "unchanged": 0, "deleted": 0},
+        "filters": {"created": 2, "updated": 0, "unchanged": 0, "deleted": 0},
+    }
+    assert result.warnings == [
+        SHARED_WARNING.format(slug="acme", index=3),
+        SHARED_WARNING.format(slug="globex", index=2),
+    ]
+    assert current() == exported
+
+
+def test_import_config_into_a_fresh_database_creates_the_groups(db):
+    acme = make_organization(slug="acme")
+    make_permission(organization=acme, group=make_group("Sales"), actions=["pull"])
+    make_filter(organization=acme, group=make_group("Auditors"), name="Mine")
+    exported = current()
+    reset_config()
+    Group.objects.all().delete()
+
+    import_config(exported)
+
+    assert sorted(Group.objects.values_list("name", flat=True)) == ["Auditors", "Sales"]
+    assert current() == exported
 
 
 def test_reset_config_keeps_organizations_memberships_and_groups(configured):
-    counts = reset_config()
+    result = reset_config()
 
-    assert counts == {"discovery": 1, "permissions": 9, "data_filters": 2}
-    assert export_config() == EMPTY
+    assert {kind: counts["deleted"] for kind, counts in result.counts.items()} == {
+        "discovery": 1,
+        "permissions": 9,
+        "filters": 2,
+    }
+    assert current() == EMPTY
     assert (Organization.objects.count(), Membership.objects.count(), Group.objects.count()) == (2, 3, 2)
-    assert ModelPermission.history.filter(history_type="-").count() == 9
+    assert (
+        list(ModelPermission.history.filter(history_type="-").values_list("history_change_reason", flat=True))
+        == ["manage_config reset"] * 9
+    )
 
 
 def test_import_config_changes_only_what_differs(configured):
-    document = export_config()
-    document["permissions"][0]["actions"] = ["push", "pull", "read"]
-    del document["permissions"][1]
-    document["data_filters"][0]["is_active"] = True
+    document = current()
+    acme = document["organizations"]["acme"]
+    acme["permissions"][0]["can_push"] = True
+    del acme["permissions"][1]
+    acme["filters"][0]["is_active"] = True
     history_before = ModelPermission.history.count() + DataFilter.history.count()
 
     result = import_config(document)
 
-    assert (result.created, result.updated, result.deleted) == (0, 2, 1)
-    assert export_config() == document
+    assert (result.total("created"), result.total("updated"), result.total("deleted")) == (0, 2, 1)
+    assert result.total("unchanged") == 9
+    assert current() == document
     assert ModelPermission.history.count() + DataFilter.history.count() == history_before + 3
+    assert set(
+        ModelPermission.history.filter(history_type__in=["~", "-"]).values_list(
+            "history_change_reason", flat=True
+        )
+    ) == {"manage_config import"}
+
+
+def test_import_config_of_the_same_document_writes_nothing(configured):
+    document = current()
+    generation = ConfigGeneration.current()
+    history_before = (
+        ModelPermission.history.count() + DataFilter.history.count() + DiscoveryConfig.history.count()
+    )
+
+    result = import_config(document)
+
+    assert result.total("unchanged") == 12
+    assert ConfigGeneration.current() == generation
+    assert (
+        ModelPermission.history.count() + DataFilter.history.count() + DiscoveryConfig.history.count()
+        == history_before
+    )
+
+
+def test_import_config_bumps_the_configuration_generation(configured):
+    document = current()
+    document["organizations"]["globex"]["permissions"][0]["can_delete"] = False
+    generation = ConfigGeneration.current()
+
+    import_config(document)
+
+    assert ConfigGeneration.current() != generation
+    assert (
+        ModelPermission.objects.get(organization=configured.globex, model_label="shop.Customer").flags()[
+            "delete"
+        ]
+        is False
+    )
 
 
 def test_import_config_creates_missing_groups_and_removes_the_discovery_row(configured):
-    document = export_config()
+    document = current()
     document["discovery"] = None
-    document["permissions"].append(
-        {"organization": "globex", "group": "Auditors", "model": "shop.Order", "actions": ["read"]}
+    document["organizations"]["globex"]["permissions"].append(
+        {"group": "Auditors", "model": "shop.Order", "can_read": True}
     )
 
     import_config(document)
 
     assert DiscoveryConfig.objects.count() == 0
-    assert ModelPermission.objects.get(group__name="Auditors").flags()["read"] is True
-    assert export_config() == {
-        **document,
-        "permissions": sorted(
-            document["permissions"], key=lambda p: (p["organization"], p["group"], p["model"])
-        ),
+    assert ModelPermission.objects.get(group__name="Auditors").flags() == {
+        "push": False,
+        "pull": False,
+        "create": False,
+        "update": False,
+        "delete": False,
+        "read": True,
     }
+    assert current()["organizations"]["globex"]["permissions"][0]["group"] == "Auditors"
 
 
-def test_import_config_with_one_bad_entry_writes_nothing(configured):
-    before = export_config()
+def test_import_config_empties_the_organizations_it_does_not_name(configured):
+    document = current()
+    del document["organizations"]["acme"]
+
+    result = import_config(document)
+
+    assert (result.counts["permissions"]["deleted"], result.counts["filters"]["deleted"]) == (5, 2)
+    assert list(current()["organizations"]) == ["globex"]
+
+
+def test_import_config_checks_models_against_the_documents_discovery(configured):
+    ModelPermission.objects.filter(model_label="shop.Report").delete()
+    document = current()
+    DiscoveryConfig(exclude_models=["shop.Report"], shared_models=["shop.Product"]).save()
+    document["organizations"]["globex"]["permissions"].extend(owners_on("shop.Report"))
+
+    import_config(document)
+
+    assert current() == document
+    assert DiscoveryConfig.objects.get().exclude_models == ["shop.Nothing"]
+
+
+def test_import_config_refuses_models_the_documents_discovery_disables(configured):
+    before = current()
     document = copy.deepcopy(before)
-    document["permissions"] = document["permissions"][:1]
-    document["discovery"]["exclude_models"] = []
-    document["data_filters"][1]["condition"] = {"field": "salary", "operator": "exact", "value": 1}
+    document["discovery"]["exclude_models"] = ["shop.Report"]
 
     with pytest.raises(ConfigError) as excinfo:
         import_config(document)
 
-    assert excinfo.value.errors == ["data_filters[1].condition: field: shop.Customer has no field 'salary'."]
-    assert export_config() == before
+    assert excinfo.value.errors == [
+        "organizations.acme.permissions[4].model: 'shop.Report' is installed but not enabled for sync.",
+        "organizations.globex.permissions[3].model: 'shop.Report' is installed but not enabled for sync.",
+    ]
+    assert current() == before
+
+
+def test_import_config_with_one_bad_entry_writes_nothing(configured):
+    before = current()
+    document = copy.deepcopy(before)
+    document["organizations"]["acme"]["permissions"] = [{"group": "Auditors", "model": "shop.Order"}]
+    document["organizations"]["globex"]["filters"] = [{"group": "Auditors", "model": "shop.Order"}]
+    document["discovery"]["exclude_models"] = []
+    document["organizations"]["acme"]["filters"][1]["condition"] = {
+        "field": "salary",
+        "operator": "exact",
+        "value": 1,
+    }
+
+    with pytest.raises(ConfigError) as excinfo:
+        import_config(document)
+
+    assert excinfo.value.errors == [
+        "organizations.acme.filters[1].condition.field: shop.Customer has no field 'salary'.",
+        "organizations.globex.filters[0].name: give a name of 1 to 100 characters.",
+        "organizations.globex.filters[0].condition: A condition is an object with field, operator and value.",
+    ]
+    assert current() == before
+    assert not Group.objects.filter(name="Auditors").exists()
+
+
+def _part(**changes):
+    return lambda d: {**d, "organizations": {**d["organizations"], "acme": {"permissions": [], **changes}}}
 
 
 @pytest.mark.parametrize(
@@ -150,13 +327,25 @@ def test_import_config_with_one_bad_entry_writes_nothing(configured):
     [
         (lambda d: [], ["document: must be an object."]),
         (
-            lambda d: {**d, "sbsync_config": 2},
-            ["document.sbsync_config: version 2 is not supported (expected 1)."],
+            lambda d: {**d, "format": "sbsync.config/2"},
+            ["document.format: 'sbsync.config/2' is not supported (expected 'sbsync.config/1')."],
         ),
-        (lambda d: {k: v for k, v in d.items() if k != "permissions"}, ["document: missing permissions."]),
+        (
+            lambda d: {"sbsync_config": 1, "discovery": None, "permissions": [], "data_filters": []},
+            [
+                "document: missing format, organizations.",
+                "document: unknown key(s) data_filters, permissions, sbsync_config.",
+            ],
+        ),
+        (
+            lambda d: {k: v for k, v in d.items() if k != "organizations"},
+            ["document: missing organizations."],
+        ),
         (lambda d: {**d, "extra": 1}, ["document: unknown key(s) extra."]),
-        (lambda d: {**d, "permissions": {}}, ["permissions: must be a list."]),
-        (lambda d: {**d, "data_filters": None}, ["data_filters: must be a list."]),
+        (
+            lambda d: {**d, "organizations": []},
+            ["organizations: must be an object mapping organization slugs to their permissions."],
+        ),
         (
             lambda d: {
                 **d,
@@ -176,71 +365,88 @@ def test_import_config_with_one_bad_entry_writes_nothing(configured):
             ["discovery: missing exclude_models, include_apps, include_models, shared_models."],
         ),
         (
-            lambda d: {
-                **d,
-                "permissions": [
-                    {"organization": "initech", "group": "", "model": "shop.Nope", "actions": ["fly"]}
-                ],
-            },
+            lambda d: {**d, "organizations": {**d["organizations"], "initech": {"permissions": []}}},
+            ["organizations.initech: no organization with slug 'initech'."],
+        ),
+        (
+            lambda d: {**d, "organizations": {"acme": []}},
+            ["organizations.acme: must be an object with 'permissions' and 'filters', not list."],
+        ),
+        (
+            _part(data_filters=[]),
+            ["organizations.acme: unknown keys 'data_filters' (allowed: filters, permissions)."],
+        ),
+        (
+            lambda d: {**d, "organizations": {"acme": {"filters": None}}},
             [
-                "permissions[0].organization: no organization with slug 'initech'.",
-                "permissions[0].group: must be a non-empty text of at most 150 characters.",
-                "permissions[0].model: 'shop.Nope' is not an installed model (use app_label.ModelName).",
-                "permissions[0].actions: must be a list of push, pull, create, update, delete, read.",
+                "organizations.acme: 'permissions' is missing: give a list (it may be empty).",
+                "organizations.acme: 'filters' must be a list, not NoneType.",
             ],
         ),
         (
-            lambda d: {
-                **d,
-                "permissions": [{"organization": ["acme"], "group": 7, "model": {}, "actions": "push"}],
-            },
+            _part(permissions=[{"group": "", "model": "shop.Nope", "can_fly": True, "can_push": "yes"}]),
             [
-                "permissions[0].organization: no organization with slug ['acme'].",
-                "permissions[0].group: must be a non-empty text of at most 150 characters.",
-                "permissions[0].model: {} is not an installed model (use app_label.ModelName).",
-                "permissions[0].actions: must be a list of push, pull, create, update, delete, read.",
+                "organizations.acme.permissions[0]: unknown keys 'can_fly' (allowed: can_create, can_delete, "
+                "can_pull, can_push, can_read, can_update, group, model).",
+                "organizations.acme.permissions[0].group: give a group name (text).",
+                "organizations.acme.permissions[0].model: 'shop.Nope' is not an installed model (use "
+                "app_label.ModelName).",
+                "organizations.acme.permissions[0].can_push: must be true or false, not 'yes'.",
             ],
         ),
         (
-            lambda d: {**d, "sbsync_config": True},
-            ["document.sbsync_config: version True is not supported (expected 1)."],
-        ),
-        (
-            lambda d: {**d, "permissions": d["permissions"][:1] * 2},
-            ["permissions[1]: a second entry for shop.Customer of group 'Members' in 'acme'."],
-        ),
-        (
-            lambda d: {**d, "permissions": [{"organization": "acme"}]},
-            ["permissions[0]: missing actions, group, model."],
-        ),
-        (
-            lambda d: {**d, "data_filters": [{**d["data_filters"][0], "is_active": "no", "name": "x" * 101}]},
+            _part(permissions=[{"group": "x" * 151, "model": "auth.User"}, "Owners"]),
             [
-                "data_filters[0].name: must be a non-empty text of at most 100 characters.",
-                "data_filters[0].is_active: must be true or false.",
+                f"organizations.acme.permissions[0].group: there is no group named {'x' * 151!r}.",
+                "organizations.acme.permissions[0].model: 'auth.User' is installed but not enabled for sync.",
+                "organizations.acme.permissions[1]: must be an object with group, model and can_* flags.",
             ],
         ),
         (
-            lambda d: {
-                **d,
-                "data_filters": [
-                    {**d["data_filters"][0], "condition": {"field": "name", "operator": "like", "value": "a"}}
-                ],
-            },
+            _part(permissions=[{"group": "Owners", "model": "shop.Order"}] * 2),
             [
-                "data_filters[0].condition: operator: Choose one of: exact, ne, iexact, contains, icontains, startswith, endswith, in, gt, gte, lt, lte, isnull."
+                "organizations.acme.permissions[1]: repeats Owners on shop.Order (first in "
+                "organizations.acme.permissions[0]).",
+            ],
+        ),
+        (
+            _part(
+                filters=[
+                    {
+                        "group": "Members",
+                        "model": "shop.Customer",
+                        "name": "x" * 101,
+                        "is_active": "no",
+                        "condition": {"field": "name", "operator": "like", "value": "a"},
+                    }
+                ]
+            ),
+            [
+                "organizations.acme.filters[0].name: give a name of 1 to 100 characters.",
+                "organizations.acme.filters[0].is_active: must be true or false, not 'no'.",
+                "organizations.acme.filters[0].condition.operator: Choose one of: exact, ne, iexact, contains, "
+                "icontains, startswith, endswith, in, gt, gte, lt, lte, isnull.",
             ],
         ),
     ],
 )
-def test_validate_document_names_each_problem(configured, change, errors):
-    document = change(export_config())
+def test_import_config_names_each_problem_and_writes_nothing(configured, change, errors):
+    before = current()
+    groups_before = set(Group.objects.values_list("name", flat=True))
 
-    assert validate_document(document) == errors
+    with pytest.raises(ConfigError) as excinfo:
+        import_config(change(copy.deepcopy(before)))
+
+    assert excinfo.value.errors == errors
+    assert current() == before
+    assert set(Group.objects.values_list("name", flat=True)) == groups_before
 
 
 def test_validate_current_accepts_a_sound_configuration(configured):
-    assert validate_current() == ([], [])
+    assert validate_current() == (
+        [],
+        [SHARED_WARNING.format(slug="acme", index=3), SHARED_WARNING.format(slug="globex", index=2)],
+    )
 
 
 def test_validate_current_reports_bad_rows_and_bad_settings(configured):
@@ -249,24 +455,37 @@ def test_validate_current_reports_bad_rows_and_bad_settings(configured):
         condition={"field": "salary", "operator": "exact", "value": 1}
     )
     ModelPermission.objects.filter(group=configured.members).update(model_label="shop.Gone")
+    ModelPermission.objects.filter(model_label="shop.Product").delete()
 
     with override_settings(SBSYNC={"MAX_PUSH_RECORDS": 0, "EXCLUDE_MODELS": ["shop.Gone"]}):
         errors, warnings = validate_current()
 
     assert errors == [
         "sbsync.E009: SBSYNC['MAX_PUSH_RECORDS'] must be a positive integer.",
-        "permissions[0].model: 'shop.Gone' is not an installed model (use app_label.ModelName).",
-        "data_filters[1].condition: field: shop.Customer has no field 'salary'.",
+        "organizations.acme: the permission of Members on shop.Gone names a model that is not enabled for "
+        "sync; exports leave it out.",
+        "organizations.acme.filters[1].condition.field: shop.Customer has no field 'salary'.",
     ]
     assert warnings == [
         "sbsync.W001: SBSYNC['EXCLUDE_MODELS'] names 'shop.Gone', which is not an installed model."
     ]
 
 
+def test_validate_current_reports_filters_that_share_a_name(configured):
+    DataFilter.objects.filter(name="Front office").update(name="Mine")
+
+    errors, _ = validate_current()
+
+    assert errors == [
+        "organizations.acme.filters[1]: repeats filter 'Mine' of Members on shop.Customer (first in "
+        "organizations.acme.filters[0]).",
+    ]
+
+
 def test_summary_counts_the_configuration(configured):
     assert summary() == {
         "discovery_source": "database",
-        "enabled_models": 3,
+        "enabled_models": 4,
         "candidate_models": 4,
         "organizations": 2,
         "active_organizations": 2,

@@ -1,5 +1,7 @@
 """The permissions document: the one JSON format that ``dynamic_permissions`` generate/export write and
-that apply/validate and ``setup_organizations --action set_permissions`` read (sbsync/docs/commands.md)::
+that apply/validate and ``setup_organizations --action set_permissions`` read (sbsync/docs/commands.md).
+``manage_config``'s whole-configuration document (sbsync/config_io.py) holds one organization's
+``permissions`` and ``filters`` per slug, checked by ``parse_part`` and applied by ``apply_document``::
 
     {"format": "sbsync.permissions/1",
      "organization": "acme-corp",
@@ -27,7 +29,7 @@ from sbsync.permissions_io.document import (
     read_json,
     write_json,
 )
-from sbsync.permissions_io.validation import load_document, parse_document
+from sbsync.permissions_io.validation import load_document, parse_document, parse_part
 
 __all__ = [
     "FORMAT",
@@ -42,6 +44,7 @@ __all__ = [
     "current_document",
     "load_document",
     "parse_document",
+    "parse_part",
     "read_json",
     "template_document",
     "template_names",

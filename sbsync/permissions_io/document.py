@@ -16,7 +16,8 @@ from sbsync.models.access import FLAG_FIELDS
 
 FORMAT = "sbsync.permissions/1"
 INFO_KEYS = frozenset({"format", "organization", "template", "generated_at", "description"})
-TOP_KEYS = INFO_KEYS | {"permissions", "filters"}
+PART_KEYS = frozenset({"permissions", "filters"})
+TOP_KEYS = INFO_KEYS | PART_KEYS
 PERMISSION_KEYS = frozenset({"group", "model", *FLAG_FIELDS})
 FILTER_KEYS = frozenset({"group", "model", "name", "condition", "is_active"})
 FILTER_NAME_MAX: int = getattr(DataFilter._meta.get_field("name"), "max_length", None) or 100
@@ -81,14 +82,19 @@ class PermissionDocument:
     template: str | None = None
     warnings: tuple[str, ...] = ()
 
+    def part_json(self) -> dict[str, Any]:
+        """The ``permissions`` and ``filters`` alone: one organization's part of a larger document."""
+        return {
+            "permissions": [p.to_json() for p in self.permissions],
+            "filters": [f.to_json() for f in self.filters],
+        }
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"format": FORMAT, "organization": self.organization}
         if self.template:
             data["template"] = self.template
         data["generated_at"] = timezone.now().isoformat(timespec="seconds")
-        data["permissions"] = [p.to_json() for p in self.permissions]
-        data["filters"] = [f.to_json() for f in self.filters]
-        return data
+        return data | self.part_json()
 
 
 def read_json(path: str | Path) -> Any:

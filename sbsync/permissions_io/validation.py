@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sbsync.permissions_io.document import (
     FILTER_KEYS,
     FILTER_NAME_MAX,
     FORMAT,
+    PART_KEYS,
     PERMISSION_KEYS,
     TOP_KEYS,
     DocumentError,
@@ -38,14 +40,25 @@ def load_document(path: str | Path) -> PermissionDocument:
 
 
 class _Checker:
-    """Collects every problem of a document instead of stopping at the first."""
+    """Collects every problem of a document instead of stopping at the first. ``where`` locates the
+    entries inside a larger document (empty for a permissions document of its own)."""
 
-    def __init__(self, group_names: Iterable[Any], errors: list[str]) -> None:
+    def __init__(
+        self,
+        group_names: Iterable[Any],
+        errors: list[str],
+        where: str,
+        config: discovery.DiscoverySettings | None,
+    ) -> None:
         names = {n for n in group_names if isinstance(n, str)}
         self.groups = {g.name: g for g in Group.objects.filter(name__in=names)}
-        self.enabled = discovery.enabled_by_label()
+        self.enabled = discovery.enabled_by_label(config)
         self.errors = errors
+        self.where = where
         self.warnings: list[str] = []
+
+    def at(self, path: str) -> str:
+        return f"{self.where}.{path}" if self.where else path
 
     def group(self, item: dict[str, Any], where: str) -> Group | None:
         name = item.get("group")
@@ -89,14 +102,14 @@ class _Checker:
         return value
 
 
-def _list(data: dict[str, Any], key: str, required: bool, errors: list[str]) -> list[Any]:
+def _list(data: dict[str, Any], key: str, required: bool, errors: list[str], lead: str) -> list[Any]:
     if key not in data:
         if required:
-            errors.append(f"'{key}' is missing: give a list (it may be empty).")
+            errors.append(f"{lead}'{key}' is missing: give a list (it may be empty).")
         return []
     value = data[key]
     if not isinstance(value, list):
-        errors.append(f"'{key}' must be a list, not {type(value).__name__}.")
+        errors.append(f"{lead}'{key}' must be a list, not {type(value).__name__}.")
         return []
     return value
 
@@ -124,20 +137,46 @@ def parse_document(data: Any) -> PermissionDocument:
         errors.append("'organization' must be an organization slug (text) or null.")
         organization = None
     template = data.get("template")
-    raw_permissions = _list(data, "permissions", True, errors)
-    raw_filters = _list(data, "filters", False, errors)
+    try:
+        part = parse_part({key: data[key] for key in PART_KEYS if key in data})
+    except DocumentError as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise DocumentError(errors)
+    return replace(part, organization=organization, template=template if isinstance(template, str) else None)
 
+
+def parse_part(
+    data: Any, *, where: str = "", config: discovery.DiscoverySettings | None = None
+) -> PermissionDocument:
+    """Validate the ``permissions`` and ``filters`` of a permissions document without its other keys:
+    one organization's part of a document that holds several (``manage_config``'s), checked by the same
+    rules. ``where`` locates the part in that document and starts every error and warning; ``config`` is
+    the discovery configuration that decides which models are enabled (the current one by default).
+    Raises DocumentError listing every problem."""
+    lead = f"{where}: " if where else ""
+    if not isinstance(data, dict):
+        raise DocumentError(
+            [f"{lead}must be an object with 'permissions' and 'filters', not {type(data).__name__}."]
+        )
+    errors: list[str] = []
+    unknown = sorted(set(data) - PART_KEYS)
+    if unknown:
+        errors.append(
+            f"{lead}unknown keys {', '.join(map(repr, unknown))} (allowed: {', '.join(sorted(PART_KEYS))})."
+        )
+    raw_permissions = _list(data, "permissions", True, errors, lead)
+    raw_filters = _list(data, "filters", False, errors, lead)
     items = [i for i in raw_permissions + raw_filters if isinstance(i, dict)]
-    check = _Checker((i.get("group") for i in items), errors)
+    check = _Checker((i.get("group") for i in items), errors, where, config)
     permissions = _parse_permissions(raw_permissions, check)
     filters = _parse_filters(raw_filters, check)
     if errors:
         raise DocumentError(errors)
     return PermissionDocument(
-        organization=organization,
+        organization=None,
         permissions=tuple(permissions),
         filters=tuple(filters),
-        template=template if isinstance(template, str) else None,
         warnings=tuple(check.warnings),
     )
 
@@ -146,7 +185,7 @@ def _parse_permissions(raw: list[Any], check: _Checker) -> list[PermissionEntry]
     entries: list[PermissionEntry] = []
     seen: dict[tuple[int, str], int] = {}
     for index, item in enumerate(raw):
-        where = f"permissions[{index}]"
+        where = check.at(f"permissions[{index}]")
         if not isinstance(item, dict):
             check.errors.append(f"{where}: must be an object with group, model and can_* flags.")
             continue
@@ -158,7 +197,7 @@ def _parse_permissions(raw: list[Any], check: _Checker) -> list[PermissionEntry]
         key = (group.pk, status.label)
         if key in seen:
             check.errors.append(
-                f"{where}: repeats {group.name} on {status.label} (first in permissions[{seen[key]}])."
+                f"{where}: repeats {group.name} on {status.label} (first in {check.at(f'permissions[{seen[key]}]')})."
             )
             continue
         seen[key] = index
@@ -174,7 +213,7 @@ def _parse_filters(raw: list[Any], check: _Checker) -> list[FilterEntry]:
     entries: list[FilterEntry] = []
     seen: dict[tuple[int, str, str], int] = {}
     for index, item in enumerate(raw):
-        where = f"filters[{index}]"
+        where = check.at(f"filters[{index}]")
         if not isinstance(item, dict):
             check.errors.append(f"{where}: must be an object with group, model, name and condition.")
             continue
@@ -199,7 +238,7 @@ def _parse_filters(raw: list[Any], check: _Checker) -> list[FilterEntry]:
         key = (group.pk, status.label, name)
         if key in seen:
             check.errors.append(
-                f"{where}: repeats filter {name!r} of {group.name} on {status.label} (first in filters[{seen[key]}])."
+                f"{where}: repeats filter {name!r} of {group.name} on {status.label} (first in {check.at(f'filters[{seen[key]}]')})."
             )
             continue
         seen[key] = index

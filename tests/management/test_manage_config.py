@@ -11,9 +11,18 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from sbsync.config_io import export_config
+from sbsync.config_io import FORMAT, export_config
 from sbsync.models import DataFilter, DiscoveryConfig, ModelPermission
 from tests.factories import make_filter, make_permission
+
+SHARED_WARNING = (
+    "organizations.{slug}.permissions[{index}]: shop.Product is shared, so only its pull and read flags "
+    "take effect (shared models are pull-only)."
+)
+
+
+def current() -> dict:
+    return export_config()[0]
 
 
 def run(*args: str) -> tuple[str, str]:
@@ -35,21 +44,48 @@ def test_manage_config_export_reset_import_round_trips_exactly(configured, tmp_p
     run("--action", "export", "--file", str(exported), "--format", "json")
 
     reset_out, _ = run("--action", "reset", "--force")
-    emptied = export_config()
-    import_out, _ = run("--action", "import", "--file", str(exported))
+    emptied = current()
+    import_out, import_err = run("--action", "import", "--file", str(exported))
     run("--action", "export", "--file", str(reexported))
 
     assert reset_out == "Reset: deleted 9 permission(s), 1 data filter(s) and 1 discovery configuration(s).\n"
-    assert emptied == {"sbsync_config": 1, "discovery": None, "permissions": [], "data_filters": []}
+    assert emptied == {"format": FORMAT, "discovery": None, "organizations": {}}
     assert import_out == f"Imported {exported}: 11 created, 0 updated, 0 deleted.\n"
+    assert import_err == (
+        f"Warning: {SHARED_WARNING.format(slug='acme', index=3)}\n"
+        f"Warning: {SHARED_WARNING.format(slug='globex', index=2)}\n"
+    )
     assert reexported.read_text() == exported.read_text()
     assert json.loads(exported.read_text())["discovery"]["include_apps"] == ["shop"]
 
 
 def test_manage_config_export_without_file_writes_the_document_to_stdout(configured):
-    out, _ = run("--action", "export")
+    out, err = run("--action", "export")
 
-    assert json.loads(out) == export_config()
+    assert json.loads(out) == current()
+    assert err == ""
+
+
+def test_manage_config_export_warns_of_the_rows_it_leaves_out(configured):
+    DiscoveryConfig(
+        include_apps=["shop"], exclude_models=["shop.Order"], shared_models=["shop.Product"]
+    ).save()
+
+    out, err = run("--action", "export")
+
+    assert [p["model"] for p in json.loads(out)["organizations"]["globex"]["permissions"]] == [
+        "shop.Customer",
+        "shop.Product",
+        "shop.Report",
+    ]
+    assert err.splitlines() == [
+        f"Warning: organizations.acme: the permission of {group} on shop.Order names a model that is not "
+        "enabled for sync; exports leave it out."
+        for group in ("Members", "Owners")
+    ] + [
+        "Warning: organizations.globex: the permission of Owners on shop.Order names a model that is not "
+        "enabled for sync; exports leave it out."
+    ]
 
 
 def test_manage_config_show_prints_settings_and_database_configuration(configured):
@@ -58,7 +94,7 @@ def test_manage_config_show_prints_settings_and_database_configuration(configure
     settings_part, database_part = out.split("Database configuration:\n")
     assert '  SHARED_MODELS = ["shop.Product"]\n' in settings_part
     assert "  TOKEN_TTL = 604800.0\n" in settings_part
-    assert json.loads(database_part) == export_config()
+    assert json.loads(database_part) == current()
 
 
 def test_manage_config_summary_prints_the_counts(configured):
@@ -81,7 +117,12 @@ def test_manage_config_summary_prints_the_counts(configured):
 def test_manage_config_validate_accepts_a_sound_configuration(configured):
     out, err = run("--action", "validate")
 
-    assert (out, err) == ("The configuration is valid.\n", "")
+    assert out.splitlines() == [
+        f"warning: {SHARED_WARNING.format(slug='acme', index=3)}",
+        f"warning: {SHARED_WARNING.format(slug='globex', index=2)}",
+        "The configuration is valid.",
+    ]
+    assert err == ""
 
 
 def test_manage_config_validate_fails_on_a_broken_row(configured):
@@ -92,11 +133,13 @@ def test_manage_config_validate_fails_on_a_broken_row(configured):
         call_command("manage_config", "--action", "validate", stdout=StringIO(), stderr=err)
 
     assert str(excinfo.value) == "The configuration has 1 error(s)."
-    assert err.getvalue() == "error: data_filters[0].condition: field: shop.Customer has no field 'salary'.\n"
+    assert err.getvalue() == (
+        "error: organizations.acme.filters[0].condition.field: shop.Customer has no field 'salary'.\n"
+    )
 
 
 def test_manage_config_reset_without_force_changes_nothing(configured):
-    before = export_config()
+    before = current()
 
     with pytest.raises(CommandError) as excinfo:
         run("--action", "reset")
@@ -105,14 +148,14 @@ def test_manage_config_reset_without_force_changes_nothing(configured):
         "reset would delete 9 permission(s), 1 data filter(s) and 1 discovery configuration(s); "
         "nothing was changed. Pass --force to do it."
     )
-    assert export_config() == before
+    assert current() == before
 
 
 def test_manage_config_import_of_an_invalid_document_changes_nothing(configured, tmp_path):
-    before = export_config()
-    document = export_config()
-    document["permissions"] = []
-    document["data_filters"][0]["organization"] = "initech"
+    before = current()
+    document = current()
+    document["organizations"]["acme"]["permissions"] = []
+    document["organizations"]["initech"] = document["organizations"]["acme"]
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(document))
     err = StringIO()
@@ -123,8 +166,8 @@ def test_manage_config_import_of_an_invalid_document_changes_nothing(configured,
         )
 
     assert str(excinfo.value) == f"{path} was not imported: 1 problem(s); nothing was changed."
-    assert err.getvalue() == "  data_filters[0].organization: no organization with slug 'initech'.\n"
-    assert export_config() == before
+    assert err.getvalue() == "  organizations.initech: no organization with slug 'initech'.\n"
+    assert current() == before
 
 
 @pytest.mark.parametrize(
@@ -132,16 +175,16 @@ def test_manage_config_import_of_an_invalid_document_changes_nothing(configured,
     [
         (
             "{not json",
-            "is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1).",
+            "is not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2.",
         ),
         (
             b"\xff\xfe",
-            "is not valid JSON: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte.",
+            "is not UTF-8 text.",
         ),
     ],
 )
 def test_manage_config_import_of_unreadable_json_changes_nothing(configured, tmp_path, content, message):
-    before = export_config()
+    before = current()
     path = tmp_path / "broken.json"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
 
@@ -149,7 +192,7 @@ def test_manage_config_import_of_unreadable_json_changes_nothing(configured, tmp
         run("--action", "import", "--file", str(path))
 
     assert str(excinfo.value) == f"{path} {message}"
-    assert export_config() == before
+    assert current() == before
 
 
 @pytest.mark.parametrize(
@@ -158,7 +201,7 @@ def test_manage_config_import_of_unreadable_json_changes_nothing(configured, tmp
         (["--action", "import"], "import needs --file."),
         (
             ["--action", "import", "--file", "/nonexistent/config.json"],
-            "Cannot read /nonexistent/config.json: No such file or directory.",
+            "/nonexistent/config.json: no such file.",
         ),
         (
             ["--action", "import", "--file", "x.yaml", "--format", "yaml"],
@@ -167,18 +210,18 @@ def test_manage_config_import_of_unreadable_json_changes_nothing(configured, tmp
         (["--action", "export", "--format", "xml"], "Unsupported format 'xml': use json."),
         (
             ["--action", "export", "--file", "/nonexistent/dir/config.json"],
-            "Cannot write /nonexistent/dir/config.json: No such file or directory.",
+            "Cannot write /nonexistent/dir/config.json: directory '/nonexistent/dir' does not exist.",
         ),
     ],
 )
 def test_manage_config_rejects_bad_input_and_changes_nothing(configured, args, message):
-    before = export_config()
+    before = current()
 
     with pytest.raises(CommandError) as excinfo:
         run(*args)
 
     assert str(excinfo.value) == message
-    assert export_config() == before
+    assert current() == before
     assert ModelPermission.objects.count() == 9
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sbsync import config_io
 from sbsync.models import DataFilter, DiscoveryConfig, ModelPermission
+from sbsync.permissions_io import DocumentError, read_json, write_json
 
 ACTIONS = ("show", "export", "import", "validate", "summary", "reset")
 FORMATS = ("json",)
@@ -33,6 +33,12 @@ class Command(BaseCommand):
         action = options["action"]
         if action in ("export", "import") and options["format"] not in FORMATS:
             raise CommandError(f"Unsupported format {options['format']!r}: use json.")
+        try:
+            self.run(action, options)
+        except DocumentError as exc:
+            raise CommandError(str(exc)) from None
+
+    def run(self, action: str, options: dict[str, Any]) -> None:
         if action == "show":
             self.show()
         elif action == "export":
@@ -46,33 +52,31 @@ class Command(BaseCommand):
         else:
             self.reset(options["force"])
 
+    def exported(self) -> dict[str, Any]:
+        document, left_out = config_io.export_config()
+        for item in left_out:
+            self.stderr.write(f"Warning: {item}")
+        return document
+
     def show(self) -> None:
         self.stdout.write("SBSYNC settings (effective values; durations in seconds):")
         for name, value in config_io.effective_settings().items():
             self.stdout.write(f"  {name} = {json.dumps(value)}")
         self.stdout.write("Database configuration:")
-        self.stdout.write(json.dumps(config_io.export_config(), indent=2))
+        self.stdout.write(json.dumps(self.exported(), indent=2))
 
     def export(self, file: str | None) -> None:
-        text = json.dumps(config_io.export_config(), indent=2) + "\n"
+        document = self.exported()
         if not file:
-            self.stdout.write(text, ending="")
+            self.stdout.write(json.dumps(document, indent=2))
             return
-        try:
-            Path(file).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise CommandError(f"Cannot write {file}: {exc.strerror}.") from None
+        write_json(document, file)
         self.stdout.write(f"Exported the configuration to {file}.")
 
     def import_(self, file: str | None) -> None:
         if not file:
             raise CommandError("import needs --file.")
-        try:
-            document = json.loads(Path(file).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CommandError(f"{file} is not valid JSON: {exc}.") from None
+        document = read_json(file)
         try:
             result = config_io.import_config(document)
         except config_io.ConfigError as exc:
@@ -81,8 +85,11 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{file} was not imported: {len(exc.errors)} problem(s); nothing was changed."
             ) from None
+        for warning in result.warnings:
+            self.stderr.write(f"Warning: {warning}")
         self.stdout.write(
-            f"Imported {file}: {result.created} created, {result.updated} updated, {result.deleted} deleted."
+            f"Imported {file}: {result.total('created')} created, {result.total('updated')} updated, "
+            f"{result.total('deleted')} deleted."
         )
 
     def validate(self) -> None:
@@ -107,8 +114,8 @@ class Command(BaseCommand):
                 f"and {DiscoveryConfig.objects.count()} discovery configuration(s)"
             )
             raise CommandError(f"reset would delete {pending}; nothing was changed. Pass --force to do it.")
-        counts = config_io.reset_config()
+        deleted = {kind: counts["deleted"] for kind, counts in config_io.reset_config().counts.items()}
         self.stdout.write(
-            f"Reset: deleted {counts['permissions']} permission(s), {counts['data_filters']} data filter(s) "
-            f"and {counts['discovery']} discovery configuration(s)."
+            f"Reset: deleted {deleted['permissions']} permission(s), {deleted['filters']} data filter(s) "
+            f"and {deleted['discovery']} discovery configuration(s)."
         )
