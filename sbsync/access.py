@@ -139,15 +139,14 @@ def build_access(membership: Membership) -> Access:
     org_id, group_id = membership.organization_id, membership.group_id
     config = dict(_cached_discovery(gen))
     source = config.pop("source")
+    lists_as_tuples: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
     return Access(
         user=membership.user,
         organization=membership.organization,
         group=membership.group,
         permissions=_cached_permissions(gen, org_id, group_id),
         filters=_cached_filters(gen, org_id, group_id),
-        config=discovery.DiscoverySettings(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}, source=source
-        ),
+        config=discovery.DiscoverySettings(**lists_as_tuples, source=source),
         generation=gen,
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.related import RelatedField
 
 from sbsync.enums import FilterOperator
 
@@ -65,10 +66,14 @@ def validate_condition(model: type[models.Model], condition: Any) -> None:
         return
     if operator in TEXT_OPERATORS and not isinstance(field, (models.CharField, models.TextField)):
         raise ValidationError({"operator": f"{operator!r} applies to text fields only."})
-    values = value if operator in LIST_OPERATORS else [value]
-    if operator in LIST_OPERATORS and (not isinstance(value, list) or not value):
-        raise ValidationError({"value": "'in' takes a non-empty list."})
-    target = field.target_field if field.is_relation else field  # type: ignore[union-attr]
+    values: list[Any]
+    if operator in LIST_OPERATORS:
+        if not isinstance(value, list) or not value:
+            raise ValidationError({"value": "'in' takes a non-empty list."})
+        values = value
+    else:
+        values = [value]
+    target = field.target_field if isinstance(field, RelatedField) else field
     for item in values:
         if _is_user_token(item):
             continue

@@ -64,8 +64,8 @@ def get(name: str) -> Any:
     user = _user_settings()
     if name in user:
         return user[name]
-    if name == "LOG_DIR" and getattr(settings, "SB_SYNC_LOG_DIR", None):
-        return settings.SB_SYNC_LOG_DIR
+    if name == "LOG_DIR" and (seed_log_dir := getattr(settings, "SB_SYNC_LOG_DIR", None)):
+        return seed_log_dir
     return DEFAULTS[name]
 
 

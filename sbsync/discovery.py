@@ -253,10 +253,11 @@ def read_only_fields(model: type[models.Model]) -> set[str]:
 
 def describe_model(model: type[models.Model]) -> dict[str, Any]:
     read_only = read_only_fields(model)
+    tenant = tenant_field(model)
     return {
         "model": model._meta.label,
         "verbose_name": str(model._meta.verbose_name),
         "pk": model._meta.pk.name,
-        "tenant_field": tenant_field(model).name if tenant_field(model) else None,
+        "tenant_field": tenant.name if tenant else None,
         "fields": [describe_field(f, read_only) for f in model._meta.concrete_fields],
     }

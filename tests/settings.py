@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 from sbsync.demo.settings import *  # noqa: F403
 from sbsync.demo.settings import DATABASES, SBSYNC
@@ -28,6 +29,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-STATIC_ROOT = os.path.join(tempfile.gettempdir(), "sbsync-test-static")
-os.makedirs(STATIC_ROOT, exist_ok=True)
+STATIC_ROOT = Path(tempfile.gettempdir()) / "sbsync-test-static"
+STATIC_ROOT.mkdir(exist_ok=True)
 DEBUG = False

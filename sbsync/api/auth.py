@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
-from knox.models import AuthToken
+from knox.models import AuthToken, get_token_model
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -130,5 +130,5 @@ def logout(request: Request) -> Response:
 )
 @sync_endpoint(["POST"])
 def logout_all(request: Request) -> Response:
-    request.user.auth_token_set.all().delete()
+    get_token_model().objects.filter(user=request.user).delete()
     return Response(status=204)

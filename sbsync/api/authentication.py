@@ -22,7 +22,7 @@ class BearerTokenAuthentication(TokenAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Invalid Authorization header: use 'Bearer <token>'.")
-        return self.authenticate_credentials(parts[1])  # type: ignore[no-any-return]
+        return self.authenticate_credentials(parts[1])
 
     def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
         try:

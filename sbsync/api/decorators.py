@@ -14,6 +14,8 @@ from drf_spectacular.openapi import AutoSchema
 from rest_framework.decorators import api_view
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from sbsync import conf
 from sbsync.api.authentication import BearerTokenAuthentication
@@ -37,11 +39,14 @@ def sync_endpoint(
         cls.renderer_classes = [JSONRenderer]
         cls.throttle_classes = [] if public else [TokenRateThrottle]
         cls.schema = AutoSchema()
-        view.schema = AutoSchema  # the base class @extend_schema builds on, whatever the host's settings
-        cls.get_exception_handler = lambda self: exception_handler
+        # The base class @extend_schema builds on, whatever the host's settings (it reads the attribute
+        # off the view function, which the stubs do not declare).
+        view.schema = AutoSchema  # type: ignore[attr-defined]
+        # api_view made a class for this view alone: replacing its methods pins them for this view only.
+        cls.get_exception_handler = lambda self: exception_handler  # type: ignore[method-assign]
         original_initial = cls.initial
 
-        def initial(self: Any, request: Any, *args: Any, **kwargs: Any) -> None:
+        def initial(self: APIView, request: Request, *args: Any, **kwargs: Any) -> None:
             length = request.META.get("CONTENT_LENGTH") or "0"
             limit = conf.get("MAX_BODY_BYTES")
             if length.isdigit() and int(length) > limit:
@@ -50,7 +55,7 @@ def sync_endpoint(
                 )
             original_initial(self, request, *args, **kwargs)
 
-        cls.initial = initial
+        cls.initial = initial  # type: ignore[method-assign]
         return view
 
     return decorator

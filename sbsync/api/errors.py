@@ -86,7 +86,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ApiError):
         return error_response(exc.status_code, exc.code, exc.detail, exc.errors, exc.headers)
     if isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or 1)
+        # DRF sets Throttled.wait in __init__; djangorestframework-stubs do not declare it.
+        wait = int(exc.wait or 1)  # type: ignore[attr-defined]
         return error_response(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "throttled",
@@ -103,7 +104,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     for exc_class, status_code, code in _DRF_CODES:
         if isinstance(exc, exc_class):
             headers = {"WWW-Authenticate": AUTHENTICATE_HEADER} if status_code == 401 else None
-            return error_response(status_code, code, str(exc.detail), headers=headers)  # type: ignore[attr-defined]
+            return error_response(status_code, code, str(exc.detail), headers=headers)
     if isinstance(exc, exceptions.APIException):
         return error_response(exc.status_code, exc.default_code, str(exc.detail))
     logger.exception("Unhandled error in %s", context.get("view"))

@@ -3,6 +3,8 @@ sbsync/sync/envelope.py). Each component is one class, so every use shares one s
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
@@ -32,26 +34,30 @@ PushRequest = inline_serializer(
 )
 
 
-class PushRecordResult(serializers.Serializer):
+class PushRecordResult(serializers.Serializer[dict[str, Any]]):
     index = serializers.IntegerField()
     _model = serializers.CharField()
     id = serializers.JSONField(required=False, help_text="The row's primary key (number or string).")
     status = serializers.ChoiceField(choices=RecordStatus.choices)
     _version = serializers.IntegerField(required=False)
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    # A field named like Serializer.errors: DRF's metaclass moves declared fields off the class, so the
+    # property stays; the stubs see an override.
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
     detail = serializers.CharField(required=False)
     server = serializers.DictField(
         required=False, allow_null=True, help_text="Conflicts, with can_read: the row."
     )
 
 
-class PushModelCounts(serializers.Serializer):
+class PushModelCounts(serializers.Serializer[dict[str, Any]]):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     deleted = serializers.IntegerField()
 
 
-class PushResponse(serializers.Serializer):
+class PushResponse(serializers.Serializer[dict[str, Any]]):
     status = serializers.ChoiceField(choices=PUSH_STATUSES)
     success_count = serializers.IntegerField()
     error_count = serializers.IntegerField()
@@ -62,12 +68,16 @@ class PushResponse(serializers.Serializer):
     dry_run = serializers.BooleanField(required=False, help_text="Present (true) for dry runs.")
 
 
-class PushErrorResponse(serializers.Serializer):
+class PushErrorResponse(serializers.Serializer[dict[str, Any]]):
     """The error shape of PROTOCOL.md section 1; when records were read, the push response too."""
 
     error = serializers.CharField()
     detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    # A field named like Serializer.errors: DRF's metaclass moves declared fields off the class, so the
+    # property stays; the stubs see an override.
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
     status = serializers.ChoiceField(choices=PUSH_STATUSES, required=False)
     success_count = serializers.IntegerField(required=False)
     error_count = serializers.IntegerField(required=False)
@@ -78,12 +88,12 @@ class PushErrorResponse(serializers.Serializer):
     dry_run = serializers.BooleanField(required=False)
 
 
-class PushJobAccepted(serializers.Serializer):
+class PushJobAccepted(serializers.Serializer[dict[str, Any]]):
     job = serializers.UUIDField()
     status_url = serializers.URLField()
 
 
-class PushJob(serializers.Serializer):
+class PushJob(serializers.Serializer[dict[str, Any]]):
     job = serializers.UUIDField()
     status = serializers.ChoiceField(choices=JobStatus.choices)
     created_at = serializers.DateTimeField()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.apps import apps
@@ -61,8 +61,8 @@ class ConfigQuerySet(models.QuerySet[_M]):
         ConfigGeneration.bump()
         return created
 
-    def bulk_update(self, objs: Iterable[_M], fields: Sequence[str], *args: Any, **kwargs: Any) -> int:
-        count = super().bulk_update(objs, fields, *args, **kwargs)
+    def bulk_update(self, objs: Iterable[_M], fields: Iterable[str], batch_size: int | None = None) -> int:
+        count = super().bulk_update(objs, fields, batch_size=batch_size)
         ConfigGeneration.bump()
         return count
 

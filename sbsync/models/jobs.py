@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 
 from sbsync.enums import JobStatus
@@ -45,7 +46,7 @@ class IdempotencyRecord(models.Model):
 
 
 class SyncJobQuerySet(models.QuerySet["SyncJob"]):
-    def for_user(self, user: object) -> SyncJobQuerySet:
+    def for_user(self, user: User) -> SyncJobQuerySet:
         return self.filter(user=user)
 
 

@@ -53,9 +53,14 @@ def _history(model: type[models.Model]) -> Any:
     return get_history_manager_for_model(model)
 
 
+def _history_records(model: type[models.Model]) -> models.Manager[models.Model]:
+    """Every history record of ``model``, of every row (the history model's manager)."""
+    records: models.Manager[models.Model] = _history(model).model.objects
+    return records
+
+
 def _rows_with_history(model: type[models.Model]) -> models.QuerySet[Any]:
-    history = _history(model).model.objects
-    return history.values(get_app_model_primary_key_name(model))
+    return _history_records(model).values(get_app_model_primary_key_name(model))
 
 
 def history_status(model: type[models.Model]) -> HistoryStatus:
@@ -64,7 +69,7 @@ def history_status(model: type[models.Model]) -> HistoryStatus:
         label=model._meta.label,
         rows=rows.count(),
         with_history=rows.filter(pk__in=_rows_with_history(model)).count(),
-        records=_history(model).model.objects.count(),
+        records=_history_records(model).count(),
     )
 
 
@@ -88,7 +93,7 @@ def delete_old_history(model: type[models.Model], *, before: datetime) -> int:
 
     Side effects: deletes historical records. Returns the number deleted.
     """
-    history = _history(model).model.objects
+    history = _history_records(model)
     pk_name = get_app_model_primary_key_name(model)
     latest = (
         history.filter(**{f"{pk_name}__in": model._base_manager.values("pk")})

@@ -139,11 +139,11 @@ def write_changes(changes: list[Change]) -> dict[tuple[str, str], int]:
                     update_fields=["version", "seq", "deleted", "changed_at"],
                 )
                 versions.update({(label, r.object_pk): r.version for r in records})
-        for (label, scope), pks in moved.items():
+        for (label, current_scope), pks in moved.items():
             for chunk in batched(pks, CHUNK):
                 elsewhere = SyncRecord.objects.filter(model_label=label, object_pk__in=chunk, deleted=False)
-                if scope is not None:
-                    elsewhere = elsewhere.exclude(scope=scope)
+                if current_scope is not None:
+                    elsewhere = elsewhere.exclude(scope=current_scope)
                 elsewhere.update(deleted=True, version=F("version") + 1, seq=None, changed_at=now)
     return versions
 

@@ -39,8 +39,7 @@ def job_for_user(user: Any, code: str) -> SyncJob | None:
         parsed = uuid.UUID(str(code))
     except ValueError:
         return None
-    job: SyncJob | None = SyncJob.objects.for_user(user).filter(code=parsed).first()  # type: ignore[attr-defined]
-    return job
+    return SyncJob.objects.for_user(user).filter(code=parsed).first()
 
 
 def describe_job(job: SyncJob) -> dict[str, Any]:

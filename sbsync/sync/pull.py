@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import models, transaction
 from django.db.models import BigIntegerField, BooleanField, Case, ExpressionWrapper, F, Value, When
@@ -220,7 +220,11 @@ def _serve(
         if not allowance.records or not limit:
             result.has_more = records.after(position).exists()
             break
-        chunk = list(records.after(position).values_list("seq", "object_pk", "version", "deleted")[:limit])
+        # after() keeps positioned records (seq > position), so no seq here is NULL.
+        chunk = cast(
+            "list[tuple[int, str, int, bool]]",
+            list(records.after(position).values_list("seq", "object_pk", "version", "deleted")[:limit]),
+        )
         allowance.scans -= len(chunk)
         live = [pk_field.to_python(object_pk) for _, object_pk, _, deleted in chunk if not deleted]
         rows = (
@@ -266,9 +270,10 @@ def rows_with_visibility(model: type[models.Model], access: Access) -> models.Qu
     organization through the tenant index."""
     condition = access.row_filter(model)
     flag = Case(When(condition, then=Value(True)), default=Value(False)) if condition else Value(True)
-    return model._default_manager.order_by().annotate(
+    rows: models.QuerySet[Any] = model._default_manager.order_by().annotate(
         **{VISIBLE: ExpressionWrapper(flag, output_field=BooleanField())}
     )
+    return rows
 
 
 def _record_sync(access: Access, page: PullPage) -> None:

@@ -51,6 +51,8 @@ def _nullified_by_delete(model: type[models.Model]) -> tuple[tuple[type[models.M
     """(tracked model, field name) of the foreign keys to ``model`` that a delete rewrites in place."""
     found = []
     for relation in model._meta.get_fields(include_hidden=True):
+        if not isinstance(relation, models.ForeignObjectRel):
+            continue
         if not (relation.auto_created and (relation.one_to_many or relation.one_to_one)) or relation.concrete:
             continue
         on_delete = getattr(relation, "on_delete", None)

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import CharField, OuterRef, Q, QuerySet, Subquery, Value
+from simple_history.utils import get_history_model_for_model
 
 from sbsync.models import DataFilter, DiscoveryConfig, Membership, ModelPermission, Organization
 
@@ -65,16 +66,17 @@ def kind_choices() -> list[tuple[str, str]]:
 
 
 def history_model(kind: str) -> type[models.Model]:
-    return KINDS[kind].history.model
+    model: type[models.Model] = get_history_model_for_model(KINDS[kind])
+    return model
 
 
 def history_querysets() -> dict[str, QuerySet[Any]]:
-    return {kind: history_model(kind).objects.all() for kind in KINDS}
+    return {kind: history_model(kind)._default_manager.all() for kind in KINDS}
 
 
 def combine(parts: dict[str, QuerySet[Any]]) -> QuerySet[Any]:
     """One queryset of row dicts (ROW_FIELDS) over every part, newest first."""
-    tagged = [
+    tagged: list[QuerySet[Any]] = [
         qs.annotate(kind=Value(kind, output_field=CharField())).values(*ROW_FIELDS).order_by()
         for kind, qs in parts.items()
     ]
@@ -142,12 +144,12 @@ def _label(kind: str, record: Any, names: dict[str, dict[Any, str]]) -> str:
     return "Model discovery settings"
 
 
-def _previous(history: Any) -> Subquery:
+def _previous(history: type[models.Model]) -> Subquery:
     earlier = Q(history_date__lt=OuterRef("history_date")) | Q(
         history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id")
     )
     return Subquery(
-        history.objects.filter(earlier, id=OuterRef("id"))
+        history._default_manager.filter(earlier, id=OuterRef("id"))
         .order_by("-history_date", "-history_id")
         .values("history_id")[:1]
     )
@@ -164,11 +166,11 @@ def describe(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, int], Detail]:
         fields = _fields(KINDS[kind])
         for start in range(0, len(ids), CHUNK):
             records: list[Any] = list(
-                history.objects.filter(history_id__in=ids[start : start + CHUNK]).annotate(
+                history._default_manager.filter(history_id__in=ids[start : start + CHUNK]).annotate(
                     previous_id=_previous(history)
                 )
             )
-            previous: dict[Any, Any] = history.objects.in_bulk(
+            previous: dict[Any, Any] = history._default_manager.in_bulk(
                 [r.previous_id for r in records if r.previous_id]
             )
             names = _name_maps([*records, *previous.values()], fields)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
@@ -14,7 +14,7 @@ class StaffRequest(HttpRequest):
     """A request that passed ``login_required`` and ``staff_required``, behind HtmxMiddleware."""
 
     htmx: HtmxDetails
-    user: AbstractUser
+    user: User
 
 
 def is_partial_request(request: StaffRequest) -> bool:

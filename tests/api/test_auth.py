@@ -131,6 +131,20 @@ def test_logout_revokes_only_the_presented_token(member):
     assert still.status_code == 204
 
 
+def test_logout_all_revokes_every_token_of_the_user_and_no_other_users(trio):
+    first, second = token_for(trio.alice), token_for(trio.alice)
+    bobs = token_for(trio.bob)
+
+    response = Client().post("/api/sync/auth/logout-all/", headers={"Authorization": f"Bearer {first}"})
+
+    assert response.status_code == 204
+    assert AuthToken.objects.filter(user=trio.alice).count() == 0
+    revoked = Client().post("/api/sync/auth/logout/", headers={"Authorization": f"Bearer {second}"})
+    assert revoked.status_code == 401
+    kept = Client().post("/api/sync/auth/logout/", headers={"Authorization": f"Bearer {bobs}"})
+    assert kept.status_code == 204
+
+
 @pytest.mark.parametrize(
     ("header", "code"),
     [

@@ -22,13 +22,15 @@ PER_PAGE = 50
 @staff_required
 @vary_on_headers("HX-Request")
 def audit_trail(request: StaffRequest) -> HttpResponse:
+    querysets = audit.history_querysets()
     filtersets = {
-        kind: AuditFilter(request.GET, queryset=qs, request=request)
-        for kind, qs in audit.history_querysets().items()
+        kind: AuditFilter(request.GET, queryset=qs, request=request) for kind, qs in querysets.items()
     }
     form_owner = next(iter(filtersets.values()))
     valid = form_owner.is_valid()
-    rows = audit.combine({kind: fs.qs if valid else fs.queryset.none() for kind, fs in filtersets.items()})
+    rows = audit.combine(
+        {kind: fs.qs if valid else querysets[kind].none() for kind, fs in filtersets.items()}
+    )
     table = AuditTable(rows)
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
