@@ -24,6 +24,7 @@ from sbsync.models import SHARED_SCOPE, DataFilter, Membership, ModelPermission,
 from sbsync.tenancy import membership_for
 
 PULL_ONLY_ACTIONS = frozenset({Action.PULL, Action.READ})
+ACTIONS: tuple[str, ...] = tuple(Action.values)
 
 
 def _permissions(organization_id: int, group_id: int) -> dict[str, dict[str, bool]]:
@@ -71,21 +72,28 @@ class Access:
         status = self.enabled.get(model._meta.label_lower)
         return bool(status and status.shared)
 
+    @cached_property
+    def _flags(self) -> dict[str, dict[str, bool]]:
+        """Flags per enabled model, computed once: push asks for them twice per record."""
+        return {
+            label: {
+                action: bool(self.permissions.get(label, {}).get(action))
+                and (not status.shared or action in PULL_ONLY_ACTIONS)
+                for action in ACTIONS
+            }
+            for label, status in self.enabled.items()
+        }
+
     def flags(self, model: type[models.Model] | str) -> dict[str, bool]:
         label = model.lower() if isinstance(model, str) else model._meta.label_lower
-        status = self.enabled.get(label)
-        if status is None:
-            return dict.fromkeys(Action.values, False)
-        granted = self.permissions.get(label, {})
-        return {
-            action: bool(granted.get(action)) and (not status.shared or action in PULL_ONLY_ACTIONS)
-            for action in Action.values
-        }
+        return dict(self._flags.get(label) or dict.fromkeys(ACTIONS, False))
 
     def can(self, model: type[models.Model] | str, action: str) -> bool:
         """May this member do ``action`` (push, pull, create, update, delete, read) on an enabled model?
         Shared models are pull-only whatever the flags say."""
-        return self.flags(model)[Action(action)]
+        label = model.lower() if isinstance(model, str) else model._meta.label_lower
+        flags = self._flags.get(label)
+        return bool(flags and flags[action])
 
     def scope(self, model: type[models.Model]) -> int:
         return SHARED_SCOPE if self.is_shared(model) else self.organization.pk

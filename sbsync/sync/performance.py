@@ -21,6 +21,9 @@ SLOW_P95_SECONDS = 2.0
 LARGE_BATCH = 500
 HIGH_MEMORY_MB = 512.0
 QUERIES_PER_RECORD = 1.0
+# Every request runs a fixed dozen or two queries (token, membership, configuration, logs), so queries per
+# record only say something about batches large enough to hide that overhead.
+QUERY_RATIO_MIN_BATCH = 50
 ERROR_RATE = 0.05
 MB = 1024 * 1024
 
@@ -59,7 +62,7 @@ def suggestions_for(summary: dict[str, Any], *, days: int) -> list[str]:
                 f"{HIGH_MEMORY_MB:g} MB with batches over {LARGE_BATCH}): lower MAX_PUSH_RECORDS or "
                 "MAX_PULL_BATCH."
             )
-        if batch > 0 and figures["average_query_count"] / batch > QUERIES_PER_RECORD:
+        if batch >= QUERY_RATIO_MIN_BATCH and figures["average_query_count"] / batch > QUERIES_PER_RECORD:
             found.append(
                 f"{op} runs {figures['average_query_count'] / batch:.1f} database queries per record "
                 f"(above {QUERIES_PER_RECORD:g}): a model or data filter probably loads related rows one "

@@ -77,3 +77,12 @@ def test_resource_snapshot_reports_the_last_hours_throughput():
     assert snapshot["process_memory_mb"] > 0
     assert snapshot["database_size_mb"] > 0
     assert (snapshot["queued_tasks"], snapshot["scheduled_tasks"]) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_small_batches_make_no_queries_per_record_suggestion():
+    make_metrics(operation_type="push", batch_size=1, memory_usage=80.0, query_count=13)
+
+    analysis = analyze_performance(days=7)
+
+    assert not any("queries per record" in s for s in analysis.suggestions)
