@@ -21,6 +21,19 @@ FORMAT = "sbsync.permissions/1"
 # create_org
 
 
+ADD_JOHN_AS_MANAGER = (
+    "setup_organizations",
+    "--action",
+    "add_user",
+    "--username",
+    "john_manager",
+    "--org-slug",
+    "acme-corp",
+    "--group-name",
+    "Managers",
+)
+
+
 @pytest.mark.django_db
 def test_create_org_creates_the_organization():
     out, _ = run(
@@ -146,17 +159,7 @@ def acme(db):
 def test_add_user_puts_an_existing_user_in_the_organization(acme):
     make_user(username="john_manager")
 
-    out, _ = run(
-        "setup_organizations",
-        "--action",
-        "add_user",
-        "--username",
-        "john_manager",
-        "--org-slug",
-        "acme-corp",
-        "--group-name",
-        "Managers",
-    )
+    out, _ = run(*ADD_JOHN_AS_MANAGER)
 
     assert list(
         Membership.objects.values_list("user__username", "organization__slug", "group__name", "is_active")
@@ -168,17 +171,7 @@ def test_add_user_moves_a_member_to_the_new_group(acme):
     user = make_user(username="john_manager")
     make_membership(user=user, organization=acme, group=Group.objects.get(name="Users"))
 
-    out, _ = run(
-        "setup_organizations",
-        "--action",
-        "add_user",
-        "--username",
-        "john_manager",
-        "--org-slug",
-        "acme-corp",
-        "--group-name",
-        "Managers",
-    )
+    out, _ = run(*ADD_JOHN_AS_MANAGER)
 
     assert list(Membership.objects.values_list("group__name", flat=True)) == ["Managers"]
     assert out == "Moved john_manager in Acme Corporation (acme-corp) from Users to Managers.\n"
@@ -188,17 +181,7 @@ def test_add_user_reactivates_an_inactive_membership(acme):
     user = make_user(username="john_manager")
     make_membership(user=user, organization=acme, group=Group.objects.get(name="Managers"), is_active=False)
 
-    out, _ = run(
-        "setup_organizations",
-        "--action",
-        "add_user",
-        "--username",
-        "john_manager",
-        "--org-slug",
-        "acme-corp",
-        "--group-name",
-        "Managers",
-    )
+    out, _ = run(*ADD_JOHN_AS_MANAGER)
 
     assert list(Membership.objects.values_list("group__name", "is_active")) == [("Managers", True)]
     assert out == "Reactivated john_manager in Acme Corporation (acme-corp) as Managers.\n"
