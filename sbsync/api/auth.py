@@ -46,7 +46,11 @@ TokenResponse = inline_serializer(
     },
 )
 LoginRequest = inline_serializer(
-    "LoginRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
+    "LoginRequest",
+    {
+        "username": serializers.CharField(min_length=1, max_length=MAX_CREDENTIAL_LENGTH),
+        "password": serializers.CharField(min_length=1, max_length=MAX_CREDENTIAL_LENGTH),
+    },
 )
 
 

@@ -184,12 +184,9 @@ def _requested_labels(body: Any) -> list[str]:
     },
     examples=[
         OpenApiExample(
-            "First pull and a continuation",
+            "A first pull, and the seed's timestamp form",
             value={
-                "models": {
-                    "shop.Customer": None,
-                    "shop.Order": "c:WzEsMSwic2hvcC5PcmRlciIsMSwxMiwiYWJjIl0.sig",
-                },
+                "models": {"shop.Customer": None, "shop.Order": "2024-01-14T10:00:00Z"},
                 "batch_size": 100,
             },
             request_only=True,

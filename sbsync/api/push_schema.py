@@ -113,7 +113,7 @@ ORGANIZATION_HEADER = OpenApiParameter(
 )
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
     OpenApiParameter.HEADER,
     required=False,
     description="Like batch_id: a repeated key replays the stored answer; another body with it is 409.",
