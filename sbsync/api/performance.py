@@ -136,7 +136,9 @@ def performance_report(days: int) -> dict[str, Any]:
     summary="Operation counts, timings, cache hit rate, memory and suggestions (staff only)",
     parameters=[
         OpenApiParameter(
-            "days", int, description=f"Period of the figures, 1 to {MAX_DAYS} (default {DEFAULT_DAYS})"
+            "days",
+            {"type": "integer", "minimum": 1, "maximum": MAX_DAYS},
+            description=f"Period of the figures, 1 to {MAX_DAYS} (default {DEFAULT_DAYS})",
         )
     ],
     responses={

@@ -47,6 +47,22 @@ def only_sbsync_endpoints(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> li
     ]
 
 
+# Push and pull refuse unknown envelope keys (a misspelt "dryrun" must never run a real push), and a pull
+# names at least one model: the document says so, so clients and fuzzers see the same rules the server has.
+CLOSED_ENVELOPES = ("PushRequest", "PullRequest")
+
+
+def close_envelopes(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    schemas = result.get("components", {}).get("schemas", {})
+    for name in CLOSED_ENVELOPES:
+        if name in schemas:
+            schemas[name]["additionalProperties"] = False
+    models = schemas.get("PullRequest", {}).get("properties", {}).get("models")
+    if models is not None:
+        models["minProperties"] = 1
+    return result
+
+
 SCHEMA_SETTINGS = {
     "TITLE": "sbsync API",
     "DESCRIPTION": (
@@ -56,6 +72,10 @@ SCHEMA_SETTINGS = {
     ),
     "VERSION": f"{sbsync.__version__} (protocol {sbsync.PROTOCOL_VERSION})",
     "PREPROCESSING_HOOKS": ["sbsync.api.schema.only_sbsync_endpoints"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sbsync.api.schema.close_envelopes",
+    ],
     # Several answers have a "status" field with its own choices: name each set.
     "ENUM_NAME_OVERRIDES": {
         "RecordStatusEnum": "sbsync.enums.RecordStatus",

@@ -325,6 +325,20 @@ def test_organization_in_the_body_must_be_a_slug(trio, api):
     assert_error_shape(response.json(), "validation_error")
 
 
+@pytest.mark.parametrize("named", [{}, "globex"])
+def test_body_organization_beside_the_header_must_be_the_same_slug(trio, api, named):
+    make_membership(user=trio.alice, organization=trio.globex, group=trio.owners)
+    body = {"organization": named, "data": [{"_model": "shop.Customer", "name": "x"}]}
+
+    response = api(trio.alice, organization="acme").post(PUSH, body)
+    same = api(trio.alice, organization="acme").post(PUSH, {**body, "organization": "acme"})
+
+    assert response.status_code == 400
+    assert_error_shape(response.json(), "validation_error")
+    assert same.status_code == 200
+    assert list(Customer.objects.values_list("organization__slug", flat=True)) == ["acme"]
+
+
 def test_repeated_batch_id_replays_the_stored_answer_and_applies_once(trio, api):
     client = api(trio.alice)
     body = {"batch_id": "device-42:0007", "data": [{"_model": "shop.Customer", "name": "Once"}]}
