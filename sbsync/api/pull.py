@@ -41,7 +41,7 @@ PullRequestSchema = inline_serializer(
             help_text="Records in the whole response: 1 to MAX_PULL_BATCH (default DEFAULT_PULL_BATCH).",
         ),
         "organization": serializers.CharField(
-            required=False, help_text="Organization slug (or the X-Sync-Organization header)."
+            required=False, min_length=1, help_text="Organization slug (or the X-Sync-Organization header)."
         ),
     },
 )

@@ -28,7 +28,7 @@ PushRequest = inline_serializer(
             required=False, max_length=255, help_text="Idempotency key of the batch."
         ),
         "organization": serializers.CharField(
-            required=False, help_text="Organization slug (or X-Sync-Organization)."
+            required=False, min_length=1, help_text="Organization slug (or X-Sync-Organization)."
         ),
     },
 )
