@@ -60,6 +60,10 @@ def _credential(data: Any, name: str) -> str:
         raise ApiError(400, "validation_error", f"{name} is required.", {name: ["This field is required."]})
     if len(value) > MAX_CREDENTIAL_LENGTH:
         raise ApiError(400, "validation_error", f"{name} is too long.", {name: ["Too long."]})
+    if "\x00" in value:
+        raise ApiError(
+            400, "validation_error", f"{name} may not contain NUL characters.", {name: ["NUL character."]}
+        )
     return value
 
 

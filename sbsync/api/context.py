@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rest_framework.request import Request
@@ -11,6 +12,13 @@ from sbsync.api.errors import ApiError
 from sbsync.tenancy import OrganizationError, resolve_membership
 
 HEADER = "HTTP_X_SYNC_ORGANIZATION"
+SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,50}\Z")
+NOT_A_SLUG = ApiError(
+    400,
+    "validation_error",
+    "organization must be an organization slug.",
+    {"organization": ["Give the slug of an organization."]},
+)
 STATUS_BY_CODE = {"organization_required": 400, "not_a_member": 403}
 
 
@@ -19,15 +27,13 @@ def request_access(request: Request, body: Any = None) -> Access:
     or the body's ``organization``, or in the user's only organization. 400 when ambiguous, malformed, or
     when header and body name different organizations; 403 when not an active member."""
     slug = request.META.get(HEADER) or None
+    if slug is not None and not SLUG_RE.match(slug):
+        raise NOT_A_SLUG
     if isinstance(body, dict) and "organization" in body:
         named = body["organization"]
-        if not isinstance(named, str) or not named:
-            raise ApiError(
-                400,
-                "validation_error",
-                "organization must be an organization slug.",
-                {"organization": ["Give the slug of an organization."]},
-            )
+        # A slug never reaches a query unchecked: PostgreSQL refuses text with NUL characters outright.
+        if not isinstance(named, str) or not SLUG_RE.match(named):
+            raise NOT_A_SLUG
         if slug is not None and named != slug:
             raise ApiError(
                 400,

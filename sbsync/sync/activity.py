@@ -95,6 +95,18 @@ def redact(data: Any, limit: int = REQUEST_DATA_LIMIT) -> Any:
     return result
 
 
+def storable(value: Any) -> Any:
+    """``value`` with every NUL character (in strings and keys) replaced by U+FFFD: PostgreSQL stores no
+    NUL in text or jsonb, and a log of bad input must not fail on the bad input it records."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
+
+
 def log_status(error_count: int, success_count: int) -> str:
     if error_count and not success_count:
         return LogStatus.ERROR
@@ -119,6 +131,7 @@ def record_activity(
 
     Side effects: two inserts, one line appended to today's log file.
     """
+    models, errors = storable(models), storable(errors)
     first_error = ""
     if errors:
         first = errors[0]
@@ -130,14 +143,14 @@ def record_activity(
         organization=organization,
         operation=operation,
         status=status,
-        model_name=models[0] if models else "",
+        model_name=models[0][:100] if models else "",
         model_names=models,
         object_count=object_count,
         success_count=success_count,
         error_count=error_count,
         error_message=first_error[:2000],
         errors=errors[:100],
-        request_data=redact(request_data),
+        request_data=storable(redact(request_data)),
         processing_time=measurement.seconds,
     )
     PerformanceMetrics.objects.create(

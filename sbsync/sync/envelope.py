@@ -55,11 +55,11 @@ class PushEnvelope:
 
 
 def check_key(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_KEY_LENGTH:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_KEY_LENGTH or "\x00" in value:
         raise EnvelopeError(
             "validation_error",
-            f"{name} must be a non-empty string of at most {MAX_KEY_LENGTH} characters.",
-            {name: [f"Give a non-empty string of at most {MAX_KEY_LENGTH} characters."]},
+            f"{name} must be a non-empty string of at most {MAX_KEY_LENGTH} characters, without NUL.",
+            {name: [f"Give a non-empty string of at most {MAX_KEY_LENGTH} characters, without NUL."]},
         )
     return value
 

@@ -24,7 +24,7 @@ from django.db import transaction
 from sbsync.access import Access
 from sbsync.enums import LogStatus, Operation, RecordStatus
 from sbsync.sync import idempotency
-from sbsync.sync.activity import Measurement, log_status, measured, record_activity
+from sbsync.sync.activity import Measurement, log_status, measured, record_activity, storable
 from sbsync.sync.batch import FAILURE, PushResult
 from sbsync.sync.envelope import PushEnvelope
 from sbsync.sync.jsondata import json_data
@@ -82,7 +82,8 @@ def _submit(access: Access, envelope: PushEnvelope, key: str | None, digest: str
         status_code, body = answer_for(result)
         if envelope.dry_run:
             body["dry_run"] = True
-        body = json_data(body)
+        # Results echo client keys and values; NUL becomes U+FFFD so the answer can be stored and replayed.
+        body = storable(json_data(body))
         failures = [r for r in body["results"] if r["status"] in FAILURE]
         log = _log(access, envelope, measurement, result, failures)
         body.update(processing_time=round(measurement.seconds, 6), sync_id=str(log.code))

@@ -211,3 +211,13 @@ def test_body_over_the_limit_is_413_before_parsing(member, settings):
 
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_login_with_a_nul_character_is_a_validation_error(member, field):
+    credentials = {"username": "john_manager", "password": PASSWORD, field: "john\x00"}
+
+    response = Client().post(LOGIN, credentials, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {field: ["NUL character."]}

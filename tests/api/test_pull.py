@@ -150,6 +150,23 @@ def test_a_rejected_pull_is_logged_as_an_error_and_records_no_sync(trio, api):
     assert UserSyncMetadata.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("models", "stored"),
+    [
+        ({"shop.Cust\x00omer": None}, "shop.Cust\ufffdomer"),
+        ({"x" * 300: None}, "x" * 100),
+        ({CUSTOMER: "c:\x00"}, CUSTOMER),
+    ],
+)
+def test_bad_input_a_database_cannot_store_is_still_logged(trio, api, models, stored):
+    response = pull(api(trio.alice), models)
+
+    log = SyncLog.objects.get()
+    assert response.status_code == 400
+    assert log.model_name == stored
+    assert "\x00" not in str(log.request_data) + str(log.errors) + log.error_message
+
+
 def test_a_role_without_can_pull_gets_403_naming_the_model(trio, api):
     make_permission(
         organization=trio.acme, group=trio.members, model_label=CUSTOMER, actions=[Action.PUSH, Action.READ]

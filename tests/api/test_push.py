@@ -484,3 +484,42 @@ def test_organizations_do_not_share_batch_ids(trio, api):
     api(trio.alice, organization="globex").post(PUSH, body)
 
     assert sorted(Customer.objects.values_list("organization__slug", flat=True)) == ["acme", "globex"]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        ({"organization": "ac\x00me"}, {}),
+        ({"organization": "a" * 51}, {}),
+        ({"organization": "not a slug"}, {}),
+        ({"batch_id": "key\x00"}, {}),
+        ({}, {"Idempotency-Key": "key\x00"}),
+    ],
+)
+def test_text_a_database_cannot_store_is_refused_before_any_query(trio, api, body, headers):
+    response = api(trio.alice).post(
+        PUSH, {**body, "data": [{"_model": "shop.Customer", "name": "x"}]}, headers=headers
+    )
+
+    assert response.status_code == 400
+    assert_error_shape(response.json(), "validation_error")
+    assert nothing_written()
+
+
+def test_nul_characters_in_keys_and_values_are_rejected_records_and_the_answer_replays(trio, api):
+    body = {
+        "batch_id": "nul-1",
+        "data": [
+            {"_model": "shop.Customer", "name": "ok"},
+            {"_model": "shop.Customer", "na\x00me": "x", "name": "y\x00"},
+        ],
+    }
+
+    first = api(trio.alice).post(PUSH, body)
+    again = api(trio.alice).post(PUSH, body)
+
+    assert first.status_code == 200
+    assert [r["status"] for r in first.json()["results"]] == ["created", "rejected"]
+    assert set(first.json()["results"][1]["errors"]) == {"na\ufffdme", "name"}
+    assert again.json() == first.json()
+    assert list(Customer.objects.values_list("name", flat=True)) == ["ok"]
