@@ -10,7 +10,8 @@ class SbsyncConfig(AppConfig):
 
     def ready(self) -> None:
         from sbsync import conf, sqlite  # noqa: F401  (conf registers the system checks)
-        from sbsync.sync import tracking
+        from sbsync.sync import history, tracking
 
         tracking.connect()
+        history.connect()
         sqlite.connect()

@@ -29,6 +29,7 @@ from sbsync import discovery
 from sbsync.access import Access
 from sbsync.sync.batch import CREATE, DELETE, UPDATE, Item
 from sbsync.sync.changes import Change, pk_key
+from sbsync.sync.history import deferred_history
 from sbsync.sync.locks import check_deferred_constraints, history_user
 from sbsync.sync.validation import NO_SUCH_ROW, NON_FIELD
 
@@ -231,8 +232,8 @@ def write_history(user: Any, items: list[Item]) -> None:
 
 def delete_rows(access: Access, items: list[Item], buffer: list[Change]) -> None:
     """Delete the rows of the open delete ``items`` through Django's collector, per model, so cascades
-    happen and their post_delete signals put tombstones in ``buffer`` and history rows in place. A row
-    that others protect is rejected; the rest are deleted."""
+    happen and their post_delete signals put tombstones in ``buffer`` and history rows in place (inserted
+    in bulk, sync/history.py). A row that others protect is rejected; the rest are deleted."""
     by_model: dict[type[models.Model], list[Item]] = defaultdict(list)
     for item in items:
         if item.open and item.action == DELETE:
@@ -248,7 +249,7 @@ def delete_rows(access: Access, items: list[Item], buffer: list[Change]) -> None
 def _delete(access: Access, model: type[models.Model], items: list[Item], buffer: list[Change]) -> bool:
     mark = len(buffer)
     try:
-        with transaction.atomic(), history_user(access.user):
+        with transaction.atomic(), history_user(access.user), deferred_history():
             access.rows(model).filter(pk__in=[i.pk for i in items]).delete()
             check_deferred_constraints()
     except (ProtectedError, RestrictedError, IntegrityError):
