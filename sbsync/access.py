@@ -42,11 +42,6 @@ def _filters(organization_id: int, group_id: int) -> dict[str, list[dict[str, An
     return result
 
 
-def _discovery_config() -> dict[str, Any]:
-    config = discovery.current_config()
-    return {**config.as_dict(), "source": config.source}
-
-
 @dataclass
 class Access:
     """What one member of one organization may do. Build it with ``access_for``."""
@@ -126,11 +121,11 @@ class Access:
         return hashlib.sha256(json.dumps(view, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def _cached_discovery(gen: str) -> dict[str, Any]:
+def _cached_discovery(gen: str) -> discovery.DiscoverySettings:
     # The settings are part of the key: a deploy that changes them must not meet a shared cache's old entry.
     settings = json.dumps(discovery.settings_config().as_dict(), sort_keys=True)
     settings_key = hashlib.sha256(settings.encode()).hexdigest()[:12]
-    return cache.get_or_compute(gen, f"discovery:{settings_key}", _discovery_config)
+    return cache.get_or_compute(gen, f"discovery:{settings_key}", discovery.current_config)
 
 
 def _cached_permissions(gen: str, org_id: int, group_id: int) -> dict[str, dict[str, bool]]:
@@ -145,16 +140,13 @@ def build_access(membership: Membership) -> Access:
     """The Access of an active membership (organization and group already loaded)."""
     gen = cache.generation()
     org_id, group_id = membership.organization_id, membership.group_id
-    config = dict(_cached_discovery(gen))
-    source = config.pop("source")
-    lists_as_tuples: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
     return Access(
         user=membership.user,
         organization=membership.organization,
         group=membership.group,
         permissions=_cached_permissions(gen, org_id, group_id),
         filters=_cached_filters(gen, org_id, group_id),
-        config=discovery.DiscoverySettings(**lists_as_tuples, source=source),
+        config=_cached_discovery(gen),
         generation=gen,
     )
 

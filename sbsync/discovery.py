@@ -12,7 +12,7 @@ effective discovery configuration (settings, overridden by the database row save
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
 
@@ -68,11 +68,14 @@ class ModelStatus:
     reason: str
     shared: bool = False
     tenant_field: str | None = None
-    fields: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
         return self.model._meta.label
+
+    @property
+    def fields(self) -> list[str]:
+        return [f.name for f in self.model._meta.concrete_fields]
 
 
 def settings_config() -> DiscoverySettings:
@@ -176,7 +179,6 @@ def evaluate(config: DiscoverySettings | None = None) -> list[ModelStatus]:
                 reason=reason,
                 shared=is_shared,
                 tenant_field=tenant.name if tenant else None,
-                fields=[f.name for f in model._meta.concrete_fields],
             )
         )
     return result
