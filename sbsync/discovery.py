@@ -199,16 +199,6 @@ def get_sync_model(label: str, config: DiscoverySettings | None = None) -> type[
     return status.model if status else None
 
 
-def is_sync_enabled(model: type[models.Model] | str, config: DiscoverySettings | None = None) -> bool:
-    label = model if isinstance(model, str) else model._meta.label
-    return get_sync_model(label, config) is not None
-
-
-def is_shared(model: type[models.Model], config: DiscoverySettings | None = None) -> bool:
-    config = config or current_config()
-    return tenant_field(model) is None and model._meta.label_lower in _labels(config.shared_models)
-
-
 def describe_field(model_field: models.Field[Any, Any], read_only: set[str]) -> dict[str, Any]:
     """What a client needs to know of one field to write a valid record."""
     info: dict[str, Any] = {

@@ -38,11 +38,6 @@ def membership_for(user: Any, organization: Organization) -> Membership | None:
     )
 
 
-def group_for(user: Any, organization: Organization) -> Group | None:
-    membership = membership_for(user, organization)
-    return membership.group if membership else None
-
-
 def resolve_membership(user: Any, slug: str | None) -> Membership:
     """The active membership a request acts through: the named organization, or the only one."""
     memberships = Membership.objects.for_user(user).active().select_related("organization", "group")

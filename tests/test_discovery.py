@@ -69,7 +69,7 @@ def test_lookup_is_case_insensitive_and_refuses_disabled_models(db, settings):
     assert discovery.get_sync_model("SHOP.customer") is Customer
     assert discovery.get_sync_model("shop.Order") is None
     assert discovery.get_sync_model("auth.User") is None
-    assert discovery.is_sync_enabled(Product) is True
+    assert discovery.get_sync_model("shop.product") is Product
 
 
 def test_read_only_fields_are_tenant_auto_timestamps_and_configured(settings):
