@@ -25,12 +25,6 @@ class SyncRecordQuerySet(models.QuerySet["SyncRecord"]):
     def after(self, seq: int) -> SyncRecordQuerySet:
         return self.filter(seq__gt=seq).order_by("seq")
 
-    def pending(self) -> SyncRecordQuerySet:
-        return self.filter(seq__isnull=True)
-
-    def tombstones(self) -> SyncRecordQuerySet:
-        return self.filter(deleted=True)
-
 
 class SyncRecord(models.Model):
     scope = models.BigIntegerField()

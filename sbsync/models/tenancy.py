@@ -14,10 +14,6 @@ class OrganizationQuerySet(models.QuerySet["Organization"]):
     def active(self) -> OrganizationQuerySet:
         return self.filter(is_active=True)
 
-    def for_user(self, user: Any) -> OrganizationQuerySet:
-        """Active organizations in which ``user`` has an active membership."""
-        return self.active().filter(memberships__user=user, memberships__is_active=True).distinct()
-
 
 class Organization(models.Model):
     name = models.CharField(max_length=200, unique=True)
