@@ -35,7 +35,7 @@ from django.utils import timezone
 from sbsync import discovery
 from sbsync.access import Access
 from sbsync.models import ChangeClock, SyncMetadata, SyncRecord, UserSyncMetadata
-from sbsync.sync.changes import ensure_backfilled, horizon, pk_key, position_at, stamp_pending
+from sbsync.sync.changes import ensure_backfilled, pk_key, position_at, stamp_pending
 from sbsync.sync.cursor import Cursor, CursorExpired, InvalidCursor, parse_start
 from sbsync.sync.records import attnames, payload
 
@@ -127,13 +127,19 @@ def build_pull_page(
             _check_issued_for(access, model, start)
     for model in starts:
         ensure_backfilled(model, access.scope(model), scope_rows(access, model))
-    for scope in dict.fromkeys(access.scope(model) for model in starts):
+    scopes = list(dict.fromkeys(access.scope(model) for model in starts))
+    for scope in scopes:
         stamp_pending(scope)
 
     page = PullPage(batch_size=batch_size)
     allowance = _Allowance(records=batch_size, scans=SCAN_LIMIT)
     with read_snapshot():
-        cursors = {model: _resume(access, model, start) for model, start in starts.items()}
+        # The models of one organization share its clock: one read for the page, not one per model.
+        clocks = ChangeClock.objects.in_bulk(scopes)
+        cursors = {
+            model: _resume(access, model, start, clocks.get(access.scope(model)))
+            for model, start in starts.items()
+        }
         for model, cursor in cursors.items():
             label = model._meta.label
             if allowance.records and allowance.scans:
@@ -173,20 +179,23 @@ def read_snapshot() -> Iterator[None]:
         yield
 
 
-def _resume(access: Access, model: type[models.Model], start: Cursor | datetime | None) -> Cursor:
-    """Where to continue from for ``start``, checked against the tombstone horizon."""
+def _resume(
+    access: Access, model: type[models.Model], start: Cursor | datetime | None, clock: ChangeClock | None
+) -> Cursor:
+    """Where to continue from for ``start``, checked against the tombstone horizon of the scope's
+    ``clock`` (None while nothing of the scope has been positioned)."""
     label = model._meta.label
     scope, fingerprint = access.scope(model), access.fingerprint(model)
+    latest, horizon = (clock.seq, clock.horizon) if clock else (0, 0)
     if start is None:
         # A first sync: everything positioned up to now that the client cannot see is skipped.
-        clock = ChangeClock.objects.filter(scope=scope).values_list("seq", flat=True).first() or 0
-        return Cursor(access.organization.pk, label, scope, 0, fingerprint, floor=clock, initial=clock > 0)
+        return Cursor(access.organization.pk, label, scope, 0, fingerprint, floor=latest, initial=latest > 0)
     if isinstance(start, datetime):
         seq = position_at(scope, start)
-        if seq < horizon(scope):
+        if seq < horizon:
             raise CursorExpired(label, _expired_detail(label))
         return Cursor(access.organization.pk, label, scope, seq, fingerprint)
-    if start.reached < horizon(scope):
+    if start.reached < horizon:
         raise CursorExpired(label, _expired_detail(label))
     if start.fingerprint != fingerprint:
         # The view changed: rescan everything so rows that left it are deleted and rows that entered it
