@@ -6,6 +6,7 @@ same numbers appear everywhere.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -17,11 +18,13 @@ from sbsync.models import PerformanceMetrics, SyncLog
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending list (0.0 when empty)."""
+    """Nearest-rank percentile of an ascending list (0.0 when empty): the value at rank
+    ceil(fraction * n), counting from 1."""
     if not sorted_values:
         return 0.0
-    rank = max(0, min(len(sorted_values) - 1, round(fraction * len(sorted_values) + 0.5) - 1))
-    return sorted_values[rank]
+    # The epsilon keeps float error (0.07 * 100 = 7.000000000000001) from moving the rank up by one.
+    rank = math.ceil(fraction * len(sorted_values) - 1e-9)
+    return sorted_values[min(max(rank, 1), len(sorted_values)) - 1]
 
 
 @dataclass(frozen=True)
