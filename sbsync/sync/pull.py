@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.db import models, transaction
-from django.db.models import BigIntegerField, BooleanField, Case, ExpressionWrapper, F, Value, When
+from django.db.models import BigIntegerField, Case, F, Value, When
 from django.utils import timezone
 
 from sbsync import discovery
@@ -279,9 +279,7 @@ def rows_with_visibility(model: type[models.Model], access: Access) -> models.Qu
     organization through the tenant index."""
     condition = access.row_filter(model)
     flag = Case(When(condition, then=Value(True)), default=Value(False)) if condition else Value(True)
-    rows: models.QuerySet[Any] = model._default_manager.order_by().annotate(
-        **{VISIBLE: ExpressionWrapper(flag, output_field=BooleanField())}
-    )
+    rows: models.QuerySet[Any] = model._default_manager.order_by().annotate(**{VISIBLE: flag})
     return rows
 
 
