@@ -7,14 +7,15 @@ How a page is built:
 2. Per model, rows that predate the change index are entered once (``ensure_backfilled``); per scope,
    committed changes are positioned (``stamp_pending``). Both commit on their own, before the page is
    read, so the scope's clock lock is never held while a page is served.
-3. In one snapshot (REPEATABLE READ on PostgreSQL), the horizon is checked and the change index is range
-   scanned per model, ``seq > cursor`` in order, in chunks; each chunk's rows are fetched in one query
-   through ``Access.rows`` (tenant and data filters). A record whose row is visible is sent as data with
+3. In one snapshot (REPEATABLE READ on PostgreSQL), the scopes' clocks are read (one query: horizons,
+   and a first sync's floor) and the change index is range scanned per model, ``seq > cursor`` in
+   order, in chunks; each chunk's rows are fetched in one query by primary key, with
+   ``Access.row_filter`` (tenant and data filters) tested in the select list. A record whose row is visible is sent as data with
    the record's version; one whose row is deleted, gone or outside the view is sent as deleted. Records
    below a cursor's floor that the client cannot hold are skipped (see sync/cursor.py) and do not count
    toward ``batch_size``; at most ``SCAN_LIMIT`` records are looked at per request.
-4. Per user and per organization, the last sync time and total records are updated (one upsert and one
-   update each).
+4. Per user and per organization, the last sync time and total records are updated (an insert of the
+   missing rows and one update each, after one read of the user's previous sync times).
 
 The record and the row come from the same snapshot, so ``_version`` always names the state sent. Each
 row has one record per scope, so a row appears at most once per page.
