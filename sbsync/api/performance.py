@@ -75,7 +75,8 @@ PerformanceSchema = inline_serializer(
 
 def _days(request: Request) -> int:
     raw = request.query_params.get("days", str(DEFAULT_DAYS))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+    # isdigit() alone admits "²" (int() refuses it: a 500) and other scripts' digits.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_DAYS:
         message = f"days must be a whole number between 1 and {MAX_DAYS}."
         raise ApiError(400, "validation_error", message, {"days": [message]})
     return int(raw)

@@ -96,16 +96,15 @@ def _int(value: Any) -> bool:
 
 def decode_cursor(text: str, model_label: str) -> Cursor:
     """The cursor in ``text``; InvalidCursor when it is garbage or was tampered with."""
+    not_ours = InvalidCursor(model_label, f"The cursor of {model_label} is not a cursor this server issued.")
     if len(text) > MAX_CURSOR_LENGTH:
-        raise InvalidCursor(model_label, f"The cursor of {model_label} is not a cursor this server issued.")
+        raise not_ours
     try:
         values = _signer().unsign_object(text.removeprefix(PREFIX))
     except (signing.BadSignature, ValueError, TypeError, UnicodeError, OverflowError):
-        raise InvalidCursor(
-            model_label, f"The cursor of {model_label} is not a cursor this server issued."
-        ) from None
+        raise not_ours from None
     if not isinstance(values, list) or len(values) not in (6, 8) or values[0] != FORMAT:
-        raise InvalidCursor(model_label, f"The cursor of {model_label} is not a cursor this server issued.")
+        raise not_ours
     organization, label, scope, seq, fingerprint, *rest = values[1:]
     floor, initial = rest if rest else (0, 0)
     if not (
@@ -117,7 +116,7 @@ def decode_cursor(text: str, model_label: str) -> Cursor:
         and _int(floor)
         and initial in (0, 1)
     ):
-        raise InvalidCursor(model_label, f"The cursor of {model_label} is not a cursor this server issued.")
+        raise not_ours
     return Cursor(organization, label, scope, seq, fingerprint, floor, bool(initial))
 
 

@@ -7,14 +7,15 @@ How a page is built:
 2. Per model, rows that predate the change index are entered once (``ensure_backfilled``); per scope,
    committed changes are positioned (``stamp_pending``). Both commit on their own, before the page is
    read, so the scope's clock lock is never held while a page is served.
-3. In one snapshot (REPEATABLE READ on PostgreSQL), the horizon is checked and the change index is range
-   scanned per model, ``seq > cursor`` in order, in chunks; each chunk's rows are fetched in one query
-   through ``Access.rows`` (tenant and data filters). A record whose row is visible is sent as data with
+3. In one snapshot (REPEATABLE READ on PostgreSQL), the scopes' clocks are read (one query: horizons,
+   and a first sync's floor) and the change index is range scanned per model, ``seq > cursor`` in
+   order, in chunks; each chunk's rows are fetched in one query by primary key, with
+   ``Access.row_filter`` (tenant and data filters) tested in the select list. A record whose row is visible is sent as data with
    the record's version; one whose row is deleted, gone or outside the view is sent as deleted. Records
    below a cursor's floor that the client cannot hold are skipped (see sync/cursor.py) and do not count
    toward ``batch_size``; at most ``SCAN_LIMIT`` records are looked at per request.
-4. Per user and per organization, the last sync time and total records are updated (one upsert and one
-   update each).
+4. Per user and per organization, the last sync time and total records are updated (an insert of the
+   missing rows and one update each, after one read of the user's previous sync times).
 
 The record and the row come from the same snapshot, so ``_version`` always names the state sent. Each
 row has one record per scope, so a row appears at most once per page.
@@ -29,13 +30,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.db import models, transaction
-from django.db.models import BigIntegerField, BooleanField, Case, ExpressionWrapper, F, Value, When
+from django.db.models import BigIntegerField, Case, F, Value, When
 from django.utils import timezone
 
 from sbsync import discovery
 from sbsync.access import Access
 from sbsync.models import ChangeClock, SyncMetadata, SyncRecord, UserSyncMetadata
-from sbsync.sync.changes import ensure_backfilled, horizon, pk_key, position_at, stamp_pending
+from sbsync.sync.changes import ensure_backfilled, pk_key, position_at, stamp_pending
 from sbsync.sync.cursor import Cursor, CursorExpired, InvalidCursor, parse_start
 from sbsync.sync.records import attnames, payload
 
@@ -127,13 +128,19 @@ def build_pull_page(
             _check_issued_for(access, model, start)
     for model in starts:
         ensure_backfilled(model, access.scope(model), scope_rows(access, model))
-    for scope in dict.fromkeys(access.scope(model) for model in starts):
+    scopes = list(dict.fromkeys(access.scope(model) for model in starts))
+    for scope in scopes:
         stamp_pending(scope)
 
     page = PullPage(batch_size=batch_size)
     allowance = _Allowance(records=batch_size, scans=SCAN_LIMIT)
     with read_snapshot():
-        cursors = {model: _resume(access, model, start) for model, start in starts.items()}
+        # The models of one organization share its clock: one read for the page, not one per model.
+        clocks = ChangeClock.objects.in_bulk(scopes)
+        cursors = {
+            model: _resume(access, model, start, clocks.get(access.scope(model)))
+            for model, start in starts.items()
+        }
         for model, cursor in cursors.items():
             label = model._meta.label
             if allowance.records and allowance.scans:
@@ -173,20 +180,23 @@ def read_snapshot() -> Iterator[None]:
         yield
 
 
-def _resume(access: Access, model: type[models.Model], start: Cursor | datetime | None) -> Cursor:
-    """Where to continue from for ``start``, checked against the tombstone horizon."""
+def _resume(
+    access: Access, model: type[models.Model], start: Cursor | datetime | None, clock: ChangeClock | None
+) -> Cursor:
+    """Where to continue from for ``start``, checked against the tombstone horizon of the scope's
+    ``clock`` (None while nothing of the scope has been positioned)."""
     label = model._meta.label
     scope, fingerprint = access.scope(model), access.fingerprint(model)
+    latest, horizon = (clock.seq, clock.horizon) if clock else (0, 0)
     if start is None:
         # A first sync: everything positioned up to now that the client cannot see is skipped.
-        clock = ChangeClock.objects.filter(scope=scope).values_list("seq", flat=True).first() or 0
-        return Cursor(access.organization.pk, label, scope, 0, fingerprint, floor=clock, initial=clock > 0)
+        return Cursor(access.organization.pk, label, scope, 0, fingerprint, floor=latest, initial=latest > 0)
     if isinstance(start, datetime):
         seq = position_at(scope, start)
-        if seq < horizon(scope):
+        if seq < horizon:
             raise CursorExpired(label, _expired_detail(label))
         return Cursor(access.organization.pk, label, scope, seq, fingerprint)
-    if start.reached < horizon(scope):
+    if start.reached < horizon:
         raise CursorExpired(label, _expired_detail(label))
     if start.fingerprint != fingerprint:
         # The view changed: rescan everything so rows that left it are deleted and rows that entered it
@@ -270,9 +280,7 @@ def rows_with_visibility(model: type[models.Model], access: Access) -> models.Qu
     organization through the tenant index."""
     condition = access.row_filter(model)
     flag = Case(When(condition, then=Value(True)), default=Value(False)) if condition else Value(True)
-    rows: models.QuerySet[Any] = model._default_manager.order_by().annotate(
-        **{VISIBLE: ExpressionWrapper(flag, output_field=BooleanField())}
-    )
+    rows: models.QuerySet[Any] = model._default_manager.order_by().annotate(**{VISIBLE: flag})
     return rows
 
 

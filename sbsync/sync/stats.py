@@ -6,6 +6,8 @@ same numbers appear everywhere.
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -17,11 +19,13 @@ from sbsync.models import PerformanceMetrics, SyncLog
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending list (0.0 when empty)."""
+    """Nearest-rank percentile of an ascending list (0.0 when empty): the value at rank
+    ceil(fraction * n), counting from 1."""
     if not sorted_values:
         return 0.0
-    rank = max(0, min(len(sorted_values) - 1, round(fraction * len(sorted_values) + 0.5) - 1))
-    return sorted_values[rank]
+    # The epsilon keeps float error (0.07 * 100 = 7.000000000000001) from moving the rank up by one.
+    rank = math.ceil(fraction * len(sorted_values) - 1e-9)
+    return sorted_values[min(max(rank, 1), len(sorted_values)) - 1]
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ def timing_summary(values: list[float]) -> TimingSummary:
 
 
 def log_activity(logs: QuerySet[SyncLog]) -> dict[str, int]:
-    """Pushes, pulls and errors among ``logs`` (one aggregate query)."""
+    """Pushes, pulls, errors and records moved among ``logs`` (one aggregate query)."""
     return logs.aggregate(
         pushes=Count("pk", filter=Q(operation=Operation.PUSH)),
         pulls=Count("pk", filter=Q(operation=Operation.PULL)),
@@ -62,10 +66,14 @@ def log_timings(logs: QuerySet[SyncLog]) -> TimingSummary:
 
 
 def metrics_summary(since: datetime | None = None) -> dict[str, Any]:
-    """Per operation type: count, timing percentiles, average batch size, queries and memory."""
+    """Per operation type: count, timing percentiles, average batch size, queries and memory (two
+    queries, whatever the number of operation types)."""
     metrics = PerformanceMetrics.objects.all()
     if since is not None:
         metrics = metrics.since(since)
+    times: dict[str, list[float]] = defaultdict(list)
+    for op, seconds in metrics.order_by().values_list("operation_type", "processing_time"):
+        times[op].append(seconds)
     result: dict[str, Any] = {}
     for row in (
         metrics.values("operation_type")
@@ -73,11 +81,8 @@ def metrics_summary(since: datetime | None = None) -> dict[str, Any]:
         .order_by("operation_type")
     ):
         op = row["operation_type"]
-        times = timing_summary(
-            list(metrics.filter(operation_type=op).values_list("processing_time", flat=True))
-        )
         result[op] = {
-            **times.as_dict(),
+            **timing_summary(times[op]).as_dict(),
             "average_batch_size": row["batch"] or 0.0,
             "average_query_count": row["queries"] or 0.0,
             "peak_memory_mb": row["memory"],

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import socket
 
 import pytest
@@ -13,7 +12,6 @@ from huey.contrib import djhuey
 
 HEALTH = "/api/sync/health/"
 ALL_HEALTHY = {"database": "healthy", "cache": "healthy", "logging": "healthy", "task_queue": "healthy"}
-REDIS_URL = os.environ.get("SBSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture
@@ -40,8 +38,8 @@ def test_health_is_public_and_healthy_when_every_service_answers(db):
     assert set(body) == {"status", "timestamp", "checks"}
 
 
-def test_health_checks_a_real_redis_task_queue(db, monkeypatch):
-    monkeypatch.setattr(djhuey, "HUEY", RedisHuey("sbsync-health-test", url=REDIS_URL))
+def test_health_checks_a_real_redis_task_queue(db, monkeypatch, settings):
+    monkeypatch.setattr(djhuey, "HUEY", RedisHuey("sbsync-health-test", url=settings.TEST_REDIS_URL))
 
     response = Client().get(HEALTH)
 

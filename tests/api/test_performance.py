@@ -116,7 +116,7 @@ def test_performance_needs_a_token(db, api):
     assert (response.status_code, response.json()["error"]) == (401, "not_authenticated")
 
 
-@pytest.mark.parametrize("days", ["0", "-1", "x", "367", "1.5"])
+@pytest.mark.parametrize("days", ["0", "-1", "x", "367", "1.5", "²", "١"])
 def test_performance_rejects_a_bad_period(staff_api, days):
     response = staff_api.get(f"performance/?days={days}")
 

@@ -337,6 +337,18 @@ def test_a_page_costs_the_same_number_of_queries_whatever_its_size(trio):
     assert len(small.captured_queries) == len(large.captured_queries)
 
 
+def test_a_page_reads_each_scopes_clock_once_whatever_the_number_of_models(trio):
+    replica = Replica(trio.alice, trio.acme, [CUSTOMER, "shop.Order", "shop.Report", "shop.Product"])
+    replica.pull()
+
+    with CaptureQueriesContext(connection) as pulled:
+        replica.pull()
+
+    clock_reads = [q["sql"] for q in pulled.captured_queries if '"sbsync_changeclock"' in q["sql"]]
+    assert len(clock_reads) == 1
+    assert replica.pages[-1].has_more is False
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_page_reads_a_range_of_the_change_index_and_rows_by_primary_key(trio):
     Customer.objects.bulk_create([Customer(organization=trio.acme, name=f"c{n}") for n in range(3000)])

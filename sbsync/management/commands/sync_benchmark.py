@@ -138,20 +138,8 @@ class Command(BaseCommand):
         *,
         exact: bool,
     ) -> Outcome:
-        if sampler is None:
+        def workload() -> Outcome:
             return run_workload(
-                client,
-                label=options["model"],
-                records=options["records"],
-                batch=options["batch"],
-                sampler=None,
-                seeded=seeded,
-                exact=exact,
-            )
-        baseline = sampler.sample()
-        sampler.start()
-        try:
-            outcome = run_workload(
                 client,
                 label=options["model"],
                 records=options["records"],
@@ -160,6 +148,13 @@ class Command(BaseCommand):
                 seeded=seeded,
                 exact=exact,
             )
+
+        if sampler is None:
+            return workload()
+        baseline = sampler.sample()
+        sampler.start()
+        try:
+            outcome = workload()
         finally:
             sampler.stopped.set()
             sampler.join()
