@@ -96,13 +96,18 @@ class Access:
     def conditions(self, model: type[models.Model]) -> list[dict[str, Any]]:
         return self.filters.get(model._meta.label_lower, [])
 
+    def scope_filter(self, model: type[models.Model]) -> Q:
+        """The rows of ``model`` in this member's scope before data filters: its organization's (every
+        row of a shared model)."""
+        if self.is_shared(model):
+            return Q()
+        tenant = discovery.tenant_field(model)
+        assert tenant is not None, f"{model._meta.label} is neither a tenant model nor shared"
+        return Q(**{tenant.attname: self.organization.pk})
+
     def row_filter(self, model: type[models.Model]) -> Q:
-        """The rows of ``model`` this member may see: its organization's, narrowed by its group's filters."""
-        q = Q()
-        if not self.is_shared(model):
-            tenant = discovery.tenant_field(model)
-            assert tenant is not None, f"{model._meta.label} is neither a tenant model nor shared"
-            q &= Q(**{tenant.attname: self.organization.pk})
+        """The rows of ``model`` this member may see: its scope, narrowed by its group's filters."""
+        q = self.scope_filter(model)
         for condition in self.conditions(model):
             q &= condition_q(model, condition, self.user)
         return q

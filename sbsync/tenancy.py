@@ -33,14 +33,14 @@ def membership_for(user: Any, organization: Organization) -> Membership | None:
         Membership.objects.for_user(user)
         .active()
         .filter(organization=organization)
-        .select_related("organization", "group")
+        .select_related("user", "organization", "group")
         .first()
     )
 
 
 def resolve_membership(user: Any, slug: str | None) -> Membership:
     """The active membership a request acts through: the named organization, or the only one."""
-    memberships = Membership.objects.for_user(user).active().select_related("organization", "group")
+    memberships = Membership.objects.for_user(user).active().select_related("user", "organization", "group")
     if slug:
         found = memberships.filter(organization__slug=slug).first()
         if found is None:

@@ -49,7 +49,7 @@ def sync_endpoint(
         def initial(self: APIView, request: Request, *args: Any, **kwargs: Any) -> None:
             length = request.META.get("CONTENT_LENGTH") or "0"
             limit = conf.get("MAX_BODY_BYTES")
-            if length.isdigit() and int(length) > limit:
+            if length.isascii() and length.isdigit() and int(length) > limit:
                 raise ApiError(
                     413, "payload_too_large", f"The body is larger than the limit of {limit} bytes."
                 )

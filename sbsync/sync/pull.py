@@ -33,7 +33,6 @@ from django.db import models, transaction
 from django.db.models import BigIntegerField, Case, F, Value, When
 from django.utils import timezone
 
-from sbsync import discovery
 from sbsync.access import Access
 from sbsync.models import ChangeClock, SyncMetadata, SyncRecord, UserSyncMetadata
 from sbsync.sync.changes import ensure_backfilled, pk_key, position_at, stamp_pending
@@ -105,11 +104,7 @@ class _Allowance:
 
 def scope_rows(access: Access, model: type[models.Model]) -> models.QuerySet[Any]:
     """Every row of ``model`` in the caller's scope, before data filters: what backfill enters."""
-    if access.is_shared(model):
-        return model._default_manager.all()
-    tenant = discovery.tenant_field(model)
-    assert tenant is not None, f"{model._meta.label} is neither a tenant model nor shared"
-    return model._default_manager.filter(**{tenant.attname: access.organization.pk})
+    return model._default_manager.filter(access.scope_filter(model))
 
 
 def build_pull_page(

@@ -221,3 +221,10 @@ def test_login_with_a_nul_character_is_a_validation_error(member, field):
 
     assert response.status_code == 400
     assert response.json()["errors"] == {field: ["NUL character."]}
+
+
+def test_a_content_length_of_non_ascii_digits_is_not_a_server_error(member):
+    response = Client().post(LOGIN, b"{}", content_type="application/json", CONTENT_LENGTH="²")
+
+    assert response.status_code == 400
+    assert response.json()["error"] in ("validation_error", "malformed_json")
