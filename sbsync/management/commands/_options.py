@@ -22,6 +22,13 @@ def require(options: dict[str, Any], action: str, *names: str) -> None:
         raise CommandError(f"--action {action} needs {' and '.join(missing)}.")
 
 
+def whole_days(days: Any) -> int:
+    """``days`` (from --days, or a ``*_RETENTION_DAYS`` setting) if it is a whole number of days, at least 1."""
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise CommandError(f"--days must be a whole number of days, at least 1 (got {days!r}).")
+    return days
+
+
 def add_apply_options(parser: ArgumentParser) -> None:
     parser.add_argument(
         "--replace",
