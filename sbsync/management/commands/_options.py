@@ -8,7 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from sbsync import provisioning
-from sbsync.permissions_io import ApplyMode, apply_document, load_document
+from sbsync.models import Organization
+from sbsync.permissions_io import ApplyMode, PermissionDocument, apply_document, load_document
 
 
 def flag(name: str) -> str:
@@ -40,17 +41,27 @@ def add_apply_options(parser: ArgumentParser) -> None:
     )
 
 
-def apply_from_file(command: BaseCommand, options: dict[str, Any], *, reason: str) -> None:
-    """Validate the document of --config-file and apply it to --org-slug (or the organization it names)."""
+def read_document(
+    command: BaseCommand, options: dict[str, Any]
+) -> tuple[PermissionDocument, Organization | None]:
+    """Read and validate the document of --config-file, and find the organization of --org-slug (or the
+    one the document names; None when neither names one). Writes the document's warnings to stderr."""
     document = load_document(options["config_file"])
     slug = options.get("org_slug") or document.organization
-    if not slug:
-        raise CommandError("Name the organization: pass --org-slug, or set 'organization' in the document.")
-    organization = provisioning.get_organization(slug)
-    if document.organization and document.organization != slug:
-        command.stdout.write(f"The document was written for {document.organization}; applying it to {slug}.")
+    organization = provisioning.get_organization(slug) if slug else None
     for warning in document.warnings:
         command.stderr.write(f"Warning: {warning}")
+    return document, organization
+
+
+def apply_from_file(command: BaseCommand, options: dict[str, Any], *, reason: str) -> None:
+    """Validate the document of --config-file and apply it to --org-slug (or the organization it names)."""
+    document, organization = read_document(command, options)
+    if organization is None:
+        raise CommandError("Name the organization: pass --org-slug, or set 'organization' in the document.")
+    slug = organization.slug
+    if document.organization and document.organization != slug:
+        command.stdout.write(f"The document was written for {document.organization}; applying it to {slug}.")
     mode: ApplyMode = "replace" if options["replace"] else "merge"
     report = apply_document(document, organization, mode=mode, dry_run=options["dry_run"], reason=reason)
     for line in report.changes:

@@ -11,13 +11,12 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from sbsync import discovery, provisioning
-from sbsync.management.commands._options import add_apply_options, apply_from_file, require
+from sbsync.management.commands._options import add_apply_options, apply_from_file, read_document, require
 from sbsync.permissions_io import (
     ROLE_DEFAULTS,
     DocumentError,
     PermissionDocument,
     current_document,
-    load_document,
     template_document,
     template_names,
     write_json,
@@ -129,13 +128,8 @@ class Command(BaseCommand):
 
     def validate(self, options: dict[str, Any]) -> None:
         require(options, "validate", "config_file")
-        document = load_document(options["config_file"])
-        slug = options["org_slug"] or document.organization
-        if slug:
-            provisioning.get_organization(slug)
-        for warning in document.warnings:
-            self.stderr.write(f"Warning: {warning}")
-        target = f" for {slug}" if slug else ""
+        document, organization = read_document(self, options)
+        target = f" for {organization.slug}" if organization else ""
         self.stdout.write(
             self.style.SUCCESS(
                 f"{options['config_file']} is valid{target}: {len(document.permissions)} permissions, {len(document.filters)} filters."
