@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from argparse import ArgumentParser
 from typing import Any
 
@@ -9,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sbsync import provisioning
 from sbsync.models import Organization
-from sbsync.permissions_io import ApplyMode, PermissionDocument, apply_document, load_document
+from sbsync.permissions_io import ApplyMode, PermissionDocument, apply_document, load_document, write_json
 
 
 def flag(name: str) -> str:
@@ -28,6 +29,16 @@ def whole_days(days: Any) -> int:
     if not isinstance(days, int) or isinstance(days, bool) or days < 1:
         raise CommandError(f"--days must be a whole number of days, at least 1 (got {days!r}).")
     return days
+
+
+def output_json(command: BaseCommand, data: dict[str, Any], path: str | None) -> bool:
+    """Write ``data`` to the file ``path`` (whole: see ``write_json``), or to stdout when there is no path.
+    Returns whether a file was written, for the caller to say so."""
+    if not path:
+        command.stdout.write(json.dumps(data, indent=2))
+        return False
+    write_json(data, path)
+    return True
 
 
 def add_apply_options(parser: ArgumentParser) -> None:

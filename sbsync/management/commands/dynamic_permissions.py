@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from argparse import ArgumentParser
 from typing import Any
 
@@ -11,7 +10,13 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from sbsync import discovery, provisioning
-from sbsync.management.commands._options import add_apply_options, apply_from_file, read_document, require
+from sbsync.management.commands._options import (
+    add_apply_options,
+    apply_from_file,
+    output_json,
+    read_document,
+    require,
+)
 from sbsync.permissions_io import (
     ROLE_DEFAULTS,
     DocumentError,
@@ -19,7 +24,6 @@ from sbsync.permissions_io import (
     current_document,
     template_document,
     template_names,
-    write_json,
 )
 from sbsync.roles import DEFAULT_GROUPS, ROLE_TEMPLATES, TEMPLATES
 
@@ -66,15 +70,12 @@ class Command(BaseCommand):
 
     def output(self, document: PermissionDocument, options: dict[str, Any], what: str) -> None:
         data = document.to_json()
-        if not options["output_file"]:
-            self.stdout.write(json.dumps(data, indent=2))
-            return
-        write_json(data, options["output_file"])
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Wrote {what}: {len(data['permissions'])} permissions and {len(data['filters'])} filters to {options['output_file']}."
+        if output_json(self, data, options["output_file"]):
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Wrote {what}: {len(data['permissions'])} permissions and {len(data['filters'])} filters to {options['output_file']}."
+                )
             )
-        )
 
     def discover(self, options: dict[str, Any]) -> None:
         enabled = self.enabled_models(options["app_label"])

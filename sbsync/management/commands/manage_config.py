@@ -8,8 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sbsync import config_io
+from sbsync.management.commands._options import output_json
 from sbsync.models import DataFilter, DiscoveryConfig, ModelPermission
-from sbsync.permissions_io import DocumentError, read_json, write_json
+from sbsync.permissions_io import DocumentError, read_json
 
 ACTIONS = ("show", "export", "import", "validate", "summary", "reset")
 FORMATS = ("json",)
@@ -66,12 +67,8 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(self.exported(), indent=2))
 
     def export(self, file: str | None) -> None:
-        document = self.exported()
-        if not file:
-            self.stdout.write(json.dumps(document, indent=2))
-            return
-        write_json(document, file)
-        self.stdout.write(f"Exported the configuration to {file}.")
+        if output_json(self, self.exported(), file):
+            self.stdout.write(f"Exported the configuration to {file}.")
 
     def import_(self, file: str | None) -> None:
         if not file:
