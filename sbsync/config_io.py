@@ -63,7 +63,8 @@ class ConfigError(Exception):
 
 @dataclass
 class ImportResult:
-    """What an import or a reset did, per kind of row, and the documents' warnings."""
+    """What an import or a reset did (or, in a dry run, would do), per kind of row, and the documents'
+    warnings."""
 
     counts: dict[str, dict[str, int]] = field(
         default_factory=lambda: {kind: dict.fromkeys(OUTCOMES, 0) for kind in KINDS}
@@ -223,17 +224,20 @@ def _parse(document: Any) -> tuple[dict[str, Any] | None, dict[str, PermissionDo
     return wanted, parts, warnings
 
 
-def _replace_discovery(wanted: dict[str, Any] | None, reason: str) -> str | None:
+def _replace_discovery(wanted: dict[str, Any] | None, reason: str, dry_run: bool) -> str | None:
     """Make the discovery row ``wanted``; returns the outcome, None when there is no row either way."""
     row = _discovery_row()
     if wanted is None:
         if row is None:
             return None
-        row._change_reason = reason  # type: ignore[attr-defined]
-        row.delete()
+        if not dry_run:
+            row._change_reason = reason  # type: ignore[attr-defined]
+            row.delete()
         return "deleted"
     if row is not None and all(getattr(row, name) == wanted[name] for name in DISCOVERY_FIELDS):
         return "unchanged"
+    if dry_run:
+        return "created" if row is None else "updated"
     new_row = DiscoveryConfig(**wanted)
     new_row._change_reason = reason  # type: ignore[attr-defined]
     new_row.save()
@@ -241,17 +245,22 @@ def _replace_discovery(wanted: dict[str, Any] | None, reason: str) -> str | None
 
 
 def _replace(
-    wanted: dict[str, Any] | None, parts: dict[str, PermissionDocument], reason: str
+    wanted: dict[str, Any] | None,
+    parts: dict[str, PermissionDocument],
+    reason: str,
+    *,
+    dry_run: bool = False,
 ) -> ImportResult:
-    """Make the configuration ``wanted`` and ``parts``: every organization without a part loses its
-    permissions and filters. Runs inside the caller's transaction."""
+    """Make the configuration ``wanted`` and ``parts`` (with ``dry_run``, only count what that would
+    do): every organization without a part loses its permissions and filters. Runs inside the caller's
+    transaction."""
     result = ImportResult()
-    outcome = _replace_discovery(wanted, reason)
+    outcome = _replace_discovery(wanted, reason, dry_run)
     if outcome:
         result.counts["discovery"][outcome] += 1
     for organization in _configured_organizations(also=parts):
         part = parts.get(organization.slug, NO_PERMISSIONS)
-        result.add(apply_document(part, organization, mode="replace", reason=reason))
+        result.add(apply_document(part, organization, mode="replace", dry_run=dry_run, reason=reason))
     return result
 
 
@@ -270,15 +279,16 @@ def import_config(document: Any) -> ImportResult:
     return result
 
 
-def reset_config() -> ImportResult:
+def reset_config(*, dry_run: bool = False) -> ImportResult:
     """Back to a fresh installation: discovery follows settings again, no permissions (no access), no
-    data filters. Organizations, memberships and groups stay.
+    data filters. Organizations, memberships and groups stay. With ``dry_run`` nothing is deleted; the
+    result counts what would be.
 
     Side effects, in one transaction: deletes the rows one by one (audit history with the reason
     "manage_config reset", configuration generation bumped).
     """
     with transaction.atomic():
-        return _replace(None, {}, "manage_config reset")
+        return _replace(None, {}, "manage_config reset", dry_run=dry_run)
 
 
 def validate_current() -> tuple[list[str], list[str]]:
