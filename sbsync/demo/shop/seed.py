@@ -21,7 +21,7 @@ from django.db import models, transaction
 from simple_history.utils import bulk_create_with_history
 
 from sbsync.demo.shop.models import Customer, Department, Order, OrderStatus, Product, Report, ReportType
-from sbsync.models import Membership, Organization
+from sbsync.models import Organization
 from sbsync.permissions_io import (
     ApplyReport,
     FilterEntry,
@@ -29,7 +29,7 @@ from sbsync.permissions_io import (
     PermissionEntry,
     apply_document,
 )
-from sbsync.provisioning import EXAMPLE_ORGANIZATIONS, create_organization
+from sbsync.provisioning import EXAMPLE_ORGANIZATIONS, create_organization, set_membership
 from sbsync.roles import DEFAULT_GROUPS, TEMPLATES, create_default_groups
 from sbsync.sync.tracking import mark_changed
 
@@ -165,19 +165,12 @@ def _seed_users(
             report.add("users", 1)
         users[demo.username] = user
         for slug, group in demo.memberships:
-            _seed_membership(user, organizations[slug], groups[group], report)
+            result = set_membership(user=user, organization=organizations[slug], group=groups[group])
+            if result.outcome == "added":
+                report.add("memberships", 1)
+            elif result.outcome != "unchanged":
+                report.add("memberships set back to their demo group", 1)
     return users
-
-
-def _seed_membership(user: Any, organization: Organization, group: Group, report: SeedReport) -> None:
-    membership = Membership.objects.filter(user=user, organization=organization).first()
-    if membership is None:
-        Membership.objects.create(user=user, organization=organization, group=group)
-        report.add("memberships", 1)
-    elif membership.group_id != group.pk or not membership.is_active:
-        membership.group, membership.is_active = group, True
-        membership.save(update_fields=["group", "is_active", "updated_at"])
-        report.add("memberships set back to their demo group", 1)
 
 
 def _permission_document(slug: str, groups: dict[str, Group]) -> PermissionDocument:
