@@ -178,9 +178,9 @@ def _create_missing_groups(parts: Iterable[Any]) -> None:
         for item in part[key]
         if isinstance(item, dict)
     }
-    for name in names:
-        if isinstance(name, str) and 0 < len(name) <= GROUP_NAME_MAX:
-            Group.objects.get_or_create(name=name)
+    valid = sorted(n for n in names if isinstance(n, str) and 0 < len(n) <= GROUP_NAME_MAX)
+    # One INSERT for all of them; the names that exist already are skipped by the unique constraint.
+    Group.objects.bulk_create([Group(name=name) for name in valid], ignore_conflicts=True)
 
 
 def _parse(document: Any) -> tuple[dict[str, Any] | None, dict[str, PermissionDocument], list[str]]:

@@ -155,11 +155,10 @@ def setup_example() -> ExampleReport:
     every group's role template on every enabled model. Existing permission rows keep their flags."""
     report = ExampleReport()
     with transaction.atomic():
-        created_groups, _ = create_default_groups()
+        created_groups, existing_groups = create_default_groups()
         report.groups_created = [g.name for g in created_groups]
-        groups = sorted(
-            Group.objects.filter(name__in=DEFAULT_GROUPS), key=lambda g: list(DEFAULT_GROUPS).index(g.name)
-        )
+        order = list(DEFAULT_GROUPS)
+        groups = sorted(created_groups + existing_groups, key=lambda g: order.index(g.name))
         enabled = [s for s in discovery.evaluate() if s.enabled]
         report.models = [s.label for s in enabled]
         for name, slug in EXAMPLE_ORGANIZATIONS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
+from django.db import transaction
 
 from sbsync.enums import Action
 
@@ -77,10 +78,12 @@ def template_for_group(group_name: str) -> PermissionTemplate:
 
 
 def create_default_groups() -> tuple[list[Group], list[Group]]:
-    """Create the seed's seven groups where missing. Returns (created, already existing)."""
+    """Create the seed's seven groups where missing, in one transaction. Returns (created, already
+    existing), each in the seed's order."""
     created: list[Group] = []
     existing: list[Group] = []
-    for name in DEFAULT_GROUPS:
-        group, was_created = Group.objects.get_or_create(name=name)
-        (created if was_created else existing).append(group)
+    with transaction.atomic():
+        for name in DEFAULT_GROUPS:
+            group, was_created = Group.objects.get_or_create(name=name)
+            (created if was_created else existing).append(group)
     return created, existing

@@ -121,9 +121,9 @@ def seed_demo() -> SeedReport:
     entries (``mark_changed``) so the records reach clients that pulled before they existed."""
     report = SeedReport()
     with transaction.atomic():
-        created_groups, _ = create_default_groups()
+        created_groups, existing_groups = create_default_groups()
         report.add("groups", len(created_groups))
-        groups = {g.name: g for g in Group.objects.filter(name__in=DEFAULT_GROUPS)}
+        groups = {g.name: g for g in created_groups + existing_groups}
         organizations = {}
         for name, slug in EXAMPLE_ORGANIZATIONS:
             organizations[slug], created = create_organization(name=name, slug=slug)
