@@ -30,7 +30,7 @@ from sbsync.permissions_io import (
     apply_document,
 )
 from sbsync.provisioning import EXAMPLE_ORGANIZATIONS, create_organization, set_membership
-from sbsync.roles import DEFAULT_GROUPS, TEMPLATES, create_default_groups
+from sbsync.roles import DEFAULT_GROUPS, ROLE_TEMPLATES, TEMPLATES, create_default_groups
 from sbsync.sync.tracking import mark_changed
 
 PASSWORD = "sbsync-demo"
@@ -93,17 +93,13 @@ SALES_FILTER = {"field": "assigned_manager", "operator": "exact", "value": "$use
 
 
 def demo_template(group: str, label: str) -> str:
-    """The seed's permission table applied to the shop models (sbsync/docs/demo.md)."""
-    if group == "Administrators":
-        return "full_access"
-    if group in ("Managers", "Users"):
-        return "read_write"
-    if group == "Analysts":
-        # The seed's multi-tenant example has an analyst pushing a Report.
-        return "read_write" if label == "shop.Report" else "read_only"
-    if group in ("Sales", "Support"):
-        return "read_write" if label in CUSTOMER_FACING else "read_only"
-    return "read_only"
+    """The seed's permission table applied to the shop models (sbsync/docs/demo.md): each group's role
+    template (sbsync/roles.py), except where a shop model's role is narrower or wider."""
+    if group == "Analysts" and label == "shop.Report":
+        return "read_write"  # the seed's multi-tenant example has an analyst pushing a Report
+    if group in ("Sales", "Support") and label not in CUSTOMER_FACING:
+        return "read_only"
+    return ROLE_TEMPLATES[group]
 
 
 @dataclass
