@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from sbsync.access import PULL_ONLY_ACTIONS
 from sbsync.enums import Action
-
-WRITE_ACTIONS = frozenset({Action.PUSH, Action.CREATE, Action.UPDATE, Action.DELETE})
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class PermissionTemplate:
 
     def flags(self, *, shared: bool = False) -> dict[str, bool]:
         """The six ``can_<action>`` flags this template sets on a model."""
-        granted = self.actions - WRITE_ACTIONS if shared else self.actions
+        granted = self.actions & PULL_ONLY_ACTIONS if shared else self.actions
         return {f"can_{action}": action in granted for action in Action.values}
 
 
