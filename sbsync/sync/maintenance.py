@@ -6,7 +6,7 @@ Called by the periodic tasks (sbsync/tasks.py) and by the ``cleanup_sync_logs`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -112,9 +112,7 @@ def cleanup_all(*, now: datetime) -> dict[str, int]:
         "log_files": len(logs.files),
         "metrics": metrics,
         "tombstones": tombstones,
-        "idempotency_records": purged.idempotency_records,
-        "tokens": purged.tokens,
-        "cache_entries": purged.cache_entries,
+        **asdict(purged),
     }
 
 
