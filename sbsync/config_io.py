@@ -110,14 +110,16 @@ def _configured_organizations(also: Iterable[str] = ()) -> QuerySet[Organization
     ).order_by("slug")
 
 
-def export_config() -> tuple[dict[str, Any], list[str]]:
+def export_config(*, config: discovery.DiscoverySettings | None = None) -> tuple[dict[str, Any], list[str]]:
     """The configuration as a JSON-ready document in a stable order, and the rows left out of it
-    because their model is not enabled for sync (a document names only enabled models)."""
+    because their model is not enabled for sync under ``config`` (the current discovery configuration
+    by default; a document names only enabled models)."""
     row = _discovery_row()
+    config = config or discovery.current_config()
     organizations: dict[str, Any] = {}
     left_out: list[str] = []
     for organization in _configured_organizations():
-        document, skipped = current_document(organization)
+        document, skipped = current_document(organization, config=config)
         organizations[organization.slug] = document.part_json()
         left_out.extend(
             f"organizations.{organization.slug}: the {item} names a model that is not enabled for sync; "
@@ -299,12 +301,13 @@ def validate_current() -> tuple[list[str], list[str]]:
     warnings: list[str] = []
     for message in conf.check_settings() + conf.check_labels_exist():
         (errors if isinstance(message, Error) else warnings).append(f"{message.id}: {message.msg}")
-    document, left_out = export_config()
+    config = discovery.current_config()
+    document, left_out = export_config(config=config)
     _validate_discovery(document["discovery"], errors)
     errors.extend(left_out)
     for slug, part in document["organizations"].items():
         try:
-            warnings.extend(parse_part(part, where=f"organizations.{slug}").warnings)
+            warnings.extend(parse_part(part, where=f"organizations.{slug}", config=config).warnings)
         except DocumentError as exc:
             errors.extend(exc.errors)
     return errors, warnings
