@@ -1,4 +1,4 @@
-"""Argument handling shared by the commands (the leading underscore keeps it from being a command)."""
+"""Argument handling and output shared by the commands (the leading underscore keeps it from being a command)."""
 
 from __future__ import annotations
 
