@@ -63,7 +63,8 @@ class ConfigError(Exception):
 
 @dataclass
 class ImportResult:
-    """What an import or a reset did, per kind of row, and the documents' warnings."""
+    """What an import or a reset did (or, in a dry run, would do), per kind of row, and the documents'
+    warnings."""
 
     counts: dict[str, dict[str, int]] = field(
         default_factory=lambda: {kind: dict.fromkeys(OUTCOMES, 0) for kind in KINDS}
@@ -109,14 +110,16 @@ def _configured_organizations(also: Iterable[str] = ()) -> QuerySet[Organization
     ).order_by("slug")
 
 
-def export_config() -> tuple[dict[str, Any], list[str]]:
+def export_config(*, config: discovery.DiscoverySettings | None = None) -> tuple[dict[str, Any], list[str]]:
     """The configuration as a JSON-ready document in a stable order, and the rows left out of it
-    because their model is not enabled for sync (a document names only enabled models)."""
+    because their model is not enabled for sync under ``config`` (the current discovery configuration
+    by default; a document names only enabled models)."""
     row = _discovery_row()
+    config = config or discovery.current_config()
     organizations: dict[str, Any] = {}
     left_out: list[str] = []
     for organization in _configured_organizations():
-        document, skipped = current_document(organization)
+        document, skipped = current_document(organization, config=config)
         organizations[organization.slug] = document.part_json()
         left_out.extend(
             f"organizations.{organization.slug}: the {item} names a model that is not enabled for sync; "
@@ -177,9 +180,9 @@ def _create_missing_groups(parts: Iterable[Any]) -> None:
         for item in part[key]
         if isinstance(item, dict)
     }
-    for name in names:
-        if isinstance(name, str) and 0 < len(name) <= GROUP_NAME_MAX:
-            Group.objects.get_or_create(name=name)
+    valid = sorted(n for n in names if isinstance(n, str) and 0 < len(n) <= GROUP_NAME_MAX)
+    # One INSERT for all of them; the names that exist already are skipped by the unique constraint.
+    Group.objects.bulk_create([Group(name=name) for name in valid], ignore_conflicts=True)
 
 
 def _parse(document: Any) -> tuple[dict[str, Any] | None, dict[str, PermissionDocument], list[str]]:
@@ -223,17 +226,20 @@ def _parse(document: Any) -> tuple[dict[str, Any] | None, dict[str, PermissionDo
     return wanted, parts, warnings
 
 
-def _replace_discovery(wanted: dict[str, Any] | None, reason: str) -> str | None:
+def _replace_discovery(wanted: dict[str, Any] | None, reason: str, dry_run: bool) -> str | None:
     """Make the discovery row ``wanted``; returns the outcome, None when there is no row either way."""
     row = _discovery_row()
     if wanted is None:
         if row is None:
             return None
-        row._change_reason = reason  # type: ignore[attr-defined]
-        row.delete()
+        if not dry_run:
+            row._change_reason = reason  # type: ignore[attr-defined]
+            row.delete()
         return "deleted"
     if row is not None and all(getattr(row, name) == wanted[name] for name in DISCOVERY_FIELDS):
         return "unchanged"
+    if dry_run:
+        return "created" if row is None else "updated"
     new_row = DiscoveryConfig(**wanted)
     new_row._change_reason = reason  # type: ignore[attr-defined]
     new_row.save()
@@ -241,17 +247,22 @@ def _replace_discovery(wanted: dict[str, Any] | None, reason: str) -> str | None
 
 
 def _replace(
-    wanted: dict[str, Any] | None, parts: dict[str, PermissionDocument], reason: str
+    wanted: dict[str, Any] | None,
+    parts: dict[str, PermissionDocument],
+    reason: str,
+    *,
+    dry_run: bool = False,
 ) -> ImportResult:
-    """Make the configuration ``wanted`` and ``parts``: every organization without a part loses its
-    permissions and filters. Runs inside the caller's transaction."""
+    """Make the configuration ``wanted`` and ``parts`` (with ``dry_run``, only count what that would
+    do): every organization without a part loses its permissions and filters. Runs inside the caller's
+    transaction."""
     result = ImportResult()
-    outcome = _replace_discovery(wanted, reason)
+    outcome = _replace_discovery(wanted, reason, dry_run)
     if outcome:
         result.counts["discovery"][outcome] += 1
     for organization in _configured_organizations(also=parts):
         part = parts.get(organization.slug, NO_PERMISSIONS)
-        result.add(apply_document(part, organization, mode="replace", reason=reason))
+        result.add(apply_document(part, organization, mode="replace", dry_run=dry_run, reason=reason))
     return result
 
 
@@ -270,15 +281,16 @@ def import_config(document: Any) -> ImportResult:
     return result
 
 
-def reset_config() -> ImportResult:
+def reset_config(*, dry_run: bool = False) -> ImportResult:
     """Back to a fresh installation: discovery follows settings again, no permissions (no access), no
-    data filters. Organizations, memberships and groups stay.
+    data filters. Organizations, memberships and groups stay. With ``dry_run`` nothing is deleted; the
+    result counts what would be.
 
     Side effects, in one transaction: deletes the rows one by one (audit history with the reason
     "manage_config reset", configuration generation bumped).
     """
     with transaction.atomic():
-        return _replace(None, {}, "manage_config reset")
+        return _replace(None, {}, "manage_config reset", dry_run=dry_run)
 
 
 def validate_current() -> tuple[list[str], list[str]]:
@@ -289,12 +301,13 @@ def validate_current() -> tuple[list[str], list[str]]:
     warnings: list[str] = []
     for message in conf.check_settings() + conf.check_labels_exist():
         (errors if isinstance(message, Error) else warnings).append(f"{message.id}: {message.msg}")
-    document, left_out = export_config()
+    config = discovery.current_config()
+    document, left_out = export_config(config=config)
     _validate_discovery(document["discovery"], errors)
     errors.extend(left_out)
     for slug, part in document["organizations"].items():
         try:
-            warnings.extend(parse_part(part, where=f"organizations.{slug}").warnings)
+            warnings.extend(parse_part(part, where=f"organizations.{slug}", config=config).warnings)
         except DocumentError as exc:
             errors.extend(exc.errors)
     return errors, warnings

@@ -1,12 +1,12 @@
 """Setting up tenants: organizations, their members, and the seed's example system.
 
-Used by ``setup_organizations`` (and open to the UI). Every function is safe to run twice: what exists
-and matches is left alone, what conflicts is a ``SetupError`` and nothing is written.
+Used by ``setup_organizations`` and the demo's seed (and open to the UI). Every function is safe to run
+twice: what exists and matches is left alone, what conflicts is a ``SetupError`` and nothing is written.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -103,19 +103,30 @@ def add_member(
                 raise UnknownUser(f"There is no user named {username!r}.")
             user = _create_user(user_model, username, password, email)
             user_created = True
+        result = set_membership(user=user, organization=organization, group=group)
+    return replace(result, user_created=user_created)
+
+
+def set_membership(*, user: Any, organization: Organization, group: Group) -> MemberResult:
+    """Make ``user`` an active member of ``organization`` with role ``group``: add, move or reactivate
+    the membership (a user has one per organization).
+
+    Side effects: creates or saves one Membership (with its history record).
+    """
+    with transaction.atomic():
         membership = (
             Membership.objects.select_for_update().filter(user=user, organization=organization).first()
         )
         if membership is None:
             membership = Membership.objects.create(user=user, organization=organization, group=group)
-            return MemberResult(membership, "added", user_created)
+            return MemberResult(membership, "added")
         if membership.group_id == group.pk and membership.is_active:
-            return MemberResult(membership, "unchanged", user_created)
+            return MemberResult(membership, "unchanged")
         previous = membership.group
         outcome = "moved" if membership.group_id != group.pk else "reactivated"
         membership.group, membership.is_active = group, True
         membership.save(update_fields=["group", "is_active", "updated_at"])
-        return MemberResult(membership, outcome, user_created, previous)
+        return MemberResult(membership, outcome, previous_group=previous)
 
 
 def _create_user(user_model: Any, username: str, password: str, email: str) -> Any:
@@ -144,11 +155,10 @@ def setup_example() -> ExampleReport:
     every group's role template on every enabled model. Existing permission rows keep their flags."""
     report = ExampleReport()
     with transaction.atomic():
-        created_groups, _ = create_default_groups()
+        created_groups, existing_groups = create_default_groups()
         report.groups_created = [g.name for g in created_groups]
-        groups = sorted(
-            Group.objects.filter(name__in=DEFAULT_GROUPS), key=lambda g: list(DEFAULT_GROUPS).index(g.name)
-        )
+        order = list(DEFAULT_GROUPS)
+        groups = sorted(created_groups + existing_groups, key=lambda g: order.index(g.name))
         enabled = [s for s in discovery.evaluate() if s.enabled]
         report.models = [s.label for s in enabled]
         for name, slug in EXAMPLE_ORGANIZATIONS:

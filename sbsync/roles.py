@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
+from django.db import transaction
 
+from sbsync.access import PULL_ONLY_ACTIONS
 from sbsync.enums import Action
-
-WRITE_ACTIONS = frozenset({Action.PUSH, Action.CREATE, Action.UPDATE, Action.DELETE})
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class PermissionTemplate:
 
     def flags(self, *, shared: bool = False) -> dict[str, bool]:
         """The six ``can_<action>`` flags this template sets on a model."""
-        granted = self.actions - WRITE_ACTIONS if shared else self.actions
+        granted = self.actions & PULL_ONLY_ACTIONS if shared else self.actions
         return {f"can_{action}": action in granted for action in Action.values}
 
 
@@ -77,10 +77,12 @@ def template_for_group(group_name: str) -> PermissionTemplate:
 
 
 def create_default_groups() -> tuple[list[Group], list[Group]]:
-    """Create the seed's seven groups where missing. Returns (created, already existing)."""
+    """Create the seed's seven groups where missing, in one transaction. Returns (created, already
+    existing), each in the seed's order."""
     created: list[Group] = []
     existing: list[Group] = []
-    for name in DEFAULT_GROUPS:
-        group, was_created = Group.objects.get_or_create(name=name)
-        (created if was_created else existing).append(group)
+    with transaction.atomic():
+        for name in DEFAULT_GROUPS:
+            group, was_created = Group.objects.get_or_create(name=name)
+            (created if was_created else existing).append(group)
     return created, existing

@@ -22,6 +22,7 @@ bulk_sync_operation        on demand               an async push job (``"async":
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -105,11 +106,7 @@ def memory_optimization() -> dict[str, int]:
         purged.tokens,
         purged.cache_entries,
     )
-    return {
-        "idempotency_records": purged.idempotency_records,
-        "tokens": purged.tokens,
-        "cache_entries": purged.cache_entries,
-    }
+    return asdict(purged)
 
 
 @db_periodic_task(crontab(minute="15"))

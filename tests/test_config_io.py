@@ -182,6 +182,21 @@ def test_reset_config_keeps_organizations_memberships_and_groups(configured):
     )
 
 
+def test_reset_config_dry_run_counts_and_deletes_nothing(configured):
+    before = current()
+    generation = ConfigGeneration.current()
+
+    result = reset_config(dry_run=True)
+
+    assert {kind: counts["deleted"] for kind, counts in result.counts.items()} == {
+        "discovery": 1,
+        "permissions": 9,
+        "filters": 2,
+    }
+    assert current() == before
+    assert ConfigGeneration.current() == generation
+
+
 def test_import_config_changes_only_what_differs(configured):
     document = current()
     acme = document["organizations"]["acme"]

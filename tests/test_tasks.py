@@ -211,7 +211,7 @@ def test_periodic_task_does_not_run_while_its_previous_run_holds_the_lock(task, 
     assert not HUEY.is_locked(lock)
 
 
-def test_every_sbsync_task_is_periodic_and_locked():
+def test_every_sbsync_periodic_task_is_registered_as_periodic():
     registered = {task.name for task in HUEY._registry.periodic_tasks} & PERIODIC
 
     assert registered == PERIODIC

@@ -19,6 +19,10 @@ def _granted(flags: dict[str, bool]) -> str:
     return ", ".join(a for a in Action.values if flags.get(f"can_{a}")) or "nothing"
 
 
+def _filter_text(row: DataFilter) -> str:
+    return row.describe() + ("" if row.is_active else " (inactive)")
+
+
 @dataclass
 class ApplyReport:
     """What applying a document did (or, in a dry run, would do)."""
@@ -164,7 +168,7 @@ def _apply_filters(
             report.note(
                 "filters",
                 "created",
-                f"created {where}: {row.describe()}{'' if entry.is_active else ' (inactive)'}",
+                f"created {where}: {_filter_text(row)}",
             )
             _save(row, reason, dry_run)
             continue
@@ -176,13 +180,9 @@ def _apply_filters(
         if mode == "missing" or same:
             report.note("filters", "unchanged")
             continue
-        before = row.describe() + ("" if row.is_active else " (inactive)")
+        before = _filter_text(row)
         row.condition, row.is_active, row.model_label = entry.condition, entry.is_active, entry.label
-        report.note(
-            "filters",
-            "updated",
-            f"updated {where}: {row.describe()}{'' if entry.is_active else ' (inactive)'} (was {before})",
-        )
+        report.note("filters", "updated", f"updated {where}: {_filter_text(row)} (was {before})")
         _save(row, reason, dry_run)
     if mode == "replace":
         for row in existing.values():

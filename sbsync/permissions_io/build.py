@@ -42,10 +42,13 @@ def template_names() -> list[str]:
     return [ROLE_DEFAULTS, *TEMPLATES]
 
 
-def current_document(organization: Organization) -> tuple[PermissionDocument, list[str]]:
+def current_document(
+    organization: Organization, *, config: discovery.DiscoverySettings | None = None
+) -> tuple[PermissionDocument, list[str]]:
     """The organization's permissions and data filters as a document, and the rows left out because
-    their model is no longer enabled (a document may only name enabled models)."""
-    enabled = discovery.enabled_by_label()
+    their model is no longer enabled (a document may only name enabled models). ``config`` is the
+    discovery configuration that decides which models are enabled (the current one by default)."""
+    enabled = discovery.enabled_by_label(config)
     skipped: list[str] = []
     permissions = []
     rows = (

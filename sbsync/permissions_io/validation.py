@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
 from sbsync import discovery
+from sbsync.access import PULL_ONLY_ACTIONS
 from sbsync.conditions import validate_condition
 from sbsync.enums import Action
 from sbsync.models.access import FLAG_FIELDS
@@ -201,7 +202,7 @@ def _parse_permissions(raw: list[Any], check: _Checker) -> list[PermissionEntry]
             )
             continue
         seen[key] = index
-        if status.shared and any(flags[f"can_{a}"] for a in Action.values if a not in ("pull", "read")):
+        if status.shared and any(flags[f"can_{a}"] for a in Action.values if a not in PULL_ONLY_ACTIONS):
             check.warnings.append(
                 f"{where}: {status.label} is shared, so only its pull and read flags take effect (shared models are pull-only)."
             )

@@ -29,10 +29,14 @@ class HistoryStatus:
         return self.rows - self.with_history
 
 
+def keeps_history(model: type[models.Model]) -> bool:
+    """Whether ``model`` has a simple-history audit trail (``HistoricalRecords``)."""
+    return hasattr(model._meta, "simple_history_manager_attribute")
+
+
 def history_models() -> list[type[models.Model]]:
     """Every installed model that keeps a simple-history audit trail, by label."""
-    found = [model for model in apps.get_models() if hasattr(model._meta, "simple_history_manager_attribute")]
-    return sorted(found, key=lambda model: model._meta.label_lower)
+    return sorted(filter(keeps_history, apps.get_models()), key=lambda model: model._meta.label_lower)
 
 
 def history_model_named(label: str) -> type[models.Model]:
@@ -42,7 +46,7 @@ def history_model_named(label: str) -> type[models.Model]:
         model = apps.get_model(label)
     except (LookupError, ValueError):
         raise LookupError(f"{label!r} is not an installed model (use app_label.ModelName).") from None
-    if model not in history_models():
+    if not keeps_history(model):
         raise LookupError(
             f"{model._meta.label} keeps no audit trail (it has no simple-history HistoricalRecords)."
         )

@@ -6,7 +6,7 @@ Called by the periodic tasks (sbsync/tasks.py) and by the ``cleanup_sync_logs`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from simple_history.utils import get_history_model_for_model
 from sbsync import cache, conf, discovery
 from sbsync.models import IdempotencyRecord, PerformanceAnalysis, PerformanceMetrics, SyncLog
 from sbsync.sync.activity import LOG_FILE_DAYS, day_log_files
+from sbsync.sync.audit import keeps_history
 from sbsync.sync.changes import compact_tombstones
 
 
@@ -111,9 +112,7 @@ def cleanup_all(*, now: datetime) -> dict[str, int]:
         "log_files": len(logs.files),
         "metrics": metrics,
         "tombstones": tombstones,
-        "idempotency_records": purged.idempotency_records,
-        "tokens": purged.tokens,
-        "cache_entries": purged.cache_entries,
+        **asdict(purged),
     }
 
 
@@ -121,9 +120,7 @@ def optimized_tables() -> list[str]:
     """The tables worth analysing: sbsync's own (logs, change index, history) and those of synced models
     and of their audit history."""
     synced = discovery.enabled_models()
-    histories = [
-        get_history_model_for_model(m) for m in synced if hasattr(m._meta, "simple_history_manager_attribute")
-    ]
+    histories = [get_history_model_for_model(m) for m in synced if keeps_history(m)]
     models = [*apps.get_app_config("sbsync").get_models(), *synced, *histories]
     return sorted({model._meta.db_table for model in models if model._meta.managed and not model._meta.proxy})
 

@@ -16,11 +16,6 @@ from tests.management.helpers import permission, run, snapshot, write_document
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMAT = "sbsync.permissions/1"
-
-
-# create_org
-
-
 ADD_JOHN_AS_MANAGER = (
     "setup_organizations",
     "--action",
@@ -32,6 +27,9 @@ ADD_JOHN_AS_MANAGER = (
     "--group-name",
     "Managers",
 )
+
+
+# create_org
 
 
 @pytest.mark.django_db
@@ -189,20 +187,9 @@ def test_add_user_reactivates_an_inactive_membership(acme):
 
 def test_add_user_twice_leaves_the_membership_unchanged(acme):
     make_user(username="john_manager")
-    args = (
-        "setup_organizations",
-        "--action",
-        "add_user",
-        "--username",
-        "john_manager",
-        "--org-slug",
-        "acme-corp",
-        "--group-name",
-        "Managers",
-    )
-    run(*args)
+    run(*ADD_JOHN_AS_MANAGER)
 
-    out, _ = run(*args)
+    out, _ = run(*ADD_JOHN_AS_MANAGER)
 
     assert Membership.objects.count() == 1
     assert out == "john_manager is already in Acme Corporation (acme-corp) as Managers; unchanged.\n"
@@ -234,19 +221,7 @@ def test_add_user_creates_a_missing_user_given_a_password(acme):
 def test_add_user_never_changes_an_existing_users_password(acme):
     user = make_user(username="john_manager", password="original-pass-1")
 
-    out, _ = run(
-        "setup_organizations",
-        "--action",
-        "add_user",
-        "--username",
-        "john_manager",
-        "--org-slug",
-        "acme-corp",
-        "--group-name",
-        "Managers",
-        "--password",
-        "Another-pass-42",
-    )
+    out, _ = run(*ADD_JOHN_AS_MANAGER, "--password", "Another-pass-42")
 
     user.refresh_from_db()
     assert user.check_password("original-pass-1")

@@ -21,7 +21,7 @@ from django.db import models, transaction
 from simple_history.utils import bulk_create_with_history
 
 from sbsync.demo.shop.models import Customer, Department, Order, OrderStatus, Product, Report, ReportType
-from sbsync.models import Membership, Organization
+from sbsync.models import Organization
 from sbsync.permissions_io import (
     ApplyReport,
     FilterEntry,
@@ -29,8 +29,8 @@ from sbsync.permissions_io import (
     PermissionEntry,
     apply_document,
 )
-from sbsync.provisioning import EXAMPLE_ORGANIZATIONS, create_organization
-from sbsync.roles import DEFAULT_GROUPS, TEMPLATES, create_default_groups
+from sbsync.provisioning import EXAMPLE_ORGANIZATIONS, create_organization, set_membership
+from sbsync.roles import DEFAULT_GROUPS, ROLE_TEMPLATES, TEMPLATES, create_default_groups
 from sbsync.sync.tracking import mark_changed
 
 PASSWORD = "sbsync-demo"
@@ -93,17 +93,13 @@ SALES_FILTER = {"field": "assigned_manager", "operator": "exact", "value": "$use
 
 
 def demo_template(group: str, label: str) -> str:
-    """The seed's permission table applied to the shop models (sbsync/docs/demo.md)."""
-    if group == "Administrators":
-        return "full_access"
-    if group in ("Managers", "Users"):
-        return "read_write"
-    if group == "Analysts":
-        # The seed's multi-tenant example has an analyst pushing a Report.
-        return "read_write" if label == "shop.Report" else "read_only"
-    if group in ("Sales", "Support"):
-        return "read_write" if label in CUSTOMER_FACING else "read_only"
-    return "read_only"
+    """The seed's permission table applied to the shop models (sbsync/docs/demo.md): each group's role
+    template (sbsync/roles.py), except where a shop model's role is narrower or wider."""
+    if group == "Analysts" and label == "shop.Report":
+        return "read_write"  # the seed's multi-tenant example has an analyst pushing a Report
+    if group in ("Sales", "Support") and label not in CUSTOMER_FACING:
+        return "read_only"
+    return ROLE_TEMPLATES[group]
 
 
 @dataclass
@@ -121,9 +117,9 @@ def seed_demo() -> SeedReport:
     entries (``mark_changed``) so the records reach clients that pulled before they existed."""
     report = SeedReport()
     with transaction.atomic():
-        created_groups, _ = create_default_groups()
+        created_groups, existing_groups = create_default_groups()
         report.add("groups", len(created_groups))
-        groups = {g.name: g for g in Group.objects.filter(name__in=DEFAULT_GROUPS)}
+        groups = {g.name: g for g in created_groups + existing_groups}
         organizations = {}
         for name, slug in EXAMPLE_ORGANIZATIONS:
             organizations[slug], created = create_organization(name=name, slug=slug)
@@ -165,19 +161,12 @@ def _seed_users(
             report.add("users", 1)
         users[demo.username] = user
         for slug, group in demo.memberships:
-            _seed_membership(user, organizations[slug], groups[group], report)
+            result = set_membership(user=user, organization=organizations[slug], group=groups[group])
+            if result.outcome == "added":
+                report.add("memberships", 1)
+            elif result.outcome != "unchanged":
+                report.add("memberships set back to their demo group", 1)
     return users
-
-
-def _seed_membership(user: Any, organization: Organization, group: Group, report: SeedReport) -> None:
-    membership = Membership.objects.filter(user=user, organization=organization).first()
-    if membership is None:
-        Membership.objects.create(user=user, organization=organization, group=group)
-        report.add("memberships", 1)
-    elif membership.group_id != group.pk or not membership.is_active:
-        membership.group, membership.is_active = group, True
-        membership.save(update_fields=["group", "is_active", "updated_at"])
-        report.add("memberships set back to their demo group", 1)
 
 
 def _permission_document(slug: str, groups: dict[str, Group]) -> PermissionDocument:

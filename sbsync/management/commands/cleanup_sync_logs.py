@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from sbsync import conf
+from sbsync.management.commands._options import whole_days
 from sbsync.sync.maintenance import cleanup_sync_logs
 
 
@@ -25,9 +26,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        days = conf.get("LOG_RETENTION_DAYS") if options["days"] is None else options["days"]
-        if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-            raise CommandError(f"--days must be a whole number of days, at least 1 (got {days!r}).")
+        days = whole_days(conf.get("LOG_RETENTION_DAYS") if options["days"] is None else options["days"])
         before = timezone.now() - timedelta(days=days)
         result = cleanup_sync_logs(before=before, dry_run=options["dry_run"])
         verb = "Would delete" if options["dry_run"] else "Deleted"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from argparse import ArgumentParser
 from typing import Any
 
@@ -11,16 +10,20 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from sbsync import discovery, provisioning
-from sbsync.management.commands._options import add_apply_options, apply_from_file, require
+from sbsync.management.commands._options import (
+    add_apply_options,
+    apply_from_file,
+    output_json,
+    read_document,
+    require,
+)
 from sbsync.permissions_io import (
     ROLE_DEFAULTS,
     DocumentError,
     PermissionDocument,
     current_document,
-    load_document,
     template_document,
     template_names,
-    write_json,
 )
 from sbsync.roles import DEFAULT_GROUPS, ROLE_TEMPLATES, TEMPLATES
 
@@ -67,15 +70,12 @@ class Command(BaseCommand):
 
     def output(self, document: PermissionDocument, options: dict[str, Any], what: str) -> None:
         data = document.to_json()
-        if not options["output_file"]:
-            self.stdout.write(json.dumps(data, indent=2))
-            return
-        write_json(data, options["output_file"])
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Wrote {what}: {len(data['permissions'])} permissions and {len(data['filters'])} filters to {options['output_file']}."
+        if output_json(self, data, options["output_file"]):
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Wrote {what}: {len(data['permissions'])} permissions and {len(data['filters'])} filters to {options['output_file']}."
+                )
             )
-        )
 
     def discover(self, options: dict[str, Any]) -> None:
         enabled = self.enabled_models(options["app_label"])
@@ -129,13 +129,8 @@ class Command(BaseCommand):
 
     def validate(self, options: dict[str, Any]) -> None:
         require(options, "validate", "config_file")
-        document = load_document(options["config_file"])
-        slug = options["org_slug"] or document.organization
-        if slug:
-            provisioning.get_organization(slug)
-        for warning in document.warnings:
-            self.stderr.write(f"Warning: {warning}")
-        target = f" for {slug}" if slug else ""
+        document, organization = read_document(self, options)
+        target = f" for {organization.slug}" if organization else ""
         self.stdout.write(
             self.style.SUCCESS(
                 f"{options['config_file']} is valid{target}: {len(document.permissions)} permissions, {len(document.filters)} filters."

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sbsync import config_io
-from sbsync.models import DataFilter, DiscoveryConfig, ModelPermission
-from sbsync.permissions_io import DocumentError, read_json, write_json
+from sbsync.management.commands._options import output_json
+from sbsync.permissions_io import DocumentError, read_json
 
 ACTIONS = ("show", "export", "import", "validate", "summary", "reset")
 FORMATS = ("json",)
@@ -66,12 +66,8 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(self.exported(), indent=2))
 
     def export(self, file: str | None) -> None:
-        document = self.exported()
-        if not file:
-            self.stdout.write(json.dumps(document, indent=2))
-            return
-        write_json(document, file)
-        self.stdout.write(f"Exported the configuration to {file}.")
+        if output_json(self, self.exported(), file):
+            self.stdout.write(f"Exported the configuration to {file}.")
 
     def import_(self, file: str | None) -> None:
         if not file:
@@ -108,14 +104,14 @@ class Command(BaseCommand):
             self.stdout.write(f"{name.replace('_', ' ')}: {shown}")
 
     def reset(self, force: bool) -> None:
-        if not force:
-            pending = (
-                f"{ModelPermission.objects.count()} permission(s), {DataFilter.objects.count()} data filter(s) "
-                f"and {DiscoveryConfig.objects.count()} discovery configuration(s)"
-            )
-            raise CommandError(f"reset would delete {pending}; nothing was changed. Pass --force to do it.")
-        deleted = {kind: counts["deleted"] for kind, counts in config_io.reset_config().counts.items()}
-        self.stdout.write(
-            f"Reset: deleted {deleted['permissions']} permission(s), {deleted['filters']} data filter(s) "
-            f"and {deleted['discovery']} discovery configuration(s)."
+        deleted = {
+            kind: counts["deleted"]
+            for kind, counts in config_io.reset_config(dry_run=not force).counts.items()
+        }
+        rows = (
+            f"{deleted['permissions']} permission(s), {deleted['filters']} data filter(s) "
+            f"and {deleted['discovery']} discovery configuration(s)"
         )
+        if not force:
+            raise CommandError(f"reset would delete {rows}; nothing was changed. Pass --force to do it.")
+        self.stdout.write(f"Reset: deleted {rows}.")

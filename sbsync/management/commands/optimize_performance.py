@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from sbsync.management.commands._options import whole_days
 from sbsync.sync import maintenance, performance
 
 ACTIONS = ("analyze", "optimize", "cleanup", "monitor")
@@ -28,7 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "analyze":
-            self.analyze(options["days"])
+            self.analyze(whole_days(options["days"]))
         elif action == "optimize":
             self.optimize(options["force"])
         elif action == "cleanup":
@@ -36,9 +37,7 @@ class Command(BaseCommand):
         else:
             self.monitor()
 
-    def analyze(self, days: Any) -> None:
-        if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-            raise CommandError(f"--days must be a whole number of days, at least 1 (got {days!r}).")
+    def analyze(self, days: int) -> None:
         analysis = performance.analyze_performance(days=days)
         summary = analysis.summary
         requests = summary["requests"]

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models
 from django.utils import timezone
 
+from sbsync.management.commands._options import whole_days
 from sbsync.sync import audit
 
 ACTIONS = ("setup", "check", "cleanup")
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         elif options["action"] == "check":
             self.check_trails(selected)
         else:
-            self.cleanup(selected, options["days"])
+            self.cleanup(selected, whole_days(options["days"]))
 
     def selected_models(self, label: str | None) -> list[type[models.Model]]:
         if label is None:
@@ -67,9 +68,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Every row has history.")
 
-    def cleanup(self, selected: list[type[models.Model]], days: Any) -> None:
-        if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-            raise CommandError(f"--days must be a whole number of days, at least 1 (got {days!r}).")
+    def cleanup(self, selected: list[type[models.Model]], days: int) -> None:
         before = timezone.now() - timedelta(days=days)
         total = 0
         for model in selected:

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from sbsync.demo.shop.seed import PASSWORD
+
 POLL_SECONDS = 0.5
 GRACE_SECONDS = 10
 
@@ -80,7 +82,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{name.capitalize()} started (pid {children[name].pid}).")
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Demo at http://{addrport}/ (admin: user admin, password sbsync-demo). Ctrl-C stops it."
+                    f"Demo at http://{addrport}/ (admin: user admin, password {PASSWORD}). Ctrl-C stops it."
                 )
             )
             self.stdout.flush()

@@ -7,7 +7,6 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from sbsync.demo.shop.seed import DEMO_USERS, PASSWORD, seed_demo
-from sbsync.permissions_io import DocumentError
 from sbsync.provisioning import SetupError
 
 
@@ -21,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             report = seed_demo()
-        except (SetupError, DocumentError) as exc:
+        except SetupError as exc:
             raise CommandError(f"Cannot seed the demo: {exc}") from None
         done = ", ".join(f"{count} {what}" for what, count in report.created.items() if count)
         self.stdout.write(
