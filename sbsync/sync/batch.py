@@ -10,13 +10,13 @@ from django.db import models
 
 from sbsync.enums import RecordStatus
 from sbsync.sync.changes import pk_key
+from sbsync.sync.validation import PK_KEYS
 
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 SUCCESS = frozenset(
     {RecordStatus.CREATED, RecordStatus.UPDATED, RecordStatus.DELETED, RecordStatus.UNCHANGED}
 )
 FAILURE = frozenset({RecordStatus.CONFLICT, RecordStatus.REJECTED, RecordStatus.FORBIDDEN})
-PK_ECHO_KEYS = ("id", "pk")
 DONE_BY_ACTION = {CREATE: RecordStatus.CREATED, UPDATE: RecordStatus.UPDATED, DELETE: RecordStatus.DELETED}
 
 
@@ -87,7 +87,7 @@ class Item:
 
     def _raw_pk(self) -> Any:
         """The key as sent, echoed for records whose key could not be read (scalars only)."""
-        raw = next((self.record[k] for k in PK_ECHO_KEYS if k in self.record), None)
+        raw = next((self.record[k] for k in PK_KEYS if k in self.record), None)
         return raw if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
 
 
