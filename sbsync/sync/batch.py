@@ -139,10 +139,6 @@ class PushResult:
         )
 
     @property
-    def failures(self) -> list[dict[str, Any]]:
-        return [r for r in self.results if r["status"] in FAILURE]
-
-    @property
     def all_forbidden(self) -> bool:
         return bool(self.results) and all(r["status"] == RecordStatus.FORBIDDEN for r in self.results)
 
