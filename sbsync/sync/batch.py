@@ -10,7 +10,7 @@ from django.db import models
 
 from sbsync.enums import RecordStatus
 from sbsync.sync.changes import pk_key
-from sbsync.sync.validation import PK_KEYS
+from sbsync.sync.validation import NO_SUCH_ROW, PK_KEYS
 
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 SUCCESS = frozenset(
@@ -89,6 +89,21 @@ class Item:
         """The key as sent, echoed for records whose key could not be read (scalars only)."""
         raw = next((self.record[k] for k in PK_KEYS if k in self.record), None)
         return raw if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
+
+
+def reject_dependents(items: list[Item]) -> None:
+    """Reject every open item pointing at an in-batch create that failed, and those pointing at them."""
+    changed = True
+    while changed:
+        changed = False
+        for item in items:
+            if not item.open:
+                continue
+            for maker, key in item.depends:
+                if not maker.open:
+                    item.reject({key: [NO_SUCH_ROW]})
+                    changed = True
+                    break
 
 
 def _overall(success: int, errors: int, atomic_rejected: bool) -> str:

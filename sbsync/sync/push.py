@@ -37,7 +37,16 @@ from sbsync.access import Access
 from sbsync.enums import Action, RecordStatus
 from sbsync.models import Membership, SyncMetadata, SyncRecord
 from sbsync.sync import validation as v
-from sbsync.sync.batch import CREATE, DELETE, DONE_BY_ACTION, FAILURE, UPDATE, Item, PushResult
+from sbsync.sync.batch import (
+    CREATE,
+    DELETE,
+    DONE_BY_ACTION,
+    FAILURE,
+    UPDATE,
+    Item,
+    PushResult,
+    reject_dependents,
+)
 from sbsync.sync.changes import collecting_changes, pk_key, stamp_pending, write_changes
 from sbsync.sync.locks import lock_row_keys, retrying
 from sbsync.sync.records import instance_payload
@@ -85,7 +94,7 @@ def _apply(access: Access, records: list[dict[str, Any]], *, atomic: bool, dry_r
             _decide(access, model, group, reader)
         _check_foreign_keys(access, items, reader)
         _check_unique(items)
-        _reject_dependents(items)
+        reject_dependents(items)
         write = not (atomic and any(item.status in FAILURE for item in items))
         if write:
             written = write_rows(access, items)
@@ -449,21 +458,6 @@ def _check_unique(items: list[Item]) -> None:
         for key, errors in conflicts.items():
             item = index[key]
             item.reject({item.sent.get(name, name): messages for name, messages in errors.items()})
-
-
-def _reject_dependents(items: list[Item]) -> None:
-    """A record pointing at a row created in this push fails when that create fails."""
-    changed = True
-    while changed:
-        changed = False
-        for item in items:
-            if not item.open:
-                continue
-            for maker, key in item.depends:
-                if not maker.open:
-                    item.reject({key: [v.NO_SUCH_ROW]})
-                    changed = True
-                    break
 
 
 def _touch_metadata(access: Access, counts: dict[str, int]) -> None:
