@@ -29,8 +29,8 @@ from sbsync import discovery
 from sbsync.access import Access
 from sbsync.sync.batch import CREATE, DELETE, UPDATE, Item, reject_dependents
 from sbsync.sync.changes import Change, pk_key
-from sbsync.sync.history import deferred_history
-from sbsync.sync.locks import check_deferred_constraints, history_user
+from sbsync.sync.history import deferred_history, history_user
+from sbsync.sync.locks import check_deferred_constraints
 from sbsync.sync.validation import NO_SUCH_ROW, NON_FIELD
 
 OUTSIDE_VIEW = "After this change the row would be outside the rows you may see."
