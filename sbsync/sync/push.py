@@ -448,15 +448,11 @@ def _valid_targets(
 
 
 def _check_unique(items: list[Item]) -> None:
-    by_model: dict[type[models.Model], list[Item]] = defaultdict(list)
-    for item in items:
-        if item.open and item.action in (CREATE, UPDATE) and item.model is not None:
-            by_model[item.model].append(item)
-    for model, group in by_model.items():
-        index = {item.index: item for item in group}
-        conflicts = v.unique_conflicts(model, [(item.index, item.instance) for item in group])  # type: ignore[misc]
-        for key, errors in conflicts.items():
-            item = index[key]
+    for model, group in _by_model(items).items():
+        writes = {item.index: item for item in group if item.action in (CREATE, UPDATE)}
+        conflicts = v.unique_conflicts(model, [(i, item.instance) for i, item in writes.items()])  # type: ignore[misc]
+        for index, errors in conflicts.items():
+            item = writes[index]
             item.reject({item.sent.get(name, name): messages for name, messages in errors.items()})
 
 
