@@ -32,9 +32,7 @@ def _envelope(request: Request) -> tuple[PushEnvelope, str | None]:
         envelope = parse_envelope(request.data)
         return envelope, envelope.idempotency_key(request.headers.get("Idempotency-Key"))
     except EnvelopeError as exc:
-        raise ApiError(
-            413 if exc.code == "too_many_records" else 400, exc.code, exc.detail, exc.errors
-        ) from None
+        raise ApiError(exc.status_code, exc.code, exc.detail, exc.errors) from None
 
 
 @extend_schema(

@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
 from sbsync.enums import JobStatus, RecordStatus
+from sbsync.sync.envelope import MAX_KEY_LENGTH
 
 PUSH_STATUSES = ["success", "partial", "error"]
 
@@ -24,8 +25,8 @@ PushRequest = inline_serializer(
         ),
         "dry_run": serializers.BooleanField(required=False, help_text="Check and report, write nothing."),
         "async": serializers.BooleanField(required=False, help_text="Queue the push as a job: 202."),
-        "batch_id": serializers.CharField(
-            required=False, max_length=255, help_text="Idempotency key of the batch."
+        "batch_id": serializers.RegexField(
+            r"\S", required=False, max_length=MAX_KEY_LENGTH, help_text="Idempotency key of the batch."
         ),
         "organization": serializers.CharField(
             required=False, min_length=1, help_text="Organization slug (or X-Sync-Organization)."
@@ -113,7 +114,7 @@ ORGANIZATION_HEADER = OpenApiParameter(
 )
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"},
     OpenApiParameter.HEADER,
     required=False,
     description="Like batch_id: a repeated key replays the stored answer; another body with it is 409.",

@@ -10,13 +10,13 @@ from django.db import models
 
 from sbsync.enums import RecordStatus
 from sbsync.sync.changes import pk_key
+from sbsync.sync.validation import NO_SUCH_ROW, PK_KEYS
 
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 SUCCESS = frozenset(
     {RecordStatus.CREATED, RecordStatus.UPDATED, RecordStatus.DELETED, RecordStatus.UNCHANGED}
 )
 FAILURE = frozenset({RecordStatus.CONFLICT, RecordStatus.REJECTED, RecordStatus.FORBIDDEN})
-PK_ECHO_KEYS = ("id", "pk")
 DONE_BY_ACTION = {CREATE: RecordStatus.CREATED, UPDATE: RecordStatus.UPDATED, DELETE: RecordStatus.DELETED}
 
 
@@ -87,8 +87,23 @@ class Item:
 
     def _raw_pk(self) -> Any:
         """The key as sent, echoed for records whose key could not be read (scalars only)."""
-        raw = next((self.record[k] for k in PK_ECHO_KEYS if k in self.record), None)
+        raw = next((self.record[k] for k in PK_KEYS if k in self.record), None)
         return raw if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
+
+
+def reject_dependents(items: list[Item]) -> None:
+    """Reject every open item pointing at an in-batch create that failed, and those pointing at them."""
+    changed = True
+    while changed:
+        changed = False
+        for item in items:
+            if not item.open:
+                continue
+            for maker, key in item.depends:
+                if not maker.open:
+                    item.reject({key: [NO_SUCH_ROW]})
+                    changed = True
+                    break
 
 
 def _overall(success: int, errors: int, atomic_rejected: bool) -> str:
@@ -137,10 +152,6 @@ class PushResult:
             applied,
             atomic_rejected,
         )
-
-    @property
-    def failures(self) -> list[dict[str, Any]]:
-        return [r for r in self.results if r["status"] in FAILURE]
 
     @property
     def all_forbidden(self) -> bool:

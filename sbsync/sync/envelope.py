@@ -29,6 +29,10 @@ class EnvelopeError(Exception):
         self.detail = detail
         self.errors = errors
 
+    @property
+    def status_code(self) -> int:
+        return 413 if self.code == "too_many_records" else 400
+
 
 @dataclass(frozen=True)
 class PushEnvelope:

@@ -1,4 +1,4 @@
-"""History rows of a push's deletes, written in bulk.
+"""History rows of a push's deletes: attributed to the pushing user, written in bulk.
 
 Deletes go through Django's collector so cascades, protections and SET_NULL happen as everywhere else,
 and simple-history's post_delete handler then saves one history row per deleted row: one INSERT each.
@@ -8,6 +8,9 @@ Inside ``deferred_history()`` those rows are collected instead (from simple-hist
 
 A row is only deferred when its history model tracks no many-to-many fields (those need the saved row at
 once). ``post_create_historical_record`` receivers see the row before it is inserted.
+
+simple-history's post_delete handler takes the user from the current request; ``history_user()`` gives it
+one, so a push's deletes are attributed alike in requests and in Huey jobs.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import models
+from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
 _deferred: ContextVar[list[models.Model] | None] = ContextVar("sbsync_deferred_history", default=None)
@@ -50,6 +55,22 @@ def deferred_history() -> Iterator[None]:
             model._default_manager.bulk_create(rows)
     finally:
         _deferred.reset(token)
+
+
+@contextmanager
+def history_user(user: Any) -> Iterator[None]:
+    """Attribute the history rows simple-history writes inside the block (cascaded deletes) to ``user``,
+    in requests and in tasks alike: its post_delete handler reads the user from this context."""
+    context = HistoricalRecords.context
+    previous = getattr(context, "request", None)
+    context.request = SimpleNamespace(user=user)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del context.request
+        else:
+            context.request = previous
 
 
 def connect() -> None:

@@ -91,7 +91,5 @@ def _answer(job: SyncJob) -> PushAnswer:
     try:
         envelope = parse_envelope(job.payload)
     except EnvelopeError as exc:  # the limits may have changed since the job was queued
-        return PushAnswer(
-            413 if exc.code == "too_many_records" else 400, error_body(exc.code, exc.detail, exc.errors)
-        )
+        return PushAnswer(exc.status_code, error_body(exc.code, exc.detail, exc.errors))
     return submit_push(access=access, envelope=envelope, idempotency_key=envelope.batch_id)

@@ -1,4 +1,5 @@
-"""JSON as the API writes it (orjson: UTC datetimes with ``Z``, Decimals and UUIDs as strings).
+"""JSON as the API writes it (orjson: UTC datetimes with ``Z``, Decimals and UUIDs as strings, binary
+values in base64, the form push reads for a BinaryField).
 
 The API's renderer uses ``dumps``; answers stored for replay (idempotency records, async jobs) go
 through ``json_data`` first, so a replayed answer is byte for byte the answer first given.
@@ -6,6 +7,7 @@ through ``json_data`` first, so a replayed answer is byte for byte the answer fi
 
 from __future__ import annotations
 
+import base64
 import decimal
 from typing import Any
 
@@ -15,6 +17,8 @@ import orjson
 def _default(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return str(value)
+    if isinstance(value, (bytes, memoryview)):
+        return base64.b64encode(value).decode("ascii")
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)

@@ -12,13 +12,10 @@ serialized by the database itself (``transaction_mode: IMMEDIATE``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from types import SimpleNamespace
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.db import OperationalError, connection
-from simple_history.models import HistoricalRecords
 
 T = TypeVar("T")
 ATTEMPTS = 3
@@ -68,19 +65,3 @@ def retrying(work: Callable[[], T]) -> T:
             if attempt == ATTEMPTS or not is_retryable(exc):
                 raise
     raise AssertionError("unreachable")
-
-
-@contextmanager
-def history_user(user: Any) -> Iterator[None]:
-    """Attribute the history rows simple-history writes inside the block (cascaded deletes) to ``user``,
-    in requests and in tasks alike: its post_delete handler reads the user from this context."""
-    context = HistoricalRecords.context
-    previous = getattr(context, "request", None)
-    context.request = SimpleNamespace(user=user)
-    try:
-        yield
-    finally:
-        if previous is None:
-            del context.request
-        else:
-            context.request = previous

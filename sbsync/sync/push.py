@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from collections.abc import Set
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -35,7 +37,16 @@ from sbsync.access import Access
 from sbsync.enums import Action, RecordStatus
 from sbsync.models import Membership, SyncMetadata, SyncRecord
 from sbsync.sync import validation as v
-from sbsync.sync.batch import CREATE, DELETE, DONE_BY_ACTION, FAILURE, UPDATE, Item, PushResult
+from sbsync.sync.batch import (
+    CREATE,
+    DELETE,
+    DONE_BY_ACTION,
+    FAILURE,
+    UPDATE,
+    Item,
+    PushResult,
+    reject_dependents,
+)
 from sbsync.sync.changes import collecting_changes, pk_key, stamp_pending, write_changes
 from sbsync.sync.locks import lock_row_keys, retrying
 from sbsync.sync.records import instance_payload
@@ -83,7 +94,7 @@ def _apply(access: Access, records: list[dict[str, Any]], *, atomic: bool, dry_r
             _decide(access, model, group, reader)
         _check_foreign_keys(access, items, reader)
         _check_unique(items)
-        _reject_dependents(items)
+        reject_dependents(items)
         write = not (atomic and any(item.status in FAILURE for item in items))
         if write:
             written = write_rows(access, items)
@@ -110,22 +121,48 @@ def _apply(access: Access, records: list[dict[str, Any]], *, atomic: bool, dry_r
     return result
 
 
+@dataclass(frozen=True)
+class ModelShape:
+    """What reading and deciding a record need to know of its model, worked out once per model and push
+    (settings decide the tenant and the server-owned fields)."""
+
+    pk_keys: tuple[str, ...]  # the keys a record may give the primary key under
+    by_key: dict[str, models.Field[Any, Any]]  # every concrete field, by name and by attname
+    tenant: models.ForeignKey[Any, Any] | None
+    writable: dict[str, models.Field[Any, Any]]  # by name
+    scalars: frozenset[str]  # writable fields that are not relations: clean_fields validates them
+    required: tuple[models.Field[Any, Any], ...]  # foreign keys a create must set (not the tenant's)
+
+
 class RecordReader:
-    """Reads records without queries; remembers per model what a client may write."""
+    """Reads records without queries; works out each model's shape once."""
 
     def __init__(self, access: Access) -> None:
         self.access = access
-        self._writable: dict[type[models.Model], dict[str, models.Field[Any, Any]]] = {}
+        self._shapes: dict[type[models.Model], ModelShape] = {}
 
-    def writable(self, model: type[models.Model]) -> dict[str, models.Field[Any, Any]]:
-        if model not in self._writable:
-            fields = v.writable_fields(model)
-            self._writable[model] = {
+    def shape(self, model: type[models.Model]) -> ModelShape:
+        if model not in self._shapes:
+            meta = model._meta
+            writable = {
                 name: f
-                for name, f in fields.items()
+                for name, f in v.writable_fields(model).items()
                 if not f.is_relation or self.fk_target_kind(f) is not None
             }
-        return self._writable[model]
+            tenant = discovery.tenant_field(model)
+            self._shapes[model] = ModelShape(
+                pk_keys=tuple(dict.fromkeys((meta.pk.name, meta.pk.attname, *v.PK_KEYS))),
+                by_key={key: f for f in meta.concrete_fields for key in (f.name, f.attname)},
+                tenant=tenant,
+                writable=writable,
+                scalars=frozenset(name for name, f in writable.items() if not f.is_relation),
+                required=tuple(
+                    f
+                    for f in meta.concrete_fields
+                    if f.is_relation and not f.primary_key and not f.null and f is not tenant
+                ),
+            )
+        return self._shapes[model]
 
     def fk_target_kind(self, field: models.Field[Any, Any]) -> str | None:
         """``user`` (an active member of the organization), ``synced`` (a row of the caller's view of
@@ -171,8 +208,7 @@ class RecordReader:
             errors["_version"] = ["Give the version you last received (a whole number)."]
         item.version = version
         pk_field = model._meta.pk
-        keys = [k for k in dict.fromkeys((pk_field.name, pk_field.attname, *v.PK_KEYS)) if k in record]
-        raws = [record[k] for k in keys if record[k] is not None]
+        raws = [record[k] for k in self.shape(model).pk_keys if record.get(k) is not None]
         if len({repr(raw) for raw in raws}) > 1:
             errors[pk_field.name] = [PK_TWICE]
         elif raws:
@@ -188,21 +224,19 @@ class RecordReader:
     def _read_fields(self, item: Item) -> None:
         model = item.model
         assert model is not None
-        pk_keys = {model._meta.pk.name, model._meta.pk.attname, *v.PK_KEYS}
-        writable = self.writable(model)
-        tenant = discovery.tenant_field(model)
+        shape = self.shape(model)
         for key, raw in item.record.items():
-            if key in v.META_KEYS or key in pk_keys:
+            if key in v.META_KEYS or key in shape.pk_keys:
                 continue
-            field = v.field_for_key(model, key)
+            field = shape.by_key.get(key)
             if field is None:
                 item.errors[key] = [v.UNKNOWN_FIELD]
             elif field.name in item.sent:
                 item.errors[key] = [v.GIVEN_TWICE]
-            elif tenant is not None and field.name == tenant.name:
+            elif field is shape.tenant:
                 if raw != self.access.organization.pk:
                     item.errors[key] = [v.OWN_ORGANIZATION]
-            elif field.name not in writable:
+            elif field.name not in shape.writable:
                 item.errors[key] = [v.READ_ONLY]
             else:
                 item.sent[field.name] = key
@@ -300,8 +334,7 @@ def _decide_update(access: Access, item: Item, row: models.Model, reader: Record
     instance = copy.copy(row)
     for attname, value in item.values.items():
         setattr(instance, attname, value)
-    checked = {f.name for f in model._meta.concrete_fields if f.name in item.sent and not f.is_relation}
-    if not _clean(item, instance, checked):
+    if not _clean(item, instance, reader.shape(model).scalars & item.sent.keys()):
         return
     if all(getattr(instance, attname) == getattr(row, attname) for attname in item.values):
         item.finish(RecordStatus.UNCHANGED)
@@ -318,22 +351,20 @@ def _decide_create(access: Access, item: Item, *, unusable: bool, reader: Record
     if unusable:
         item.reject({model._meta.pk.name: [v.UNUSABLE_PK]})
         return
-    tenant = discovery.tenant_field(model)
-    for field in model._meta.concrete_fields:
-        required = field.is_relation and not field.primary_key and field != tenant and not field.null
-        if required and field.name not in item.sent and field.get_default() is None:
+    shape = reader.shape(model)
+    for field in shape.required:
+        if field.name not in item.sent and field.get_default() is None:
             item.errors[field.name] = [v.NOT_NULL]
     instance = model(**item.values)
-    if tenant is not None:
-        setattr(instance, tenant.attname, access.organization.pk)
+    if shape.tenant is not None:
+        setattr(instance, shape.tenant.attname, access.organization.pk)
     if item.pk_given:
         instance.pk = item.pk
-    checked = {name for name, f in reader.writable(model).items() if not f.is_relation}
-    if _clean(item, instance, checked):
+    if _clean(item, instance, shape.scalars):
         item.action, item.instance = CREATE, instance
 
 
-def _clean(item: Item, instance: models.Model, checked: set[str]) -> bool:
+def _clean(item: Item, instance: models.Model, checked: Set[str]) -> bool:
     """Run the model's field validators on ``checked`` fields (no queries) and reject the record with
     these and the errors found while reading it, if any. False when rejected."""
     meta = instance._meta
@@ -417,31 +448,12 @@ def _valid_targets(
 
 
 def _check_unique(items: list[Item]) -> None:
-    by_model: dict[type[models.Model], list[Item]] = defaultdict(list)
-    for item in items:
-        if item.open and item.action in (CREATE, UPDATE) and item.model is not None:
-            by_model[item.model].append(item)
-    for model, group in by_model.items():
-        index = {item.index: item for item in group}
-        conflicts = v.unique_conflicts(model, [(item.index, item.instance) for item in group])  # type: ignore[misc]
-        for key, errors in conflicts.items():
-            item = index[key]
+    for model, group in _by_model(items).items():
+        writes = {item.index: item for item in group if item.action in (CREATE, UPDATE)}
+        conflicts = v.unique_conflicts(model, [(i, item.instance) for i, item in writes.items()])  # type: ignore[misc]
+        for index, errors in conflicts.items():
+            item = writes[index]
             item.reject({item.sent.get(name, name): messages for name, messages in errors.items()})
-
-
-def _reject_dependents(items: list[Item]) -> None:
-    """A record pointing at a row created in this push fails when that create fails."""
-    changed = True
-    while changed:
-        changed = False
-        for item in items:
-            if not item.open:
-                continue
-            for maker, key in item.depends:
-                if not maker.open:
-                    item.reject({key: [v.NO_SUCH_ROW]})
-                    changed = True
-                    break
 
 
 def _touch_metadata(access: Access, counts: dict[str, int]) -> None:

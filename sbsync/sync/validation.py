@@ -65,14 +65,6 @@ def writable_fields(model: type[models.Model]) -> dict[str, models.Field[Any, An
     }
 
 
-def field_for_key(model: type[models.Model], key: str) -> models.Field[Any, Any] | None:
-    """The concrete field a payload key names: its name or attname (``customer`` or ``customer_id``)."""
-    for f in model._meta.concrete_fields:
-        if key in (f.name, f.attname):
-            return f
-    return None
-
-
 def contains_nul(value: Any) -> bool:
     """Whether any text inside ``value`` (keys included) holds a NUL character. Iterative, so a deeply
     nested value cannot exhaust the interpreter's stack."""

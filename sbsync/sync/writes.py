@@ -27,10 +27,10 @@ from django.db.models.fields import AutoFieldMixin
 
 from sbsync import discovery
 from sbsync.access import Access
-from sbsync.sync.batch import CREATE, DELETE, UPDATE, Item
+from sbsync.sync.batch import CREATE, DELETE, UPDATE, Item, reject_dependents
 from sbsync.sync.changes import Change, pk_key
-from sbsync.sync.history import deferred_history
-from sbsync.sync.locks import check_deferred_constraints, history_user
+from sbsync.sync.history import deferred_history, history_user
+from sbsync.sync.locks import check_deferred_constraints
 from sbsync.sync.validation import NO_SUCH_ROW, NON_FIELD
 
 OUTSIDE_VIEW = "After this change the row would be outside the rows you may see."
@@ -48,17 +48,15 @@ def write_rows(access: Access, items: list[Item]) -> list[Item]:
     pending = [i for i in items if i.open and i.action in (CREATE, UPDATE)]
     one_by_one = False
     while pending:
-        failed: dict[Item, dict[str, list[str]]] = {}
         try:
             with transaction.atomic():
                 if one_by_one:
-                    _write_each(pending, failed)
+                    _write_each(pending)
                 else:
                     _write_bulk(pending)
-                written = [i for i in pending if i not in failed]
-                failed.update(_outside_view(access, written))
-                _add_dependents(written, failed)
-                if failed:
+                _reject_outside_view(access, [i for i in pending if i.open])
+                reject_dependents(pending)
+                if not all(i.open for i in pending):
                     raise _Rewrite
                 check_deferred_constraints()
             return pending
@@ -68,8 +66,6 @@ def write_rows(access: Access, items: list[Item]) -> list[Item]:
             if one_by_one:
                 raise
             one_by_one = True
-        for item, errors in failed.items():
-            item.reject(errors)
         pending = [i for i in pending if i.open]
         _forget_server_keys(pending)
     return []
@@ -141,12 +137,12 @@ def _write_bulk(items: list[Item]) -> None:
         _write(model, creates, updates)
 
 
-def _write_each(items: list[Item], failed: dict[Item, dict[str, list[str]]]) -> None:
+def _write_each(items: list[Item]) -> None:
     for model, creates, updates in _grouped(items):
         for item in [*creates, *updates]:
-            lost = [key for maker, key in item.depends if maker in failed or not maker.open]
+            lost = [key for maker, key in item.depends if not maker.open]
             if lost:
-                failed[item] = {lost[0]: [NO_SUCH_ROW]}
+                item.reject({lost[0]: [NO_SUCH_ROW]})
                 continue
             try:
                 with transaction.atomic():
@@ -157,16 +153,15 @@ def _write_each(items: list[Item], failed: dict[Item, dict[str, list[str]]]) -> 
                     )
                     check_deferred_constraints()
             except (IntegrityError, DataError):
-                failed[item] = {NON_FIELD: [REFUSED]}
+                item.reject({NON_FIELD: [REFUSED]})
 
 
-def _outside_view(access: Access, items: list[Item]) -> dict[Item, dict[str, list[str]]]:
-    """Written rows the caller could no longer see: one query per model that has row filters."""
+def _reject_outside_view(access: Access, items: list[Item]) -> None:
+    """Reject the written rows the caller could no longer see: one query per model that has row filters."""
     by_model: dict[type[models.Model], list[Item]] = defaultdict(list)
     for item in items:
         if item.model is not None and access.conditions(item.model):
             by_model[item.model].append(item)
-    failed: dict[Item, dict[str, list[str]]] = {}
     for model, group in by_model.items():
         pks = [i.instance.pk for i in group if i.instance is not None]
         visible = {
@@ -174,22 +169,7 @@ def _outside_view(access: Access, items: list[Item]) -> dict[Item, dict[str, lis
         }
         for item in group:
             if item.instance is not None and pk_key(model, item.instance.pk) not in visible:
-                failed[item] = {NON_FIELD: [OUTSIDE_VIEW]}
-    return failed
-
-
-def _add_dependents(items: list[Item], failed: dict[Item, dict[str, list[str]]]) -> None:
-    changed = True
-    while changed:
-        changed = False
-        for item in items:
-            if item in failed:
-                continue
-            for maker, key in item.depends:
-                if maker in failed or not maker.open:
-                    failed[item] = {key: [NO_SUCH_ROW]}
-                    changed = True
-                    break
+                item.reject({NON_FIELD: [OUTSIDE_VIEW]})
 
 
 def _forget_server_keys(items: list[Item]) -> None:
