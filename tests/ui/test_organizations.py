@@ -204,3 +204,15 @@ def test_add_with_an_invalid_new_username_creates_nothing(staff_client, trio):
 
     assert "Enter a valid username." in response.content.decode()
     assert not User.objects.filter(username="no spaces allowed").exists()
+
+
+@pytest.mark.parametrize("item_count", [1, 3])
+def test_detail_query_count_does_not_grow_with_members(
+    staff_client, db, django_assert_num_queries, item_count
+):
+    organization = make_organization(slug="crowded")
+    for _ in range(item_count):
+        make_membership(organization=organization)
+
+    with django_assert_num_queries(6):
+        staff_client.get(detail("crowded"))
