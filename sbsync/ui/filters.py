@@ -37,7 +37,7 @@ def organization_choice() -> django_filters.ModelChoiceFilter:
 
 
 def enabled_model_choices() -> list[tuple[str, str]]:
-    return [(s.model._meta.label, s.model._meta.label) for s in discovery.evaluate() if s.enabled]
+    return [(m._meta.label, m._meta.label) for m in discovery.enabled_models()]
 
 
 def candidate_model_choices() -> list[tuple[str, str]]:

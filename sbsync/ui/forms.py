@@ -108,7 +108,7 @@ class MatrixSaveForm(forms.Form):
 
 
 def _enabled_label_choices(extra: str | None = None) -> list[tuple[str, str]]:
-    labels = [s.model._meta.label for s in discovery.evaluate() if s.enabled]
+    labels = [m._meta.label for m in discovery.enabled_models()]
     if extra and extra.lower() not in {label.lower() for label in labels}:
         labels.append(extra)
     return [(label, label) for label in sorted(labels, key=str.lower)]
