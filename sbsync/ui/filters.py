@@ -79,7 +79,7 @@ class SyncLogFilter(django_filters.FilterSet):
         return queryset.filter(Q(model_name__iexact=value) | Q(model_names__icontains=f'"{value}"'))
 
 
-def operation_types(request: Any = None) -> list[tuple[str, str]]:
+def operation_types() -> list[tuple[str, str]]:
     found = (
         PerformanceMetrics.objects.order_by("operation_type")
         .values_list("operation_type", flat=True)

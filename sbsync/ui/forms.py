@@ -264,10 +264,6 @@ class DiscoveryForm(forms.Form):
         cast(forms.ChoiceField, self.fields["include_models"]).choices = _model_choices()
         cast(forms.ChoiceField, self.fields["shared_models"]).choices = _model_choices(shared_only=True)
 
-    @classmethod
-    def initial_from(cls, config: discovery.DiscoverySettings) -> dict[str, Any]:
-        return {**config.as_dict()}
-
     def to_settings(self) -> discovery.DiscoverySettings:
         data = self.cleaned_data
         return discovery.DiscoverySettings(
