@@ -115,7 +115,8 @@ def _existing(organization: Organization) -> dict[tuple[int, str], ModelPermissi
 
 
 def build_matrix(organization: Organization) -> Matrix:
-    """The current flags of every group on every enabled model in ``organization`` (two queries)."""
+    """The current flags of every group on every enabled model in ``organization`` (three queries: the
+    groups, the organization's permissions and the discovery configuration)."""
     groups = list(Group.objects.order_by("name"))
     existing = _existing(organization)
     rows = []
