@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 import pytest
@@ -11,7 +9,7 @@ from django.urls import reverse
 from sbsync.models import Membership, Organization
 from sbsync.tenancy import organizations_for_user
 from tests.factories import make_membership, make_organization, make_user
-from tests.ui.conftest import HTMX
+from tests.ui.conftest import HTMX, csv_rows
 
 LIST = reverse("sbsync:organizations")
 
@@ -45,7 +43,7 @@ def test_list_filters_by_name_and_state(staff_client, trio):
 def test_list_csv_equals_the_filtered_table(staff_client, trio):
     response = staff_client.get(LIST, {"name": "glob", "_export": "csv"})
 
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = csv_rows(response)
     assert [row[:4] for row in rows] == [
         ["Name", "Slug", "Active members", "Active"],
         ["Globex", "globex", "1", "True"],
