@@ -72,7 +72,6 @@ class MatrixCell:
 @dataclass(frozen=True)
 class MatrixRow:
     label: str
-    verbose_name: str
     shared: bool
     cells: list[MatrixCell]
 
@@ -135,14 +134,7 @@ def build_matrix(organization: Organization) -> Matrix:
                         model_name=label,
                     )
                 )
-        rows.append(
-            MatrixRow(
-                label=label,
-                verbose_name=str(status.model._meta.verbose_name),
-                shared=status.shared,
-                cells=cells,
-            )
-        )
+        rows.append(MatrixRow(label=label, shared=status.shared, cells=cells))
     return Matrix(organization=organization, groups=groups, rows=rows)
 
 
