@@ -8,6 +8,8 @@ from typing import Any
 from django import template
 from django.http import HttpRequest
 
+from sbsync.ui.charts import format_value
+
 register = template.Library()
 
 # (URL name, label, prefix of the URL names that belong to the section)
@@ -44,9 +46,5 @@ def pretty_json(value: Any) -> str:
 
 @register.filter
 def seconds(value: float | None) -> str:
-    """A duration in seconds, shown in ms below one second."""
-    if value is None:
-        return "–"
-    if value < 1:
-        return f"{value * 1000:.0f} ms"
-    return f"{value:.2f} s"
+    """A duration in seconds, shown in ms below one second, as the charts' axes show it."""
+    return "–" if value is None else format_value(value, "s")

@@ -31,15 +31,7 @@ AUDITED: tuple[type[models.Model], ...] = (
     DiscoveryConfig,
 )
 KINDS: dict[str, type[models.Model]] = {model._meta.model_name: model for model in AUDITED}  # type: ignore[misc]
-ROW_FIELDS = (
-    "kind",
-    "history_id",
-    "history_date",
-    "history_type",
-    "history_change_reason",
-    "id",
-    "history_user__username",
-)
+ROW_FIELDS = ("kind", "history_id", "history_date", "history_type", "history_user__username")
 SKIPPED_FIELDS = {"id", "created_at", "updated_at"}
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 CHUNK = 500

@@ -7,7 +7,7 @@ carries its numbers as a table (``Chart.rows``) for screen readers and for copyi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import count
 
@@ -33,10 +33,9 @@ class Series:
 @dataclass(frozen=True)
 class Chart:
     title: str
-    unit: str
     series: list[Series]
     svg: SafeString
-    rows: list[tuple[datetime, list[str]]] = field(default_factory=list)
+    rows: list[tuple[datetime, list[str]]]
 
     @property
     def empty(self) -> bool:
@@ -155,4 +154,4 @@ def line_chart(*, title: str, unit: str, series: list[Series], start: datetime, 
         (moment, [format_value(points[moment], unit) if moment in points else "–" for points in lookup])
         for moment in moments
     ]
-    return Chart(title=title, unit=unit, series=series, svg=svg, rows=rows)
+    return Chart(title=title, series=series, svg=svg, rows=rows)

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from sbsync import discovery
 from sbsync.models import Membership, Organization, SyncLog, SyncReport
+from sbsync.sync.reports import day_bounds
 from sbsync.sync.stats import TimingSummary, log_activity, log_timings
 
 LATEST_ACTIVITY = 10
@@ -35,32 +36,25 @@ class DashboardFigures:
     since: datetime
 
 
-def start_of_today(now: datetime | None = None) -> datetime:
-    """Midnight of the current day in the current time zone (TIME_ZONE unless activated otherwise)."""
-    local = timezone.localtime(now)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def latest_report() -> DailyReport | None:
     """The totals of the newest day that ``generate_sync_report`` wrote, over every organization."""
     newest = SyncReport.objects.order_by("-date").values_list("date", flat=True).first()
     if newest is None:
         return None
-    rows = SyncReport.objects.filter(date=newest)
-    totals = rows.aggregate(
+    totals = SyncReport.objects.filter(date=newest).aggregate(
         pushes=Sum("pushes", default=0),
         pulls=Sum("pulls", default=0),
         records_pushed=Sum("records_pushed", default=0),
         records_pulled=Sum("records_pulled", default=0),
         errors=Sum("errors", default=0),
+        organizations=Count("organization", distinct=True),
     )
-    return DailyReport(
-        date=newest, totals=totals, organizations=rows.values("organization").distinct().count()
-    )
+    organizations = totals.pop("organizations")
+    return DailyReport(date=newest, totals=totals, organizations=organizations)
 
 
-def dashboard_figures(now: datetime | None = None) -> DashboardFigures:
-    since = start_of_today(now)
+def dashboard_figures() -> DashboardFigures:
+    since, _ = day_bounds(timezone.localdate())
     today = SyncLog.objects.since(since)
     return DashboardFigures(
         organizations=Organization.objects.active().count(),

@@ -37,7 +37,7 @@ def organization_choice() -> django_filters.ModelChoiceFilter:
 
 
 def enabled_model_choices() -> list[tuple[str, str]]:
-    return [(s.model._meta.label, s.model._meta.label) for s in discovery.evaluate() if s.enabled]
+    return [(m._meta.label, m._meta.label) for m in discovery.enabled_models()]
 
 
 def candidate_model_choices() -> list[tuple[str, str]]:
@@ -79,7 +79,7 @@ class SyncLogFilter(django_filters.FilterSet):
         return queryset.filter(Q(model_name__iexact=value) | Q(model_names__icontains=f'"{value}"'))
 
 
-def operation_types(request: Any = None) -> list[tuple[str, str]]:
+def operation_types() -> list[tuple[str, str]]:
     found = (
         PerformanceMetrics.objects.order_by("operation_type")
         .values_list("operation_type", flat=True)

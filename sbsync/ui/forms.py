@@ -108,7 +108,7 @@ class MatrixSaveForm(forms.Form):
 
 
 def _enabled_label_choices(extra: str | None = None) -> list[tuple[str, str]]:
-    labels = [s.model._meta.label for s in discovery.evaluate() if s.enabled]
+    labels = [m._meta.label for m in discovery.enabled_models()]
     if extra and extra.lower() not in {label.lower() for label in labels}:
         labels.append(extra)
     return [(label, label) for label in sorted(labels, key=str.lower)]
@@ -263,10 +263,6 @@ class DiscoveryForm(forms.Form):
         cast(forms.ChoiceField, self.fields["exclude_models"]).choices = _model_choices()
         cast(forms.ChoiceField, self.fields["include_models"]).choices = _model_choices()
         cast(forms.ChoiceField, self.fields["shared_models"]).choices = _model_choices(shared_only=True)
-
-    @classmethod
-    def initial_from(cls, config: discovery.DiscoverySettings) -> dict[str, Any]:
-        return {**config.as_dict()}
 
     def to_settings(self) -> discovery.DiscoverySettings:
         data = self.cleaned_data

@@ -23,9 +23,9 @@ def is_partial_request(request: StaffRequest) -> bool:
 
 
 def render_page(
-    request: StaffRequest, template: str, context: dict[str, Any], *, partial: str, status: int = 200
+    request: StaffRequest, template: str, context: dict[str, Any], *, partial: str
 ) -> HttpResponse:
     """The whole page, or only its ``partial`` when htmx asks for a region."""
     if is_partial_request(request):
         template = f"{template}#{partial}"
-    return render(request, template, context, status=status)
+    return render(request, template, context)

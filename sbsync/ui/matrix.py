@@ -72,7 +72,6 @@ class MatrixCell:
 @dataclass(frozen=True)
 class MatrixRow:
     label: str
-    verbose_name: str
     shared: bool
     cells: list[MatrixCell]
 
@@ -103,10 +102,6 @@ class Matrix:
         return [(g, a, i == 0) for g in self.groups for i, a in enumerate(ACTIONS)]
 
 
-def enabled_statuses() -> list[discovery.ModelStatus]:
-    return [s for s in discovery.evaluate() if s.enabled]
-
-
 def is_editable(status: discovery.ModelStatus, action: str) -> bool:
     """Shared models are pull-only through the API, whatever their flags, so only their pull and read
     cells can be set."""
@@ -119,11 +114,12 @@ def _existing(organization: Organization) -> dict[tuple[int, str], ModelPermissi
 
 
 def build_matrix(organization: Organization) -> Matrix:
-    """The current flags of every group on every enabled model in ``organization`` (two queries)."""
+    """The current flags of every group on every enabled model in ``organization`` (three queries: the
+    groups, the organization's permissions and the discovery configuration)."""
     groups = list(Group.objects.order_by("name"))
     existing = _existing(organization)
     rows = []
-    for status in enabled_statuses():
+    for status in discovery.enabled_by_label().values():
         label = status.model._meta.label
         cells = []
         for group in groups:
@@ -138,14 +134,7 @@ def build_matrix(organization: Organization) -> Matrix:
                         model_name=label,
                     )
                 )
-        rows.append(
-            MatrixRow(
-                label=label,
-                verbose_name=str(status.model._meta.verbose_name),
-                shared=status.shared,
-                cells=cells,
-            )
-        )
+        rows.append(MatrixRow(label=label, shared=status.shared, cells=cells))
     return Matrix(organization=organization, groups=groups, rows=rows)
 
 
@@ -155,7 +144,7 @@ class CellError(ValueError):
 
 def check_cells(cells: list[Cell]) -> list[Cell]:
     """The cells with canonical model labels; CellError names the first unusable one."""
-    enabled = {s.model._meta.label_lower: s for s in enabled_statuses()}
+    enabled = discovery.enabled_by_label()
     known_groups = set(Group.objects.filter(pk__in={c.group_id for c in cells}).values_list("pk", flat=True))
     result = []
     for cell in cells:
@@ -243,9 +232,7 @@ def all_cells(matrix: Matrix) -> list[Cell]:
 
 def current_cell(organization: Organization, cell: Cell) -> MatrixCell | None:
     """One cell as stored now (read again after a write); None when its group no longer exists."""
-    status = next(
-        (s for s in enabled_statuses() if s.model._meta.label_lower == cell.model_label.lower()), None
-    )
+    status = discovery.enabled_by_label().get(cell.model_label.lower())
     group = Group.objects.filter(pk=cell.group_id).first()
     if group is None:
         return None

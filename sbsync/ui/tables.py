@@ -15,10 +15,19 @@ from sbsync.ui.audit import ACTIONS, KINDS, Detail
 
 TEMPLATE = "sbsync/table.html"
 EXPORT_FORMATS = ("csv",)
+NUMERIC = {"td": {"class": "numeric"}, "th": {"class": "numeric"}}
 
 
 def badge(text: str, kind: str) -> str:
     return format_html('<span class="badge badge-{}">{}</span>', kind.lower(), text)
+
+
+class ExportedDateTimeColumn(tables.DateTimeColumn):
+    """A date and time shown in the column's ``format``, and exported in full as ISO 8601 in the current
+    time zone, so a spreadsheet reads it as a moment."""
+
+    def value(self, value: Any) -> str:
+        return timezone.localtime(value).isoformat()
 
 
 class DataFilterTable(tables.Table):
@@ -28,7 +37,7 @@ class DataFilterTable(tables.Table):
     model_label = tables.Column(verbose_name="Model")
     condition = tables.Column(orderable=False)
     is_active = tables.BooleanColumn(verbose_name="Active")
-    updated_at = tables.DateTimeColumn(
+    updated_at = ExportedDateTimeColumn(
         verbose_name="Changed", format="Y-m-d H:i", attrs={"td": {"class": "nowrap"}}
     )
     actions = tables.TemplateColumn(
@@ -52,12 +61,9 @@ class DataFilterTable(tables.Table):
     def value_condition(self, record: DataFilter) -> Any:
         return record.describe()
 
-    def value_updated_at(self, value: Any) -> str:
-        return timezone.localtime(value).isoformat()
-
 
 class SyncLogTable(tables.Table):
-    timestamp = tables.DateTimeColumn(
+    timestamp = ExportedDateTimeColumn(
         verbose_name="When",
         format="Y-m-d H:i:s",
         linkify=("sbsync:sync-log-detail", [tables.A("code")]),
@@ -68,18 +74,10 @@ class SyncLogTable(tables.Table):
     user = tables.Column(order_by=("user__username",), default="–")
     organization = tables.Column(order_by=("organization__name",), default="–")
     models = tables.Column(accessor="model_names", verbose_name="Models", orderable=False)
-    object_count = tables.Column(
-        verbose_name="Records", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
-    )
-    success_count = tables.Column(
-        verbose_name="OK", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
-    )
-    error_count = tables.Column(
-        verbose_name="Errors", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
-    )
-    processing_time = tables.Column(
-        verbose_name="Time (s)", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
-    )
+    object_count = tables.Column(verbose_name="Records", attrs=NUMERIC)
+    success_count = tables.Column(verbose_name="OK", attrs=NUMERIC)
+    error_count = tables.Column(verbose_name="Errors", attrs=NUMERIC)
+    processing_time = tables.Column(verbose_name="Time (s)", attrs=NUMERIC)
 
     class Meta:
         model = SyncLog
@@ -100,11 +98,15 @@ class SyncLogTable(tables.Table):
     def value_status(self, record: SyncLog) -> str:
         return str(record.status)
 
+    @staticmethod
+    def _models(record: SyncLog) -> list[str]:
+        return record.model_names or ([record.model_name] if record.model_name else [])
+
     def render_models(self, record: SyncLog) -> str:
-        return ", ".join(record.model_names or ([record.model_name] if record.model_name else [])) or "–"
+        return ", ".join(self._models(record)) or "–"
 
     def value_models(self, record: SyncLog) -> str:
-        return " ".join(record.model_names or ([record.model_name] if record.model_name else []))
+        return " ".join(self._models(record))
 
     def render_processing_time(self, value: float) -> str:
         return f"{value:.3f}"
@@ -112,35 +114,26 @@ class SyncLogTable(tables.Table):
     def value_processing_time(self, value: float) -> float:
         return value
 
-    def value_timestamp(self, value: Any) -> str:
-        return timezone.localtime(value).isoformat()
-
 
 class MetricsTable(tables.Table):
-    timestamp = tables.DateTimeColumn(
+    timestamp = ExportedDateTimeColumn(
         verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap"}}
     )
     operation_type = tables.Column(verbose_name="Operation")
     model_name = tables.Column(verbose_name="Model")
     organization = tables.Column(order_by=("organization__name",), default="–")
-    batch_size = tables.Column(
-        verbose_name="Batch", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
-    )
-    processing_time = tables.Column(
-        verbose_name="Time (s)", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
-    )
+    batch_size = tables.Column(verbose_name="Batch", attrs=NUMERIC)
+    processing_time = tables.Column(verbose_name="Time (s)", attrs=NUMERIC)
     records_per_second = tables.Column(
         verbose_name="Records/s",
         orderable=False,
-        attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}},
+        attrs=NUMERIC,
     )
-    query_count = tables.Column(
-        verbose_name="Queries", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
-    )
+    query_count = tables.Column(verbose_name="Queries", attrs=NUMERIC)
     memory_usage = tables.Column(
         verbose_name="Memory (MB)",
         default="–",
-        attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}},
+        attrs=NUMERIC,
     )
 
     class Meta:
@@ -168,14 +161,11 @@ class MetricsTable(tables.Table):
     def value_memory_usage(self, value: float | None) -> float | None:
         return value
 
-    def value_timestamp(self, value: Any) -> str:
-        return timezone.localtime(value).isoformat()
-
 
 class AuditTable(tables.Table):
     """Rows are ``audit.combine`` dicts; ``details`` (from ``audit.describe``) holds labels and changes."""
 
-    history_date = tables.DateTimeColumn(
+    history_date = ExportedDateTimeColumn(
         verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap", "data-label": "When"}}
     )
     user = tables.Column(
@@ -251,21 +241,13 @@ class AuditTable(tables.Table):
     def value_changes(self, record: dict[str, Any]) -> str:
         return self._detail(record).as_text()
 
-    def value_history_date(self, value: Any) -> str:
-        return timezone.localtime(value).isoformat()
-
 
 class OrganizationTable(tables.Table):
     name = tables.Column(linkify=("sbsync:organization-detail", [tables.A("slug")]))
     slug = tables.Column()
-    members = tables.Column(
-        verbose_name="Active members", attrs={"td": {"class": "numeric"}, "th": {"class": "numeric"}}
-    )
+    members = tables.Column(verbose_name="Active members", attrs=NUMERIC)
     is_active = tables.BooleanColumn(verbose_name="Active")
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d")
-
-    def value_created_at(self, value: Any) -> str:
-        return timezone.localtime(value).isoformat()
+    created_at = ExportedDateTimeColumn(verbose_name="Created", format="Y-m-d")
 
     class Meta:
         model = Organization
@@ -279,10 +261,10 @@ class ServiceTokenTable(tables.Table):
     user = tables.Column(order_by=("user__username",))
     token_key = tables.Column(verbose_name="Starts with", orderable=False)
     issued_by = tables.Column(order_by=("issued_by__username",), default="–")
-    created_at = tables.DateTimeColumn(
+    created_at = ExportedDateTimeColumn(
         verbose_name="Issued", format="Y-m-d H:i", attrs={"td": {"class": "nowrap"}}
     )
-    expiry = tables.DateTimeColumn(
+    expiry = ExportedDateTimeColumn(
         verbose_name="Expires", format="Y-m-d", default="never", attrs={"td": {"class": "nowrap"}}
     )
     status = tables.Column(empty_values=(), orderable=False)
@@ -298,12 +280,6 @@ class ServiceTokenTable(tables.Table):
         template_name = TEMPLATE
         fields = ("name", "user", "token_key", "issued_by", "created_at", "expiry")
         empty_text = "No tokens match."
-
-    def value_created_at(self, value: Any) -> str:
-        return timezone.localtime(value).isoformat()
-
-    def value_expiry(self, value: Any) -> str:
-        return timezone.localtime(value).isoformat()
 
     def render_token_key(self, value: str) -> str:
         return format_html("<code>{}…</code>", value)

@@ -1,7 +1,10 @@
 """Clients of the staff UI: a staff member, a signed-in non-staff member, and a staff client that
-enforces CSRF like a browser."""
+enforces CSRF like a browser. Also the htmx request header and the rows of a CSV answer."""
 
 from __future__ import annotations
+
+import csv
+import io
 
 import pytest
 from django.test import Client
@@ -9,6 +12,10 @@ from django.test import Client
 from tests.factories import make_group, make_membership, make_organization, make_user
 
 HTMX = {"HX-Request": "true"}
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode())))
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import csv
 import html
-import io
 import re
 from datetime import UTC, datetime
 
@@ -14,13 +12,9 @@ from django.utils import timezone
 from sbsync.models import DataFilter, Membership, ModelPermission, Organization
 from sbsync.ui.matrix import Cell
 from tests.factories import make_filter, make_organization, make_user
-from tests.ui.conftest import HTMX
+from tests.ui.conftest import HTMX, csv_rows
 
 PAGE = reverse("sbsync:audit-trails")
-
-
-def csv_rows(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode())))
 
 
 def table_rows(page: str) -> list[str]:

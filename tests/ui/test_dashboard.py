@@ -9,12 +9,16 @@ from django.utils import timezone
 
 from sbsync.enums import LogStatus, Operation
 from sbsync.models import Membership, SyncLog, SyncReport
+from sbsync.sync.reports import day_bounds
 from sbsync.sync.stats import log_timings
-from sbsync.ui.figures import start_of_today
 from tests.factories import make_organization, make_sync_log
 from tests.ui.conftest import HTMX
 
 PAGE = reverse("sbsync:dashboard")
+
+
+def start_of_today():
+    return day_bounds(timezone.localdate())[0]
 
 
 def stats(html: str) -> dict[str, str]:

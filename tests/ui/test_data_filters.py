@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 import pytest
@@ -11,7 +9,7 @@ from django.utils import timezone
 from sbsync.access import access_for
 from sbsync.models import DataFilter
 from tests.factories import make_customer, make_filter
-from tests.ui.conftest import HTMX
+from tests.ui.conftest import HTMX, csv_rows
 
 LIST = reverse("sbsync:data-filters")
 ADD = reverse("sbsync:data-filter-add")
@@ -29,10 +27,6 @@ def form_data(trio, **overrides):
         "is_active": "on",
     }
     return {**data, **overrides}
-
-
-def rows_of(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode())))
 
 
 def test_list_filters_by_organization_group_and_model(staff_client, trio):
@@ -90,7 +84,7 @@ def test_list_csv_equals_the_filtered_table(staff_client, trio):
     response = staff_client.get(LIST, {"organization": "acme", "_export": "csv"})
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert rows_of(response) == [
+    assert csv_rows(response) == [
         ["Name", "Organization", "Group", "Model", "Condition", "Active", "Changed"],
         [
             "kept",

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import timedelta
 
@@ -13,13 +11,9 @@ from sbsync.models import PerformanceAnalysis
 from sbsync.sync.stats import timing_summary
 from sbsync.ui.charts import nice_ceiling
 from tests.factories import make_metrics
-from tests.ui.conftest import HTMX
+from tests.ui.conftest import HTMX, csv_rows
 
 PAGE = reverse("sbsync:metrics")
-
-
-def csv_rows(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode())))
 
 
 def test_page_draws_every_chart_as_inline_svg(staff_client, db):

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 import pytest
@@ -11,7 +9,7 @@ from django.urls import reverse
 from sbsync.models import Membership, Organization
 from sbsync.tenancy import organizations_for_user
 from tests.factories import make_membership, make_organization, make_user
-from tests.ui.conftest import HTMX
+from tests.ui.conftest import HTMX, csv_rows
 
 LIST = reverse("sbsync:organizations")
 
@@ -45,7 +43,7 @@ def test_list_filters_by_name_and_state(staff_client, trio):
 def test_list_csv_equals_the_filtered_table(staff_client, trio):
     response = staff_client.get(LIST, {"name": "glob", "_export": "csv"})
 
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = csv_rows(response)
     assert [row[:4] for row in rows] == [
         ["Name", "Slug", "Active members", "Active"],
         ["Globex", "globex", "1", "True"],
@@ -204,3 +202,15 @@ def test_add_with_an_invalid_new_username_creates_nothing(staff_client, trio):
 
     assert "Enter a valid username." in response.content.decode()
     assert not User.objects.filter(username="no spaces allowed").exists()
+
+
+@pytest.mark.parametrize("item_count", [1, 3])
+def test_detail_query_count_does_not_grow_with_members(
+    staff_client, db, django_assert_num_queries, item_count
+):
+    organization = make_organization(slug="crowded")
+    for _ in range(item_count):
+        make_membership(organization=organization)
+
+    with django_assert_num_queries(6):
+        staff_client.get(detail("crowded"))

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import UTC, datetime
 
@@ -11,17 +9,13 @@ from django.urls import reverse
 
 from sbsync.enums import LogStatus, Operation
 from tests.factories import make_sync_log
-from tests.ui.conftest import HTMX
+from tests.ui.conftest import HTMX, csv_rows
 
 LIST = reverse("sbsync:sync-logs")
 
 
 def codes_in(html: str) -> list[str]:
     return re.findall(r"/api/sync/config/logs/([0-9a-f-]{36})/", html)
-
-
-def csv_rows(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode())))
 
 
 @pytest.fixture

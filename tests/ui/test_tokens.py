@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import timedelta
 
@@ -14,7 +12,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from sbsync.models import ServiceToken
 from sbsync.service_tokens import issue_service_token, revoke_service_token
 from tests.factories import make_user
-from tests.ui.conftest import HTMX
+from tests.ui.conftest import HTMX, csv_rows
 
 PAGE = reverse("sbsync:tokens")
 
@@ -127,7 +125,7 @@ def test_list_shows_each_status(staff_client, staff_user, trio):
 
     response = staff_client.get(PAGE, {"_export": "csv"})
 
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = csv_rows(response)
     assert {row[0]: row[-1] for row in rows[1:]} == {
         "active one": "active",
         "revoked one": "revoked",

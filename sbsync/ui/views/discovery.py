@@ -49,7 +49,7 @@ def model_discovery(request: StaffRequest) -> HttpResponse:
             return HttpResponseRedirect(reverse("sbsync:model-discovery"))
         return render_page(request, TEMPLATE, _context(form, None), partial="preview")
     config = discovery.current_config()
-    form = DiscoveryForm(initial=DiscoveryForm.initial_from(config))
+    form = DiscoveryForm(initial=config.as_dict())
     return render_page(request, TEMPLATE, _context(form, config), partial="preview")
 
 

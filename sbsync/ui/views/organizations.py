@@ -3,7 +3,11 @@ change the group, deactivate the membership. Every change is kept in the audit t
 
 from __future__ import annotations
 
+from typing import cast
+
+from django import forms
 from django.contrib import messages
+from django.contrib.auth.models import Group
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -59,7 +63,15 @@ def _members(organization: Organization) -> list[tuple[Membership, MembershipFor
     memberships = (
         Membership.objects.for_tenant(organization).select_related("user", "group").order_by("user__username")
     )
-    return [(m, MembershipForm(instance=m, prefix=f"m{m.pk}")) for m in memberships]
+    members = [(m, MembershipForm(instance=m, prefix=f"m{m.pk}")) for m in memberships]
+    if members:
+        # Every row offers the same groups: read them once, not once per member. A comprehension, because
+        # list() would first ask the choices for their length, which is a COUNT query.
+        field = cast("forms.ModelChoiceField[Group]", MembershipForm.base_fields["group"])
+        groups = [choice for choice in field.iterator(field)]
+        for _, form in members:
+            cast("forms.ModelChoiceField[Group]", form.fields["group"]).choices = groups
+    return members
 
 
 @require_http_methods(["GET", "POST"])
