@@ -16,6 +16,8 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from sbsync.errors import error_body
+
 logger = logging.getLogger("sbsync.api")
 
 AUTHENTICATE_HEADER = 'Bearer realm="api"'
@@ -36,13 +38,6 @@ class ApiError(Exception):
         self.detail = detail
         self.errors = errors
         self.headers = headers or {}
-
-
-def error_body(code: str, detail: str, errors: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": code, "detail": detail}
-    if errors:
-        body["errors"] = errors
-    return body
 
 
 def error_response(

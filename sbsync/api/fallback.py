@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
-from sbsync.api.errors import error_body
+from sbsync.errors import error_body
 
 
 def not_found(request: HttpRequest, path: str = "") -> JsonResponse:

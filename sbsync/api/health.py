@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from sbsync import conf
 from sbsync.api.decorators import sync_endpoint
+from sbsync.errors import error_body
 from sbsync.models import SyncLog
 
 HEALTHY, UNHEALTHY = "healthy", "unhealthy"
@@ -121,5 +122,5 @@ def health(request: Request) -> Response:
     body = {"status": UNHEALTHY if reasons else HEALTHY, "timestamp": timezone.now(), "checks": checks}
     if reasons:
         failed = ", ".join(reasons)
-        body |= {"reasons": reasons, "error": "unhealthy", "detail": f"Failed checks: {failed}."}
+        body |= {"reasons": reasons, **error_body("unhealthy", f"Failed checks: {failed}.")}
     return Response(body, status=503 if reasons else 200)

@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from sbsync.access import Access, access_for
 from sbsync.enums import JobStatus
+from sbsync.errors import error_body
 from sbsync.models import SyncJob
 from sbsync.sync.envelope import EnvelopeError, PushEnvelope, parse_envelope
-from sbsync.sync.submit import PushAnswer, error_body, submit_push
+from sbsync.sync.submit import PushAnswer, submit_push
 
 logger = logging.getLogger("sbsync.sync")
 FAILED_MESSAGE = "The push could not be run; the server log has the details."

@@ -23,6 +23,7 @@ from django.db import transaction
 
 from sbsync.access import Access
 from sbsync.enums import LogStatus, Operation, RecordStatus
+from sbsync.errors import error_body
 from sbsync.sync import idempotency
 from sbsync.sync.activity import Measurement, log_status, measured, record_activity, storable
 from sbsync.sync.batch import FAILURE, PushResult
@@ -38,14 +39,6 @@ MAX_FLAT_ERRORS = 100
 class PushAnswer:
     status_code: int
     body: dict[str, Any]
-
-
-def error_body(code: str, detail: str, errors: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": code, "detail": detail}
-    if errors:
-        body["errors"] = errors
-    body.update(extra)
-    return body
 
 
 def submit_push(*, access: Access, envelope: PushEnvelope, idempotency_key: str | None = None) -> PushAnswer:
