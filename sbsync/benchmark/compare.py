@@ -2,7 +2,7 @@
 
 Each round runs every target once, in alternating order (bare first in even rounds, sbsync first in odd
 ones), each time with fresh organizations, so neither side always runs on a warmer machine. A figure of a
-target is the median of its rounds; a ratio is sbsync's median over the baseline's.
+target is the median of its rounds; a ratio is the median of the rounds' ratios sbsync / baseline.
 """
 
 from __future__ import annotations
@@ -39,9 +39,7 @@ class Figures:
     peak_mb: float | None
 
 
-def run_target(
-    target: Target, *, clients: int, records: int, batch: int, seed_direct: bool
-) -> Outcome:
+def run_target(target: Target, *, clients: int, records: int, batch: int, seed_direct: bool) -> Outcome:
     """One round of one target: ``clients`` clients, each in a fresh organization of its own."""
     workloads: list[Workload] = []
     try:
@@ -75,7 +73,9 @@ def run_rounds(
     outcomes: dict[str, list[Outcome]] = {target.name: [] for target in targets}
     for number in range(rounds):
         for target in targets if number % 2 == 0 else targets[::-1]:
-            outcome = run_target(target, clients=clients, records=records, batch=batch, seed_direct=seed_direct)
+            outcome = run_target(
+                target, clients=clients, records=records, batch=batch, seed_direct=seed_direct
+            )
             outcomes[target.name].append(outcome)
             if progress:
                 progress(number, target, outcome)
@@ -103,3 +103,16 @@ def ratio(ours: float | None, theirs: float | None) -> float | None:
     if ours is None or not theirs:
         return None
     return ours / theirs
+
+
+def paired_ratio(
+    ours: list[Outcome], theirs: list[Outcome], phase: str, metric: Callable[[Phase], float | None]
+) -> float | None:
+    """The median over the rounds of each round's ratio of ``metric``: the two runs of a round are back to
+    back, so they share the machine's load, which a ratio of medians over all rounds would not."""
+    ratios = []
+    for mine, other in zip(ours, theirs, strict=True):
+        a, b = mine.phase(phase), other.phase(phase)
+        if a is not None and b is not None:
+            ratios.append(ratio(metric(a), metric(b)))
+    return _median(ratios)

@@ -1,5 +1,6 @@
-"""``X-Benchmark-Statements``: how many SQL statements the request ran on the default database (the
-benchmark's client adds them up per phase)."""
+"""``X-Benchmark-Statements``: how many SQL statements the request ran through a cursor of the default
+database (the benchmark's client adds them up per phase). Commits and rollbacks go straight to the
+driver and are not counted; SQLite's ``BEGIN IMMEDIATE`` and savepoints are."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from sbsync.benchmark.workload import STATEMENTS_HEADER
 
 
-def count_statements(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+def count_statements(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
     def middleware(request: HttpRequest) -> HttpResponse:
         count = 0
 

@@ -275,7 +275,9 @@ def create_benchmark_account(label: str) -> Account:
 def create_baseline_account() -> Account:
     """A fresh organization for the bare baseline (which authenticates nobody)."""
     suffix = secrets.token_hex(4)
-    organization = Organization.objects.create(name=f"Benchmark baseline {suffix}", slug=f"bench-bare-{suffix}")
+    organization = Organization.objects.create(
+        name=f"Benchmark baseline {suffix}", slug=f"bench-bare-{suffix}"
+    )
     return Account("bare", "", organization.slug)
 
 
@@ -343,7 +345,9 @@ class Workload:
         cursor: str | None = None
         while True:
             started = time.perf_counter()
-            answer = self.client.expect("POST", "pull/", {"models": {label: cursor}, "batch_size": self.batch})
+            answer = self.client.expect(
+                "POST", "pull/", {"models": {label: cursor}, "batch_size": self.batch}
+            )
             if cursor is None:
                 self.outcome.first_page_seconds = time.perf_counter() - started
             for record in answer["data"]:
@@ -449,5 +453,3 @@ def seed_rows(label: str, organization_slug: str, count: int) -> dict[str, str]:
     ensure_backfilled(model, organization.pk, in_scope)
     stamp_pending(organization.pk)
     return {str(pk): text for pk, text in in_scope.values_list("pk", maker.text["name"]).iterator()}
-
-

@@ -99,7 +99,8 @@ def pull(request: HttpRequest) -> HttpResponse:
     if page:
         cursor = f"{page[-1][5].isoformat()}|{page[-1][0]}"
     data = [
-        {"_model": LABEL, **dict(zip(COLUMNS[:-1], row[:-1], strict=True)), "_version": row[-1]} for row in page
+        {"_model": LABEL, **dict(zip(COLUMNS[:-1], row[:-1], strict=True)), "_version": row[-1]}
+        for row in page
     ]
     return _json(
         {

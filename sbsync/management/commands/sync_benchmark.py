@@ -14,10 +14,9 @@ from django.urls import reverse
 
 from sbsync.benchmark.bare import LABEL as BARE_LABEL
 from sbsync.benchmark.bare import PREFIX as BARE_PREFIX
-from sbsync.benchmark.compare import BARE, SBSYNC, Figures, Target, figures, ratio, run_rounds
+from sbsync.benchmark.compare import BARE, SBSYNC, Figures, Target, figures, paired_ratio, run_rounds
 from sbsync.benchmark.servers import ServerSampler, migrate_baseline, started_server
 from sbsync.benchmark.workload import (
-    Account,
     ApiClient,
     BenchmarkError,
     Outcome,
@@ -50,7 +49,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
-            "--records", type=int, default=10_000, help="rows to create, update and pull per client (default 10000)"
+            "--records",
+            type=int,
+            default=10_000,
+            help="rows to create, update and pull per client (default 10000)",
         )
         parser.add_argument(
             "--batch", type=int, default=500, help="records per push and pull batch_size (default 500)"
@@ -65,7 +67,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--rounds", type=int, default=3, help="alternating runs per server (default 3)")
         parser.add_argument(
-            "--clients", type=int, default=1, help="concurrent clients, each in its own organization (default 1)"
+            "--clients",
+            type=int,
+            default=1,
+            help="concurrent clients, each in its own organization (default 1)",
         )
         parser.add_argument(
             "--workers", type=int, default=2, help="gunicorn sync worker processes per server (default 2)"
@@ -86,7 +91,9 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="with --url: its password")
         parser.add_argument("--organization", help="with --url: organization slug (X-Sync-Organization)")
         parser.add_argument(
-            "--server-pid", type=int, help="with --url: process id of the server, to sample its memory and CPU"
+            "--server-pid",
+            type=int,
+            help="with --url: process id of the server, to sample its memory and CPU",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -198,9 +205,13 @@ class Command(BaseCommand):
 
     def progress(self, number: int, target: Target, outcome: Outcome) -> None:
         rates = ", ".join(f"{p.name} {p.rate:,.0f}/s" for p in outcome.phases)
-        verdict = "count OK" if outcome.count_ok else self.style.ERROR(
-            f"count FAILED (pulled {outcome.pulled}, distinct {outcome.distinct}, expected {outcome.expected}, "
-            f"missing {outcome.missing}, stale {outcome.stale})"
+        verdict = (
+            "count OK"
+            if outcome.count_ok
+            else self.style.ERROR(
+                f"count FAILED (pulled {outcome.pulled}, distinct {outcome.distinct}, expected {outcome.expected}, "
+                f"missing {outcome.missing}, stale {outcome.stale})"
+            )
         )
         self.stdout.write(f"round {number + 1} {target.name:<7} {rates}; {verdict}")
 
@@ -220,18 +231,21 @@ class Command(BaseCommand):
                     f"{phase:<8}{name:<8}{row.rate:>11,.0f}{_number(row.cpu_per_thousand, '.3f'):>14}"
                     f"{_number(row.statements_per_request, '.1f'):>16}{_number(row.peak_mb, '.1f'):>9}"
                 )
-            ours, theirs = found.get(SBSYNC), found.get(BARE)
-            if ours and theirs:
+            if BARE in outcomes:
+                ours, theirs = outcomes[SBSYNC], outcomes[BARE]
+                rate = paired_ratio(ours, theirs, phase, lambda p: p.rate)
+                cpu = paired_ratio(ours, theirs, phase, lambda p: p.cpu_per_thousand)
+                statements = paired_ratio(ours, theirs, phase, lambda p: p.statements_per_request)
                 write(
                     self.style.SUCCESS(
-                        f"{phase:<8}{'ratio':<8}{_number(ratio(ours.rate, theirs.rate), '.2f'):>11}"
-                        f"{_number(ratio(ours.cpu_per_thousand, theirs.cpu_per_thousand), '.2f') + 'x':>14}"
-                        f"{_number(ratio(ours.statements_per_request, theirs.statements_per_request), '.1f') + 'x':>16}"
+                        f"{phase:<8}{'ratio':<8}{_number(rate, '.2f'):>11}{_number(cpu, '.2f') + 'x':>14}"
+                        f"{_number(statements, '.1f') + 'x':>16}"
                     )
                 )
         write(
-            "(figures: medians over the rounds; ratio records/s = sbsync / baseline, higher is better; CPU and "
-            "statements: sbsync / baseline, lower is better; CPU is the gunicorn processes' user + system time)"
+            "(figures: medians over the rounds; ratios: the median of each round's sbsync / baseline, for records/s "
+            "higher is better, for CPU and statements lower is better; CPU: user + system time of the gunicorn "
+            "processes; statements: those sent through a cursor, commits not counted)"
         )
         runs = [o for each in outcomes.values() for o in each]
         failed = [o for o in runs if not o.count_ok]
@@ -239,13 +253,17 @@ class Command(BaseCommand):
         write(f"count check: {len(runs)} runs, {verdict}")
         throttled = sum(o.throttled_seconds for o in runs)
         if throttled:
-            write(self.style.WARNING(f"throttled (429) for {throttled:.0f} s in total, included in the times"))
+            write(
+                self.style.WARNING(f"throttled (429) for {throttled:.0f} s in total, included in the times")
+            )
 
     def report_running(self, options: dict[str, Any], outcome: Outcome, where: str) -> None:
         write = self.stdout.write
         write(f"\n{options['records']:,} records of {options['model']}, batches of {options['batch']}")
         write(f"database: {connection.vendor}; {where}\n")
-        write(f"{'phase':<8}{'records':>10}{'seconds':>10}{'records/s':>12}{'CPU s/1k rec':>14}{'server peak MB':>16}")
+        write(
+            f"{'phase':<8}{'records':>10}{'seconds':>10}{'records/s':>12}{'CPU s/1k rec':>14}{'server peak MB':>16}"
+        )
         for phase in outcome.phases:
             write(
                 f"{phase.name:<8}{phase.records:>10,}{phase.seconds:>10.2f}{phase.rate:>12,.0f}"
