@@ -29,7 +29,7 @@ from sbsync.benchmark.workload import (
 )
 from sbsync.demo.shop.models import Customer, Order, Report
 from sbsync.discovery import describe_model
-from sbsync.models import ModelPermission, Organization
+from sbsync.models import DataFilter, ModelPermission, Organization
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -271,3 +271,20 @@ def test_a_ratio_is_the_median_of_each_rounds_ratio_not_a_ratio_of_medians():
 
     assert paired_ratio(ours, theirs, "create", lambda p: p.rate) == 0.5
     assert paired_ratio(ours, theirs, "pull", lambda p: p.rate) is None
+
+
+def test_a_filtered_account_pays_for_a_row_filter_that_every_generated_row_passes(live_server):
+    account = create_benchmark_account("shop.Customer", filtered=True)
+    client = ApiClient(f"{live_server.url}/api/sync/", account.organization)
+    client.login(account.username, account.password)
+
+    outcome = run_workload(client, label="shop.Customer", records=9, batch=4, sampler=None)
+    client.close()
+
+    organization = Organization.objects.get(slug=account.organization)
+    assert DataFilter.objects.get(organization=organization).condition == {
+        "field": "name",
+        "operator": "ne",
+        "value": "-",
+    }
+    assert (outcome.pulled, outcome.count_ok) == (9, True)

@@ -70,9 +70,10 @@ class ServerSampler(threading.Thread):
         return ended
 
 
-def _environment() -> dict[str, str]:
+def _environment(*, history: bool = True) -> dict[str, str]:
     """This process's environment for a server or command on the benchmark's settings: DEBUG off, the
-    per-token request throttle off (REQUEST_THROTTLE_RATE="", read by the demo settings)."""
+    per-token request throttle off (REQUEST_THROTTLE_RATE="", read by the demo settings), history
+    recording on or off (SBSYNC_BENCHMARK_HISTORY, read by settings.py)."""
     return {
         **os.environ,
         "DEBUG": "0",
@@ -80,6 +81,7 @@ def _environment() -> dict[str, str]:
         "REQUEST_THROTTLE_RATE": "",
         "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
         "SBSYNC_BENCHMARK_BASE_SETTINGS": settings.SETTINGS_MODULE,
+        "SBSYNC_BENCHMARK_HISTORY": "1" if history else "0",
         "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])),
     }
 
@@ -95,9 +97,10 @@ def migrate_baseline() -> None:
 
 
 @contextmanager
-def started_server(port: int, workers: int) -> Iterator[subprocess.Popen[bytes]]:
+def started_server(port: int, workers: int, *, history: bool = True) -> Iterator[subprocess.Popen[bytes]]:
     """gunicorn with ``workers`` sync worker processes on ``port``, with this process's environment and
-    settings plus the bare baseline (``settings.py``). Stopped when the block ends."""
+    settings plus the bare baseline (``settings.py``); ``history=False`` turns simple-history's recording
+    off (``SIMPLE_HISTORY_ENABLED``). Stopped when the block ends."""
     for alias in connections:
         connections[alias].close()
     command = [
@@ -117,7 +120,7 @@ def started_server(port: int, workers: int) -> Iterator[subprocess.Popen[bytes]]
         "warning",
     ]
     with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(command, env=_environment(), stdout=log, stderr=log)
+        server = subprocess.Popen(command, env=_environment(history=history), stdout=log, stderr=log)
         try:
             _wait_until_up(server, port, log)
             yield server

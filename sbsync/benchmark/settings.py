@@ -16,3 +16,5 @@ MIDDLEWARE = ["sbsync.benchmark.middleware.count_statements", *_base.MIDDLEWARE]
 BENCHMARK_BASE_URLCONF = _base.ROOT_URLCONF
 ROOT_URLCONF = "sbsync.benchmark.urls"
 WSGI_APPLICATION = "sbsync.benchmark.wsgi.application"
+# sync_benchmark --no-history measures what recording history costs.
+SIMPLE_HISTORY_ENABLED = os.environ.get("SBSYNC_BENCHMARK_HISTORY", "1") != "0"

@@ -31,7 +31,7 @@ from django.contrib.auth.models import Group
 
 from sbsync import discovery
 from sbsync.enums import Action
-from sbsync.models import Membership, ModelPermission, Organization
+from sbsync.models import DataFilter, Membership, ModelPermission, Organization
 from sbsync.sync.changes import batched, ensure_backfilled, stamp_pending
 from sbsync.sync.tracking import mark_changed
 
@@ -252,11 +252,14 @@ class Account:
     organization: str
 
 
-def create_benchmark_account(label: str) -> Account:
-    """A fresh organization, user and group with every permission on ``label``, so counts are exact."""
+def create_benchmark_account(label: str, *, filtered: bool = False) -> Account:
+    """A fresh organization, user and group with every permission on ``label``, so counts are exact.
+    ``filtered``: the group also gets a data filter every generated row passes (its text field is not
+    ``-``), so every lookup, write and page pays for a row filter."""
     model = discovery.get_sync_model(label)
     if model is None or discovery.tenant_field(model) is None:
         raise BenchmarkError(f"{label} is not a sync-enabled model with a tenant field.")
+    maker = RecordMaker({**discovery.describe_model(model), "model": model._meta.label})
     suffix = secrets.token_hex(4)
     organization = Organization.objects.create(name=f"Benchmark {suffix}", slug=f"bench-{suffix}")
     group, _ = Group.objects.get_or_create(name="sbsync benchmark")
@@ -269,6 +272,14 @@ def create_benchmark_account(label: str) -> Account:
         model_label=model._meta.label,
         **{f"can_{action}": True for action in Action.values},
     )
+    if filtered:
+        DataFilter.objects.create(
+            organization=organization,
+            group=group,
+            model_label=model._meta.label,
+            name="benchmark",
+            condition={"field": maker.text["name"], "operator": "ne", "value": "-"},
+        )
     return Account(user.get_username(), password, organization.slug)
 
 

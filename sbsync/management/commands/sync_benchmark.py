@@ -79,6 +79,16 @@ class Command(BaseCommand):
             "--no-baseline", action="store_true", help="measure sbsync alone, without the bare server"
         )
         parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="servers run with SIMPLE_HISTORY_ENABLED off: what recording history costs",
+        )
+        parser.add_argument(
+            "--filtered",
+            action="store_true",
+            help="the benchmark group gets a data filter every row passes: what row filters cost",
+        )
+        parser.add_argument(
             "--port", type=int, help="port of the sbsync server the benchmark starts (default: a free one)"
         )
         parser.add_argument(
@@ -165,7 +175,7 @@ class Command(BaseCommand):
                 *([(BARE, options["baseline_port"], "/" + BARE_PREFIX, BARE_LABEL)] if baseline else []),
             ]:
                 port = port or _free_port()
-                server = stack.enter_context(started_server(port, workers))
+                server = stack.enter_context(started_server(port, workers, history=not options["no_history"]))
                 sampler = ServerSampler(server.pid)
                 sampler.start()
                 stack.callback(sampler.join)
@@ -176,7 +186,7 @@ class Command(BaseCommand):
                         url=f"http://127.0.0.1:{port}{path}",
                         label=model,
                         sampler=sampler,
-                        account=(lambda: create_benchmark_account(label))
+                        account=(lambda: create_benchmark_account(label, filtered=options["filtered"]))
                         if name == SBSYNC
                         else create_baseline_account,
                         seed=(lambda account, count: seed_rows(label, account.organization, count))
@@ -189,7 +199,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{options['records']:,} records per client of {label} (baseline: {BARE_LABEL}), batches of "
                 f"{options['batch']}, {options['clients']} client(s), {options['rounds']} round(s); database: "
-                f"{connection.vendor}; gunicorn, {workers} sync worker(s) per server\n"
+                f"{connection.vendor}; gunicorn, {workers} sync worker(s) per server; history "
+                f"{'off' if options['no_history'] else 'on'}; row filter {'on' if options['filtered'] else 'off'}\n"
             )
             outcomes = run_rounds(
                 targets,
