@@ -23,7 +23,7 @@ from sbsync.models import (
     SyncRecord,
     SyncReport,
 )
-from sbsync.sync.changes import horizon
+from sbsync.sync.changes.index import horizon
 from tests.factories import make_idempotency_record, make_metrics, make_organization, make_sync_log, make_user
 
 CONFIG_TABLES = ("sbsync_modelpermission", "sbsync_datafilter", "sbsync_discoveryconfig")

@@ -3,7 +3,7 @@
 Every number is measured, none estimated:
 
 * ``operations``: per operation type over the last ``days`` (default 7): count, average and percentile
-  processing times, average batch size and query count, peak memory (sync/stats.py, shared with the UI).
+  processing times, average batch size and query count, peak memory (monitoring/stats.py, shared with the UI).
 * ``cache_stats``: hits and misses of the configuration cache (permissions, filters, discovery) counted
   by the server process that answered, since it started; with several worker processes each has its own
   counts. The hit rate is null until there has been a lookup.
@@ -30,8 +30,8 @@ from sbsync.api.decorators import sync_endpoint
 from sbsync.api.errors import ApiError
 from sbsync.api.schema import ErrorResponse
 from sbsync.models import PerformanceAnalysis, PerformanceMetrics
+from sbsync.monitoring.stats import metrics_summary
 from sbsync.sync.activity import memory_mb
-from sbsync.sync.stats import metrics_summary
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 366

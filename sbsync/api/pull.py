@@ -22,8 +22,8 @@ from sbsync.api.errors import ApiError
 from sbsync.api.schema import ErrorResponse
 from sbsync.enums import Action, LogStatus, Operation
 from sbsync.sync.activity import measured, record_activity
-from sbsync.sync.cursor import CursorExpired, PullError
-from sbsync.sync.pull import PullPage, build_pull_page
+from sbsync.sync.pull.cursor import CursorExpired, PullError
+from sbsync.sync.pull.page import PullPage, build_pull_page
 
 ENVELOPE_KEYS = frozenset({"models", "batch_size", "organization"})
 MAX_LABEL_ECHO = 100

@@ -1,5 +1,5 @@
 """Push (PROTOCOL.md section 4) and async push jobs: parse the envelope, find the caller's organization,
-run the push (sbsync/sync/submit.py) or queue it, answer."""
+run the push (sbsync/sync/push/serve.py) or queue it, answer."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from sbsync.api.push_schema import (
     PushResponse,
 )
 from sbsync.api.schema import ErrorResponse
-from sbsync.sync.envelope import EnvelopeError, PushEnvelope, parse_envelope
-from sbsync.sync.jobs import create_push_job, describe_job, job_for_user
-from sbsync.sync.submit import submit_push
+from sbsync.sync.push.envelope import EnvelopeError, PushEnvelope, parse_envelope
+from sbsync.sync.push.jobs import create_push_job, describe_job, job_for_user
+from sbsync.sync.push.serve import submit_push
 from sbsync.tasks import bulk_sync_operation
 
 

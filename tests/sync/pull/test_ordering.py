@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from sbsync.demo.shop.models import Customer
 from sbsync.models import SyncRecord
-from sbsync.sync.tracking import mark_changed
+from sbsync.sync.changes.tracking import mark_changed
 from tests.factories import make_customer
 from tests.pulling import Replica
 

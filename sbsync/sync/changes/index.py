@@ -17,7 +17,7 @@ How positions are assigned instead:
   deadlocks with one.
 
 Push buffers its changes (``collecting_changes``) and writes them in one upsert per scope and model;
-saves elsewhere (admin, shell, the host's code) are written as they happen by sync/tracking.py.
+saves elsewhere (admin, shell, the host's code) are written as they happen by sync/changes/tracking.py.
 """
 
 from __future__ import annotations

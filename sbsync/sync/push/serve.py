@@ -24,13 +24,13 @@ from django.db import transaction
 from sbsync.access import Access
 from sbsync.enums import LogStatus, Operation, RecordStatus
 from sbsync.errors import error_body
-from sbsync.sync import idempotency
 from sbsync.sync.activity import Measurement, log_status, measured, record_activity, storable
-from sbsync.sync.batch import FAILURE, PushResult
-from sbsync.sync.envelope import PushEnvelope
 from sbsync.sync.jsondata import json_data
-from sbsync.sync.locks import retrying
-from sbsync.sync.push import apply_push
+from sbsync.sync.push import idempotency
+from sbsync.sync.push.apply import apply_push
+from sbsync.sync.push.envelope import PushEnvelope
+from sbsync.sync.push.items import FAILURE, PushResult
+from sbsync.sync.push.locks import retrying
 
 MAX_FLAT_ERRORS = 100
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from sbsync.demo.shop.models import Customer, Product
 from sbsync.models import ChangeClock, StampCheckpoint, SyncRecord, TrackedModel
-from sbsync.sync.changes import (
+from sbsync.sync.changes.index import (
     Change,
     collecting_changes,
     compact_tombstones,
@@ -21,7 +21,7 @@ from sbsync.sync.changes import (
     stamp_pending,
     write_changes,
 )
-from sbsync.sync.tracking import mark_changed
+from sbsync.sync.changes.tracking import mark_changed
 from tests.factories import make_customer, make_order, make_organization, make_product, make_user
 
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from sbsync.sync.stats import metrics_summary, percentile
+from sbsync.monitoring.stats import metrics_summary, percentile
 from tests.factories import make_metrics
 
 

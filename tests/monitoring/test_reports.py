@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from sbsync.enums import LogStatus, Operation
 from sbsync.models import SyncReport
-from sbsync.sync.reports import generate_sync_report
+from sbsync.monitoring.reports import generate_sync_report
 from tests.factories import make_organization, make_sync_log
 
 DAY = date(2026, 11, 20)

@@ -3,7 +3,7 @@ order, for the rows the caller may see, at most ``batch_size`` records in all.
 
 How a page is built:
 
-1. Start positions are parsed and checked (sync/cursor.py) before anything is written.
+1. Start positions are parsed and checked (sync/pull/cursor.py) before anything is written.
 2. Per model, rows that predate the change index are entered once (``ensure_backfilled``); per scope,
    committed changes are positioned (``stamp_pending``). Both commit on their own, before the page is
    read, so the scope's clock lock is never held while a page is served.
@@ -12,7 +12,7 @@ How a page is built:
    order, in chunks; each chunk's rows are fetched in one query by primary key, with
    ``Access.row_filter`` (tenant and data filters) tested in the select list. A record whose row is visible is sent as data with
    the record's version; one whose row is deleted, gone or outside the view is sent as deleted. Records
-   below a cursor's floor that the client cannot hold are skipped (see sync/cursor.py) and do not count
+   below a cursor's floor that the client cannot hold are skipped (see sync/pull/cursor.py) and do not count
    toward ``batch_size``; at most ``SCAN_LIMIT`` records are looked at per request.
 4. Per user and per organization, the last sync time and total records are updated (an insert of the
    missing rows and one update each, after one read of the user's previous sync times).
@@ -35,8 +35,8 @@ from django.utils import timezone
 
 from sbsync.access import Access
 from sbsync.models import ChangeClock, SyncMetadata, SyncRecord, UserSyncMetadata
-from sbsync.sync.changes import ensure_backfilled, pk_key, position_at, stamp_pending
-from sbsync.sync.cursor import Cursor, CursorExpired, InvalidCursor, parse_start
+from sbsync.sync.changes.index import ensure_backfilled, pk_key, position_at, stamp_pending
+from sbsync.sync.pull.cursor import Cursor, CursorExpired, InvalidCursor, parse_start
 from sbsync.sync.records import attnames, payload
 
 SCAN_CHUNK = 1000

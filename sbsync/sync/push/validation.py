@@ -5,7 +5,7 @@ for an integer, text for a date, true/false for a boolean), text may not hold NU
 refuses them), date-times must carry a time zone, and the field's ``to_python`` turns the value into
 what the model holds. The model's validators then run through ``Model.clean_fields()`` on the built
 instance, never ``full_clean()``: that one queries per record (foreign keys, unique values). Those two
-are checked in bulk instead: foreign keys by the engine (sync/push.py), unique values by
+are checked in bulk instead: foreign keys by the engine (sync/push/apply.py), unique values by
 ``unique_conflicts`` below, one query per unique constraint and model.
 """
 

@@ -9,11 +9,11 @@ from django.db import connection, models
 from sbsync.access import access_for
 from sbsync.demo.shop.models import Customer, Order, Product, Report
 from sbsync.models import SyncMetadata, SyncRecord
-from sbsync.sync.batch import CREATE, Item
-from sbsync.sync.changes import pk_key
-from sbsync.sync.push import apply_push
-from sbsync.sync.validation import NAIVE_DATETIME, NUL_CHARACTER, convert, unique_conflicts
-from sbsync.sync.writes import REFUSED, write_rows
+from sbsync.sync.changes.index import pk_key
+from sbsync.sync.push.apply import apply_push
+from sbsync.sync.push.items import CREATE, Item
+from sbsync.sync.push.validation import NAIVE_DATETIME, NUL_CHARACTER, convert, unique_conflicts
+from sbsync.sync.push.writes import REFUSED, write_rows
 from tests.factories import make_customer, make_order, make_product
 
 AGE_MAX = connection.ops.integer_field_range("PositiveSmallIntegerField")[1]

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Max
 from simple_history.utils import get_app_model_primary_key_name, get_history_manager_for_model
 
-from sbsync.sync.changes import batched
+from sbsync.sync.changes.index import batched
 
 CHUNK = 1000
 INITIAL_REASON = "Initial audit record (setup_audit_trails)"

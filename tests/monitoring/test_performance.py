@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from sbsync.enums import LogStatus, Operation
 from sbsync.models import PerformanceAnalysis
-from sbsync.sync.performance import analyze_performance, resource_snapshot
+from sbsync.monitoring.performance import analyze_performance, resource_snapshot
 from tests.factories import make_metrics, make_sync_log
 
 

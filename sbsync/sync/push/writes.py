@@ -27,11 +27,11 @@ from django.db.models.fields import AutoFieldMixin
 
 from sbsync import discovery
 from sbsync.access import Access
-from sbsync.sync.batch import CREATE, DELETE, UPDATE, Item, reject_dependents
-from sbsync.sync.changes import Change, pk_key
-from sbsync.sync.history import deferred_history, history_user
-from sbsync.sync.locks import check_deferred_constraints
-from sbsync.sync.validation import NO_SUCH_ROW, NON_FIELD
+from sbsync.sync.changes.index import Change, pk_key
+from sbsync.sync.push.history import deferred_history, history_user
+from sbsync.sync.push.items import CREATE, DELETE, UPDATE, Item, reject_dependents
+from sbsync.sync.push.locks import check_deferred_constraints
+from sbsync.sync.push.validation import NO_SUCH_ROW, NON_FIELD
 
 OUTSIDE_VIEW = "After this change the row would be outside the rows you may see."
 REFUSED = "The database refused this record."
@@ -213,7 +213,7 @@ def write_history(user: Any, items: list[Item]) -> None:
 def delete_rows(access: Access, items: list[Item], buffer: list[Change]) -> None:
     """Delete the rows of the open delete ``items`` through Django's collector, per model, so cascades
     happen and their post_delete signals put tombstones in ``buffer`` and history rows in place (inserted
-    in bulk, sync/history.py). A row that others protect is rejected; the rest are deleted."""
+    in bulk, sync/push/history.py). A row that others protect is rejected; the rest are deleted."""
     by_model: dict[type[models.Model], list[Item]] = defaultdict(list)
     for item in items:
         if item.open and item.action == DELETE:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from sbsync.demo.shop.models import Customer
 from sbsync.models import Organization
-from sbsync.sync.audit import (
+from sbsync.monitoring.audit import (
     INITIAL_REASON,
     create_initial_history,
     delete_old_history,

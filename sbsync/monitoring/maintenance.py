@@ -18,9 +18,9 @@ from simple_history.utils import get_history_model_for_model
 
 from sbsync import cache, conf, discovery
 from sbsync.models import IdempotencyRecord, PerformanceAnalysis, PerformanceMetrics, SyncLog
+from sbsync.monitoring.audit import keeps_history
 from sbsync.sync.activity import LOG_FILE_DAYS, day_log_files
-from sbsync.sync.audit import keeps_history
-from sbsync.sync.changes import compact_tombstones
+from sbsync.sync.changes.index import compact_tombstones
 
 
 @dataclass(frozen=True)

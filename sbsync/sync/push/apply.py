@@ -3,14 +3,14 @@
 A push runs in one transaction, with a fixed number of queries per model whatever the batch size:
 
 1. Read every record without a query: model and ``can_push``, primary key, ``_version``, ``_deleted``,
-   and each field converted by type (sync/validation.py).
-2. Lock the batch's row keys (PostgreSQL advisory locks, sync/locks.py).
+   and each field converted by type (sync/push/validation.py).
+2. Lock the batch's row keys (PostgreSQL advisory locks, sync/push/locks.py).
 3. Per model: load the batch's rows that lie inside the caller's view (``Access.rows``, locked), their
    versions, and which client keys are taken by rows outside the view. Decide each record: create,
    update, delete, unchanged, conflict, rejected or forbidden. Primary keys are looked up only in the
    caller's view, so a row of another organization and a row that does not exist answer alike.
 4. Check in bulk: foreign keys (one query per field), unique values (one query per constraint).
-5. Write (sync/writes.py): creates and updates in bulk, each row checked to still be inside the view;
+5. Write (sync/push/writes.py): creates and updates in bulk, each row checked to still be inside the view;
    then deletes through Django's collector, so cascades leave tombstones.
 6. Enter the changes in the change index (new versions for the results) and keep SyncMetadata current.
 
@@ -36,8 +36,9 @@ from sbsync import discovery
 from sbsync.access import Access
 from sbsync.enums import Action, RecordStatus
 from sbsync.models import Membership, SyncMetadata, SyncRecord
-from sbsync.sync import validation as v
-from sbsync.sync.batch import (
+from sbsync.sync.changes.index import collecting_changes, pk_key, stamp_pending, write_changes
+from sbsync.sync.push import validation as v
+from sbsync.sync.push.items import (
     CREATE,
     DELETE,
     DONE_BY_ACTION,
@@ -47,10 +48,9 @@ from sbsync.sync.batch import (
     PushResult,
     reject_dependents,
 )
-from sbsync.sync.changes import collecting_changes, pk_key, stamp_pending, write_changes
-from sbsync.sync.locks import lock_row_keys, retrying
+from sbsync.sync.push.locks import lock_row_keys, retrying
+from sbsync.sync.push.writes import delete_rows, record_written, write_history, write_rows
 from sbsync.sync.records import instance_payload
-from sbsync.sync.writes import delete_rows, record_written, write_history, write_rows
 
 FORBIDDEN_MODEL = "You may not push records of this model."
 FORBIDDEN_ACTION = {
@@ -68,7 +68,7 @@ PK_TWICE = "Give the primary key once."
 def apply_push(
     *, access: Access, records: list[dict[str, Any]], atomic: bool = False, dry_run: bool = False
 ) -> PushResult:
-    """Apply ``records`` (objects with a string ``_model``: sync/envelope.py checks that) as the member
+    """Apply ``records`` (objects with a string ``_model``: sync/push/envelope.py checks that) as the member
     described by ``access``.
 
     Side effects, in one transaction (rolled back for a dry run, and for an atomic push with a failed

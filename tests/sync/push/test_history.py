@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 
 from sbsync.demo.shop.models import Customer, Order
-from sbsync.sync.history import deferred_history
+from sbsync.sync.push.history import deferred_history
 from tests.factories import make_order
 
 

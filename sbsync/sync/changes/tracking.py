@@ -3,7 +3,7 @@
 This is the one place sbsync listens to signals: it is the only way to see writes it does not make.
 Every candidate model (sbsync/discovery.py) is tracked, enabled right now or not, so a model enabled later
 already has complete changes. Writes that send no signals (``QuerySet.update()``, ``bulk_create``) are
-not seen: call ``sbsync.sync.tracking.mark_changed(queryset)`` after them.
+not seen: call ``sbsync.sync.changes.tracking.mark_changed(queryset)`` after them.
 
 Deleting a row also changes the rows whose foreign keys point at it with ``on_delete=SET_NULL``,
 ``SET_DEFAULT`` or ``SET(...)``: Django's collector rewrites them with an UPDATE that sends no
@@ -21,7 +21,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 
 from sbsync import discovery
 from sbsync.models import SHARED_SCOPE
-from sbsync.sync.changes import Change, pk_key, record_changes
+from sbsync.sync.changes.index import Change, pk_key, record_changes
 
 
 def change_for(model: type[models.Model], instance: models.Model, *, deleted: bool) -> Change:

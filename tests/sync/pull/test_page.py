@@ -11,12 +11,12 @@ from sbsync.access import access_for
 from sbsync.demo.shop.models import Customer
 from sbsync.enums import Action
 from sbsync.models import SyncMetadata, SyncRecord, UserSyncMetadata
-from sbsync.sync import pull as pull_module
-from sbsync.sync.changes import compact_tombstones, stamp_pending
-from sbsync.sync.cursor import CursorExpired, InvalidCursor, decode_cursor
-from sbsync.sync.pull import VISIBLE, build_pull_page, read_snapshot, rows_with_visibility
+from sbsync.sync.changes.index import compact_tombstones, stamp_pending
+from sbsync.sync.changes.tracking import mark_changed
+from sbsync.sync.pull import page as pull_module
+from sbsync.sync.pull.cursor import CursorExpired, InvalidCursor, decode_cursor
+from sbsync.sync.pull.page import VISIBLE, build_pull_page, read_snapshot, rows_with_visibility
 from sbsync.sync.records import attnames
-from sbsync.sync.tracking import mark_changed
 from tests.factories import make_customer, make_filter, make_order, make_permission, make_product
 from tests.pulling import Replica, row_state
 

@@ -12,7 +12,7 @@ from knox.models import AuthToken
 from sbsync import access
 from sbsync.cache import generation
 from sbsync.models import IdempotencyRecord, PerformanceAnalysis, PerformanceMetrics, SyncLog, SyncRecord
-from sbsync.sync.maintenance import (
+from sbsync.monitoring.maintenance import (
     cleanup_all,
     cleanup_metrics,
     cleanup_sync_logs,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core import signing
 
-from sbsync.sync.cursor import (
+from sbsync.sync.pull.cursor import (
     PREFIX,
     Cursor,
     InvalidCursor,

@@ -18,8 +18,8 @@ from sbsync.access import Access, access_for
 from sbsync.enums import JobStatus
 from sbsync.errors import error_body
 from sbsync.models import SyncJob
-from sbsync.sync.envelope import EnvelopeError, PushEnvelope, parse_envelope
-from sbsync.sync.submit import PushAnswer, submit_push
+from sbsync.sync.push.envelope import EnvelopeError, PushEnvelope, parse_envelope
+from sbsync.sync.push.serve import PushAnswer, submit_push
 
 logger = logging.getLogger("sbsync.sync")
 FAILED_MESSAGE = "The push could not be run; the server log has the details."

@@ -13,7 +13,7 @@ from huey.contrib.djhuey import HUEY
 
 from sbsync.enums import Operation
 from sbsync.models import PerformanceAnalysis, SyncLog
-from sbsync.sync.stats import log_activity, log_timings, metrics_summary
+from sbsync.monitoring.stats import log_activity, log_timings, metrics_summary
 
 # Past these figures a suggestion is made. Chosen for a server that should answer a sync request within
 # a couple of seconds on modest hardware.
@@ -32,7 +32,7 @@ logger = logging.getLogger("sbsync.performance")
 
 def performance_summary(*, days: int) -> dict[str, Any]:
     """The figures of the last ``days`` days: request counts, request timings per operation, and the
-    performance samples per operation type (sbsync/sync/stats.py)."""
+    performance samples per operation type (sbsync/monitoring/stats.py)."""
     since = timezone.now() - timedelta(days=days)
     logs = SyncLog.objects.since(since)
     return {

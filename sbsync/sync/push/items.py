@@ -9,8 +9,8 @@ from typing import Any
 from django.db import models
 
 from sbsync.enums import RecordStatus
-from sbsync.sync.changes import pk_key
-from sbsync.sync.validation import NO_SUCH_ROW, PK_KEYS
+from sbsync.sync.changes.index import pk_key
+from sbsync.sync.push.validation import NO_SUCH_ROW, PK_KEYS
 
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 SUCCESS = frozenset(
