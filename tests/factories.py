@@ -146,3 +146,14 @@ def make_idempotency_record(**overrides: Any) -> IdempotencyRecord:
     overrides.setdefault("body_hash", "0" * 64)
     overrides.setdefault("expires_at", timezone.now() + timedelta(hours=1))
     return IdempotencyRecord.objects.create(**overrides)
+
+
+def is_error(code: str, status: int | None = None) -> Any:
+    """For ``pytest.raises(ProtocolError, check=is_error(code))``: the protocol error ``code``."""
+
+    def check(exc: BaseException) -> bool:
+        return getattr(exc, "code", None) == code and (
+            status is None or getattr(exc, "status", None) == status
+        )
+
+    return check

@@ -27,8 +27,8 @@ from rest_framework.response import Response
 
 from sbsync import cache
 from sbsync.api.decorators import sync_endpoint
-from sbsync.api.errors import ApiError
 from sbsync.api.schema import ErrorResponse
+from sbsync.errors import ProtocolError
 from sbsync.models import PerformanceAnalysis, PerformanceMetrics
 from sbsync.monitoring.stats import metrics_summary
 from sbsync.sync.activity import memory_mb
@@ -78,7 +78,7 @@ def _days(request: Request) -> int:
     # isdigit() alone admits "²" (int() refuses it: a 500) and other scripts' digits.
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_DAYS:
         message = f"days must be a whole number between 1 and {MAX_DAYS}."
-        raise ApiError(400, "validation_error", message, {"days": [message]})
+        raise ProtocolError(400, "validation_error", message, {"days": [message]})
     return int(raw)
 
 
@@ -154,5 +154,5 @@ def performance_report(days: int) -> dict[str, Any]:
 @sync_endpoint(["GET"])
 def performance(request: Request) -> Response:
     if not request.user.is_staff:
-        raise ApiError(403, "forbidden", "Only staff users may read performance figures.")
+        raise ProtocolError(403, "forbidden", "Only staff users may read performance figures.")
     return Response(performance_report(_days(request)))

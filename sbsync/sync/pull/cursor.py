@@ -26,6 +26,8 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from sbsync.errors import ProtocolError
+
 PREFIX = "c:"
 SALT = "sbsync.cursor"
 FORMAT = 1
@@ -38,28 +40,18 @@ def _signer() -> signing.Signer:
     return signing.Signer(salt=SALT, sep=".")
 
 
-class PullError(Exception):
-    """A pull request that cannot be served. ``code`` is the protocol's error code; ``model_label`` the
-    model whose start position is at fault."""
-
-    code = "pull_error"
-
-    def __init__(self, model_label: str, detail: str) -> None:
-        super().__init__(detail)
-        self.model_label = model_label
-        self.detail = detail
+def start_error(status: int, code: str, model_label: str, detail: str) -> ProtocolError:
+    """The error of one model's start position, reported under ``models.<label>``."""
+    return ProtocolError(status, code, detail, {f"models.{model_label}": [detail]})
 
 
-class InvalidCursor(PullError):
-    code = "invalid_cursor"
+def invalid_cursor(model_label: str, detail: str) -> ProtocolError:
+    return start_error(400, "invalid_cursor", model_label, detail)
 
 
-class InvalidTimestamp(PullError):
-    code = "invalid_timestamp"
-
-
-class CursorExpired(PullError):
-    code = "cursor_expired"
+def cursor_expired(model_label: str, detail: str) -> ProtocolError:
+    """410: a position older than the tombstone horizon; the client pulls the model again from null."""
+    return start_error(410, "cursor_expired", model_label, detail)
 
 
 @dataclass(frozen=True)
@@ -95,8 +87,8 @@ def _int(value: Any) -> bool:
 
 
 def decode_cursor(text: str, model_label: str) -> Cursor:
-    """The cursor in ``text``; InvalidCursor when it is garbage or was tampered with."""
-    not_ours = InvalidCursor(model_label, f"The cursor of {model_label} is not a cursor this server issued.")
+    """The cursor in ``text``; ``invalid_cursor`` when it is garbage or was tampered with."""
+    not_ours = invalid_cursor(model_label, f"The cursor of {model_label} is not a cursor this server issued.")
     if len(text) > MAX_CURSOR_LENGTH:
         raise not_ours
     try:
@@ -127,7 +119,9 @@ def parse_timestamp(text: str, model_label: str) -> datetime:
     except ValueError:
         moment = None
     if moment is None:
-        raise InvalidTimestamp(
+        raise start_error(
+            400,
+            "invalid_timestamp",
             model_label,
             f"The start of {model_label} must be null, a cursor or an ISO-8601 timestamp like "
             f"2024-01-14T10:00:00Z; {text[:80]!r} is none of them.",

@@ -36,7 +36,7 @@ from django.utils import timezone
 from sbsync.access import Access
 from sbsync.models import ChangeClock, SyncMetadata, SyncRecord, UserSyncMetadata
 from sbsync.sync.changes.index import ensure_backfilled, pk_key, position_at, stamp_pending
-from sbsync.sync.pull.cursor import Cursor, CursorExpired, InvalidCursor, parse_start
+from sbsync.sync.pull.cursor import Cursor, cursor_expired, invalid_cursor, parse_start
 from sbsync.sync.records import attnames, payload
 
 SCAN_CHUNK = 1000
@@ -113,8 +113,8 @@ def build_pull_page(
     """Serve one page of changes for ``requests`` (model → null, ISO timestamp or cursor), models in
     the given order, each taking what is left of ``batch_size``.
 
-    Raises InvalidCursor / InvalidTimestamp (bad start position, nothing written) and CursorExpired
-    (a position older than the tombstone horizon). Side effects: backfills and stamps the scopes'
+    Raises ProtocolError ``invalid_cursor`` / ``invalid_timestamp`` (bad start position, nothing written)
+    and ``cursor_expired`` (a position older than the tombstone horizon). Side effects: backfills and stamps the scopes'
     change index; updates UserSyncMetadata and SyncMetadata of every requested model.
     """
     starts = {model: parse_start(value, model._meta.label) for model, value in requests.items()}
@@ -153,7 +153,7 @@ def _check_issued_for(access: Access, model: type[models.Model], cursor: Cursor)
         label,
         access.scope(model),
     ):
-        raise InvalidCursor(label, f"The cursor of {label} was not issued for this organization and model.")
+        raise invalid_cursor(label, f"The cursor of {label} was not issued for this organization and model.")
 
 
 @contextmanager
@@ -189,10 +189,10 @@ def _resume(
     if isinstance(start, datetime):
         seq = position_at(scope, start)
         if seq < horizon:
-            raise CursorExpired(label, _expired_detail(label))
+            raise cursor_expired(label, _expired_detail(label))
         return Cursor(access.organization.pk, label, scope, seq, fingerprint)
     if start.reached < horizon:
-        raise CursorExpired(label, _expired_detail(label))
+        raise cursor_expired(label, _expired_detail(label))
     if start.fingerprint != fingerprint:
         # The view changed: rescan everything so rows that left it are deleted and rows that entered it
         # arrive. Tombstones up to where the client had reached were already delivered (or skippable).

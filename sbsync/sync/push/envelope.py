@@ -1,4 +1,4 @@
-"""The envelope of a push (PROTOCOL.md section 4): everything checked before any record is looked at.
+"""The envelope of a push (sbsync/docs/protocol.md section 4): everything checked before any record is looked at.
 
 A bad envelope fails the whole request (400, or 413 past MAX_PUSH_RECORDS) and nothing runs; a bad
 record inside a good envelope only fails that record.
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sbsync import conf
+from sbsync.errors import ProtocolError
 
 KEYS = frozenset({"data", "atomic", "dry_run", "async", "batch_id", "organization"})
 FLAGS = ("atomic", "dry_run", "async")
@@ -18,20 +19,6 @@ MAX_KEY_LENGTH = 255
 # anything recursive (request-data redaction, JSON columns) meets them.
 MAX_DEPTH = 32
 MAX_REPORTED_ERRORS = 20
-
-
-class EnvelopeError(Exception):
-    """``code`` is ``validation_error`` (400) or ``too_many_records`` (413)."""
-
-    def __init__(self, code: str, detail: str, errors: dict[str, list[str]] | None = None) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.errors = errors
-
-    @property
-    def status_code(self) -> int:
-        return 413 if self.code == "too_many_records" else 400
 
 
 @dataclass(frozen=True)
@@ -49,7 +36,8 @@ class PushEnvelope:
         if header is not None:
             check_key("Idempotency-Key", header)
             if self.batch_id is not None and self.batch_id != header:
-                raise EnvelopeError(
+                raise ProtocolError(
+                    400,
                     "validation_error",
                     "The Idempotency-Key header and batch_id differ: send one, or the same value.",
                     {"batch_id": ["Differs from the Idempotency-Key header."]},
@@ -60,7 +48,8 @@ class PushEnvelope:
 
 def check_key(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_KEY_LENGTH or "\x00" in value:
-        raise EnvelopeError(
+        raise ProtocolError(
+            400,
             "validation_error",
             f"{name} must be a non-empty string of at most {MAX_KEY_LENGTH} characters, without NUL.",
             {name: [f"Give a non-empty string of at most {MAX_KEY_LENGTH} characters, without NUL."]},
@@ -88,27 +77,30 @@ def nesting_depth(value: Any) -> int:
 
 
 def parse_envelope(body: Any) -> PushEnvelope:
-    """The envelope of a push body, or EnvelopeError."""
+    """The envelope of a push body; ProtocolError ``validation_error`` (400) or ``too_many_records`` (413)."""
     if not isinstance(body, dict):
-        raise EnvelopeError("validation_error", 'Send a JSON object: {"data": [records]}.')
+        raise ProtocolError(400, "validation_error", 'Send a JSON object: {"data": [records]}.')
     unknown = sorted(set(body) - KEYS)
     if unknown:
-        raise EnvelopeError(
+        raise ProtocolError(
+            400,
             "validation_error",
             f"Unknown key {unknown[0]!r}; the envelope has {', '.join(sorted(KEYS))}.",
             {key: ["Unknown key."] for key in unknown[:MAX_REPORTED_ERRORS]},
         )
     if "data" not in body:
-        raise EnvelopeError("validation_error", "data is required.", {"data": ["This field is required."]})
+        raise ProtocolError(
+            400, "validation_error", "data is required.", {"data": ["This field is required."]}
+        )
     records = body["data"]
     if not isinstance(records, list):
-        raise EnvelopeError(
-            "validation_error", "data must be a list of records.", {"data": ["Give a list of records."]}
+        raise ProtocolError(
+            400, "validation_error", "data must be a list of records.", {"data": ["Give a list of records."]}
         )
     limit = conf.get("MAX_PUSH_RECORDS")
     if len(records) > limit:
-        raise EnvelopeError(
-            "too_many_records", f"A push holds at most {limit} records; this one has {len(records)}."
+        raise ProtocolError(
+            413, "too_many_records", f"A push holds at most {limit} records; this one has {len(records)}."
         )
     errors: dict[str, list[str]] = {}
     for name in FLAGS:
@@ -118,7 +110,7 @@ def parse_envelope(body: Any) -> PushEnvelope:
     if batch_id is not None:
         try:
             check_key("batch_id", batch_id)
-        except EnvelopeError as exc:
+        except ProtocolError as exc:
             errors.update(exc.errors or {})
     for index, record in enumerate(records):
         if len(errors) >= MAX_REPORTED_ERRORS:
@@ -129,9 +121,10 @@ def parse_envelope(body: Any) -> PushEnvelope:
             errors[f"data.{index}._model"] = ["Name the model: app_label.ModelName."]
     if errors:
         first = next(iter(errors))
-        raise EnvelopeError("validation_error", f"{first}: {errors[first][0]}", errors)
+        raise ProtocolError(400, "validation_error", f"{first}: {errors[first][0]}", errors)
     if nesting_depth(body) > MAX_DEPTH:
-        raise EnvelopeError(
+        raise ProtocolError(
+            400,
             "validation_error",
             f"Values nest too deeply: the body may nest at most {MAX_DEPTH} levels of lists and objects.",
         )

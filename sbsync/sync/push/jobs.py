@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from sbsync.access import Access, access_for
 from sbsync.enums import JobStatus
-from sbsync.errors import error_body
+from sbsync.errors import ProtocolError, error_body
 from sbsync.models import SyncJob
-from sbsync.sync.push.envelope import EnvelopeError, PushEnvelope, parse_envelope
-from sbsync.sync.push.serve import PushAnswer, submit_push
+from sbsync.sync.push.envelope import PushEnvelope, parse_envelope
+from sbsync.sync.push.serve import PushAnswer, serve_push
 
 logger = logging.getLogger("sbsync.sync")
 FAILED_MESSAGE = "The push could not be run; the server log has the details."
@@ -61,7 +61,7 @@ def describe_job(job: SyncJob) -> dict[str, Any]:
 def run_push_job(*, job_id: int) -> str | None:
     """Run a queued job. Returns its final status, or None when it is gone or already taken.
 
-    Side effects: the job row (status, times, answer); those of ``submit_push``.
+    Side effects: the job row (status, times, answer); those of ``serve_push``.
     """
     # Compare-and-set: a job delivered twice runs once.
     if not SyncJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
@@ -91,6 +91,6 @@ def _answer(job: SyncJob) -> PushAnswer:
         )
     try:
         envelope = parse_envelope(job.payload)
-    except EnvelopeError as exc:  # the limits may have changed since the job was queued
-        return PushAnswer(exc.status_code, error_body(exc.code, exc.detail, exc.errors))
-    return submit_push(access=access, envelope=envelope, idempotency_key=envelope.batch_id)
+    except ProtocolError as exc:  # the limits may have changed since the job was queued
+        return PushAnswer(exc.status, exc.body())
+    return serve_push(access=access, envelope=envelope, idempotency_key=envelope.batch_id)

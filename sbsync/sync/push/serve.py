@@ -41,7 +41,7 @@ class PushAnswer:
     body: dict[str, Any]
 
 
-def submit_push(*, access: Access, envelope: PushEnvelope, idempotency_key: str | None = None) -> PushAnswer:
+def serve_push(*, access: Access, envelope: PushEnvelope, idempotency_key: str | None = None) -> PushAnswer:
     """Run one push request.
 
     Side effects, in one transaction (retried as a whole after a PostgreSQL deadlock): those of

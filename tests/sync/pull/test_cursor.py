@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 import pytest
 from django.core import signing
 
+from sbsync.errors import ProtocolError
 from sbsync.sync.pull.cursor import (
     PREFIX,
     Cursor,
-    InvalidCursor,
-    InvalidTimestamp,
     decode_cursor,
     parse_start,
 )
+from tests.factories import is_error
 
 CURSOR = Cursor(organization=7, model_label="shop.Customer", scope=7, seq=1234, fingerprint="abcdef012345")
 
@@ -40,7 +40,7 @@ def test_a_tampered_position_is_rejected():
     payload, signature = CURSOR.encode()[len(PREFIX) :].rsplit(".", 1)
     forged = base64.urlsafe_b64encode(b'[1,7,"shop.Customer",7,1,"abcdef012345"]').decode().rstrip("=")
 
-    with pytest.raises(InvalidCursor):
+    with pytest.raises(ProtocolError, check=is_error("invalid_cursor", 400)):
         decode_cursor(f"{PREFIX}{forged}.{signature}", "shop.Customer")
 
 
@@ -48,24 +48,24 @@ def test_a_tampered_position_is_rejected():
     "garbage", ["c:", "c:abc", "c:abc.def", "c:..", "c:" + "A" * 2000, "c:\u00e9\u00e9.x"]
 )
 def test_garbage_is_an_invalid_cursor(garbage):
-    with pytest.raises(InvalidCursor) as caught:
+    with pytest.raises(ProtocolError, check=is_error("invalid_cursor", 400)) as caught:
         decode_cursor(garbage, "shop.Customer")
 
-    assert caught.value.model_label == "shop.Customer"
+    assert list(caught.value.errors) == ["models.shop.Customer"]
     assert caught.value.code == "invalid_cursor"
 
 
 def test_a_value_signed_for_another_purpose_is_not_a_cursor():
     other = signing.Signer(salt="something.else", sep=".").sign_object([1, 7, "shop.Customer", 7, 5, "f"])
 
-    with pytest.raises(InvalidCursor):
+    with pytest.raises(ProtocolError, check=is_error("invalid_cursor", 400)):
         decode_cursor(PREFIX + other, "shop.Customer")
 
 
 def test_a_signed_value_of_the_wrong_shape_is_not_a_cursor():
     wrong = signing.Signer(salt="sbsync.cursor", sep=".").sign_object([1, 7, "shop.Customer", -3, 5, "f"])
 
-    with pytest.raises(InvalidCursor):
+    with pytest.raises(ProtocolError, check=is_error("invalid_cursor", 400)):
         decode_cursor(PREFIX + wrong, "shop.Customer")
 
 
@@ -95,10 +95,10 @@ def test_start_timestamps_are_read_as_iso_8601_and_naive_ones_in_the_server_time
 
 @pytest.mark.parametrize("text", ["yesterday", "2024-13-01T00:00:00Z", "2024-01-14T25:00:00Z", "", "1" * 100])
 def test_an_invalid_timestamp_is_rejected_naming_the_model(text):
-    with pytest.raises(InvalidTimestamp) as caught:
+    with pytest.raises(ProtocolError, check=is_error("invalid_timestamp", 400)) as caught:
         parse_start(text, "shop.Order")
 
-    assert caught.value.model_label == "shop.Order"
+    assert list(caught.value.errors) == ["models.shop.Order"]
     assert "shop.Order" in caught.value.detail
 
 
@@ -116,5 +116,5 @@ def test_cursors_survive_a_key_rotation_with_fallbacks_and_not_without(settings)
     settings.SECRET_KEY_FALLBACKS = []
 
     assert kept == CURSOR
-    with pytest.raises(InvalidCursor):
+    with pytest.raises(ProtocolError, check=is_error("invalid_cursor", 400)):
         decode_cursor(text, "shop.Customer")

@@ -10,14 +10,15 @@ from django.utils import timezone
 from sbsync.access import access_for
 from sbsync.demo.shop.models import Customer
 from sbsync.enums import Action
+from sbsync.errors import ProtocolError
 from sbsync.models import SyncMetadata, SyncRecord, UserSyncMetadata
 from sbsync.sync.changes.index import compact_tombstones, stamp_pending
 from sbsync.sync.changes.tracking import mark_changed
 from sbsync.sync.pull import page as pull_module
-from sbsync.sync.pull.cursor import CursorExpired, InvalidCursor, decode_cursor
+from sbsync.sync.pull.cursor import decode_cursor
 from sbsync.sync.pull.page import VISIBLE, build_pull_page, read_snapshot, rows_with_visibility
 from sbsync.sync.records import attnames
-from tests.factories import make_customer, make_filter, make_order, make_permission, make_product
+from tests.factories import is_error, make_customer, make_filter, make_order, make_permission, make_product
 from tests.pulling import Replica, row_state
 
 CUSTOMER = "shop.Customer"
@@ -243,7 +244,7 @@ def test_a_cursor_older_than_the_tombstone_horizon_is_expired_and_null_starts_ov
     stamp_pending(trio.acme.pk)
     compact_tombstones(older_than=timezone.now() + timedelta(seconds=1))
 
-    with pytest.raises(CursorExpired):
+    with pytest.raises(ProtocolError, check=is_error("cursor_expired", 410)):
         replica.pull()
     fresh = Replica(trio.alice, trio.acme, [CUSTOMER])
     fresh.pull()
@@ -257,11 +258,11 @@ def test_a_cursor_of_another_organization_or_model_is_invalid(trio):
     order_page = Replica(trio.alice, trio.acme, ["shop.Order"]).pull()
     access = access_for(trio.alice, trio.acme)
 
-    with pytest.raises(InvalidCursor):
+    with pytest.raises(ProtocolError, check=is_error("invalid_cursor", 400)):
         build_pull_page(
             access=access, requests={Customer: globex_page.models[CUSTOMER].cursor.encode()}, batch_size=5
         )
-    with pytest.raises(InvalidCursor):
+    with pytest.raises(ProtocolError, check=is_error("invalid_cursor", 400)):
         build_pull_page(
             access=access, requests={Customer: order_page.models["shop.Order"].cursor.encode()}, batch_size=5
         )
