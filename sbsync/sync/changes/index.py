@@ -72,9 +72,10 @@ _buffer: ContextVar[list[Change] | None] = ContextVar("sbsync_change_buffer", de
 def collecting_changes() -> Iterator[list[Change]]:
     """Buffer the changes recorded inside the block instead of writing them one by one. The caller
     passes the buffer to ``write_changes`` before its transaction commits (push does)."""
-    token = _buffer.set([])
+    buffer: list[Change] = []
+    token = _buffer.set(buffer)
     try:
-        yield _buffer.get()  # type: ignore[misc]
+        yield buffer
     finally:
         _buffer.reset(token)
 

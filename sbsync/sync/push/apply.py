@@ -44,11 +44,16 @@ from sbsync.sync.push.items import (
     DONE_BY_ACTION,
     FAILURE,
     UPDATE,
+    Create,
+    Delete,
     Item,
     PushResult,
+    Read,
+    Update,
+    Write,
     reject_dependents,
 )
-from sbsync.sync.push.locks import lock_row_keys, retrying
+from sbsync.sync.push.locks import lock_row_keys
 from sbsync.sync.push.writes import delete_rows, record_written, write_history, write_rows
 from sbsync.sync.records import instance_payload
 
@@ -74,36 +79,32 @@ def apply_push(
     Side effects, in one transaction (rolled back for a dry run, and for an atomic push with a failed
     record): rows created, updated and deleted, cascades included; history rows attributed to the user;
     change-index records with new versions; SyncMetadata of each model written. Retried as a whole on
-    a PostgreSQL deadlock when it owns the transaction. After commit, the organization's pending changes
-    are positioned (``stamp_pending``).
+    a PostgreSQL deadlock by the caller that owns the transaction (``serve_push``). After commit, the
+    organization's pending changes are positioned (``stamp_pending``).
     """
-    return retrying(lambda: _apply(access, records, atomic=atomic, dry_run=dry_run))
-
-
-def _apply(access: Access, records: list[dict[str, Any]], *, atomic: bool, dry_run: bool) -> PushResult:
     reader = RecordReader(access)
     items = [reader.read(index, record) for index, record in enumerate(records)]
+    reads = [item for item in items if isinstance(item, Read)]
     versions: dict[tuple[str, str], int] = {}
     with transaction.atomic(), collecting_changes() as buffer:
         lock_row_keys(
-            (item.label, pk_key(item.model, item.pk))
-            for item in items
-            if item.open and item.pk_given and item.model is not None
+            (item.label, pk_key(item.model, item.pk)) for item in reads if item.open and item.pk_given
         )
-        for model, group in _by_model(items).items():
-            _decide(access, model, group, reader)
-        _check_foreign_keys(access, items, reader)
-        _check_unique(items)
-        reject_dependents(items)
+        writes: list[Write] = []
+        for model, group in _by_model(reads).items():
+            writes += _decide(access, model, group, reader)
+        _check_foreign_keys(access, writes, reader)
+        _check_unique(writes)
+        reject_dependents(reads)
         write = not (atomic and any(item.status in FAILURE for item in items))
         if write:
-            written = write_rows(access, items)
+            written = write_rows(access, writes)
             record_written(access, written, buffer)
             write_history(access.user, written)
-            delete_rows(access, items, buffer)
-        for item in items:
-            if item.open:
-                item.finish(DONE_BY_ACTION[item.action])  # type: ignore[index]
+            delete_rows(access, writes, buffer)
+        for decided in writes:
+            if decided.item.open:
+                decided.item.finish(DONE_BY_ACTION[decided.action])
         if write:
             versions = write_changes(buffer)
         atomic_rejected = atomic and any(item.status in FAILURE for item in items)
@@ -175,12 +176,12 @@ class RecordReader:
         return None
 
     def read(self, index: int, record: dict[str, Any]) -> Item:
-        item = Item(index=index, record=record)
         model = self.access.model(record["_model"])
         if model is None or not self.access.can(model, Action.PUSH):
-            item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_MODEL)
-            return item
-        item.model = model
+            refused = Item(index=index, record=record)
+            refused.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_MODEL)
+            return refused
+        item = Read(index=index, record=record, model=model)
         if model._meta.parents:
             item.reject({v.NON_FIELD: [INHERITED]})
             return item
@@ -195,9 +196,8 @@ class RecordReader:
             self._read_fields(item)
         return item
 
-    def _read_meta(self, item: Item) -> dict[str, list[str]]:
+    def _read_meta(self, item: Read) -> dict[str, list[str]]:
         record, model = item.record, item.model
-        assert model is not None
         errors: dict[str, list[str]] = {}
         deleted = record.get("_deleted", False)
         if not isinstance(deleted, bool):
@@ -221,10 +221,8 @@ class RecordReader:
             errors[pk_field.name] = [DELETE_WITHOUT_PK]
         return errors
 
-    def _read_fields(self, item: Item) -> None:
-        model = item.model
-        assert model is not None
-        shape = self.shape(model)
+    def _read_fields(self, item: Read) -> None:
+        shape = self.shape(item.model)
         for key, raw in item.record.items():
             if key in v.META_KEYS or key in shape.pk_keys:
                 continue
@@ -246,18 +244,21 @@ class RecordReader:
                     item.errors[key] = v.error_messages(exc)
 
 
-def _by_model(items: list[Item]) -> dict[type[models.Model], list[Item]]:
-    groups: dict[type[models.Model], list[Item]] = defaultdict(list)
+def _by_model(items: list[Read]) -> dict[type[models.Model], list[Read]]:
+    groups: dict[type[models.Model], list[Read]] = defaultdict(list)
     for item in items:
-        if item.open and item.model is not None:
+        if item.open:
             groups[item.model].append(item)
     return groups
 
 
-def _decide(access: Access, model: type[models.Model], items: list[Item], reader: RecordReader) -> None:
-    """Look up the rows of ``items`` in the caller's view (three queries at most) and decide each one."""
+def _decide(
+    access: Access, model: type[models.Model], items: list[Read], reader: RecordReader
+) -> list[Write]:
+    """Look up the rows of ``items`` in the caller's view (three queries at most) and decide each one:
+    finished (unchanged, conflict, rejected, forbidden) or to be written."""
     label = model._meta.label
-    keyed: dict[str, Item] = {}
+    keyed: dict[str, Read] = {}
     for item in items:
         if not item.pk_given:
             continue
@@ -289,28 +290,32 @@ def _decide(access: Access, model: type[models.Model], items: list[Item], reader
         taken = {
             pk_key(model, pk) for pk in model._base_manager.filter(pk__in=wanted).values_list("pk", flat=True)
         }
+    writes: list[Write] = []
     for item in items:
         if not item.open:
             continue
         key = pk_key(model, item.pk) if item.pk_given else ""
         row = found.get(key)
         item.current_version = versions.get(key, 0) if row is not None else None
+        decided: Write | None = None
         if item.deleted:
-            item.action = DELETE
             if row is None:
                 item.finish(RecordStatus.UNCHANGED)
             else:
-                item.instance = row
+                decided = Delete(item, row)
         elif row is not None:
-            _decide_update(access, item, row, reader)
+            decided = _decide_update(access, item, row, reader)
         elif item.version is not None:
             _finish_conflict(access, item, None)
         else:
-            _decide_create(access, item, unusable=bool(key) and (auto_pk or key in taken), reader=reader)
+            unusable = bool(key) and (auto_pk or key in taken)
+            decided = _decide_create(access, item, unusable=unusable, reader=reader)
+        if decided is not None:
+            writes.append(decided)
+    return writes
 
 
-def _finish_conflict(access: Access, item: Item, row: models.Model | None) -> None:
-    assert item.model is not None
+def _finish_conflict(access: Access, item: Read, row: models.Model | None) -> None:
     if not access.can(item.model, Action.UPDATE):
         item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_ACTION[UPDATE])
         return
@@ -322,35 +327,33 @@ def _finish_conflict(access: Access, item: Item, row: models.Model | None) -> No
     item.finish(RecordStatus.CONFLICT, **extra)
 
 
-def _decide_update(access: Access, item: Item, row: models.Model, reader: RecordReader) -> None:
+def _decide_update(access: Access, item: Read, row: models.Model, reader: RecordReader) -> Update | None:
     model = item.model
-    assert model is not None
     if not access.can(model, Action.UPDATE):
         item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_ACTION[UPDATE])
-        return
+        return None
     if item.version is not None and item.version != item.current_version:
         _finish_conflict(access, item, row)
-        return
+        return None
     instance = copy.copy(row)
     for attname, value in item.values.items():
         setattr(instance, attname, value)
     if not _clean(item, instance, reader.shape(model).scalars & item.sent.keys()):
-        return
+        return None
     if all(getattr(instance, attname) == getattr(row, attname) for attname in item.values):
         item.finish(RecordStatus.UNCHANGED)
-        return
-    item.action, item.instance, item.current = UPDATE, instance, row
+        return None
+    return Update(item, instance, current=row)
 
 
-def _decide_create(access: Access, item: Item, *, unusable: bool, reader: RecordReader) -> None:
+def _decide_create(access: Access, item: Read, *, unusable: bool, reader: RecordReader) -> Create | None:
     model = item.model
-    assert model is not None
     if not access.can(model, Action.CREATE):
         item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_ACTION[CREATE])
-        return
+        return None
     if unusable:
         item.reject({model._meta.pk.name: [v.UNUSABLE_PK]})
-        return
+        return None
     shape = reader.shape(model)
     for field in shape.required:
         if field.name not in item.sent and field.get_default() is None:
@@ -360,11 +363,10 @@ def _decide_create(access: Access, item: Item, *, unusable: bool, reader: Record
         setattr(instance, shape.tenant.attname, access.organization.pk)
     if item.pk_given:
         instance.pk = item.pk
-    if _clean(item, instance, shape.scalars):
-        item.action, item.instance = CREATE, instance
+    return Create(item, instance) if _clean(item, instance, shape.scalars) else None
 
 
-def _clean(item: Item, instance: models.Model, checked: Set[str]) -> bool:
+def _clean(item: Read, instance: models.Model, checked: Set[str]) -> bool:
     """Run the model's field validators on ``checked`` fields (no queries) and reject the record with
     these and the errors found while reading it, if any. False when rejected."""
     meta = instance._meta
@@ -383,31 +385,35 @@ def _clean(item: Item, instance: models.Model, checked: Set[str]) -> bool:
     return True
 
 
-def _check_foreign_keys(access: Access, items: list[Item], reader: RecordReader) -> None:
+def _check_foreign_keys(access: Access, writes: list[Write], reader: RecordReader) -> None:
     """Every foreign key a create or update sets must point at a row the caller could pull (one query
     per field), or at a row created earlier in this push; a user must be an active member of the
     organization. The same message for every unusable target, so nothing is revealed about other rows."""
-    creating: dict[tuple[str, str], Item] = {}
+    creating: dict[tuple[str, str], Read] = {}
     deleting: set[tuple[str, str]] = set()
-    for item in items:
-        if item.model is None or not item.pk_given:
+    for decided in writes:
+        item = decided.item
+        if not item.pk_given:
             continue
-        key = (item.model._meta.label, pk_key(item.model, item.pk))
-        if item.open and item.action == CREATE:
+        key = (item.label, pk_key(item.model, item.pk))
+        if isinstance(decided, Create) and item.open:
             creating[key] = item
-        elif item.action == DELETE and item.status != RecordStatus.UNCHANGED:
+        elif isinstance(decided, Delete):
             deleting.add(key)
-    wanted: dict[models.ForeignKey[Any, Any], list[tuple[Item, Any]]] = defaultdict(list)
-    for item in items:
-        if not item.open or item.action not in (CREATE, UPDATE) or item.model is None:
+    wanted: dict[models.ForeignKey[Any, Any], list[tuple[Read, Any]]] = defaultdict(list)
+    for decided in writes:
+        item = decided.item
+        if not item.open or isinstance(decided, Delete):
             continue
         for field in item.model._meta.concrete_fields:
-            if not field.is_relation or field.attname not in item.values:
+            if not isinstance(field, models.ForeignKey) or field.attname not in item.values:
                 continue
             value = item.values[field.attname]
-            if value is None or (item.action == UPDATE and getattr(item.current, field.attname) == value):
+            if value is None or (
+                isinstance(decided, Update) and getattr(decided.current, field.attname) == value
+            ):
                 continue
-            wanted[field].append((item, value))  # type: ignore[index]
+            wanted[field].append((item, value))
     for field, pairs in wanted.items():
         target = field.related_model
         target_field = field.target_field
@@ -447,12 +453,15 @@ def _valid_targets(
     return set()
 
 
-def _check_unique(items: list[Item]) -> None:
-    for model, group in _by_model(items).items():
-        writes = {item.index: item for item in group if item.action in (CREATE, UPDATE)}
-        conflicts = v.unique_conflicts(model, [(i, item.instance) for i, item in writes.items()])  # type: ignore[misc]
+def _check_unique(writes: list[Write]) -> None:
+    by_model: dict[type[models.Model], dict[int, Write]] = defaultdict(dict)
+    for decided in writes:
+        if decided.item.open and not isinstance(decided, Delete):
+            by_model[decided.model][decided.item.index] = decided
+    for model, group in by_model.items():
+        conflicts = v.unique_conflicts(model, [(index, decided.instance) for index, decided in group.items()])
         for index, errors in conflicts.items():
-            item = writes[index]
+            item = group[index].item
             item.reject({item.sent.get(name, name): messages for name, messages in errors.items()})
 
 

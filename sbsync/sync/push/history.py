@@ -37,7 +37,8 @@ def _defer(sender: type[models.Model], history_instance: models.Model, **kwargs:
     pending = _deferred.get()
     if pending is None or getattr(history_instance, "_history_m2m_fields", None):
         return
-    history_instance.save = _inserted_later  # type: ignore[method-assign]
+    # The instance's own attribute shadows the class's method (so this row alone is not saved).
+    setattr(history_instance, "save", _inserted_later)  # noqa: B010
     pending.append(history_instance)
 
 

@@ -1,10 +1,11 @@
-"""The records of one push while it is applied (``Item``) and what the push returns (``PushResult``)."""
+"""The records of one push while it is applied, typed by phase: as sent (``Item``), read (``Read``),
+decided (``Create``, ``Update``, ``Delete``); and what the push returns (``PushResult``)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import models
 
@@ -22,26 +23,11 @@ DONE_BY_ACTION = {CREATE: RecordStatus.CREATED, UPDATE: RecordStatus.UPDATED, DE
 
 @dataclass(eq=False)
 class Item:
-    """One pushed record. ``status`` stays None while the record may still be applied."""
+    """A pushed record as sent: what every record has, whatever became of it. ``status`` stays None
+    while the record may still be applied. Records of a model the caller may not push stay this."""
 
     index: int
     record: dict[str, Any]
-    model: type[models.Model] | None = None
-    pk: Any = None
-    pk_given: bool = False
-    deleted: bool = False
-    version: int | None = None
-    # Converted values by attname, and the key the client used for each field name (errors use it).
-    values: dict[str, Any] = field(default_factory=dict)
-    sent: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    action: str | None = None
-    instance: models.Model | None = None
-    # The row as loaded (updates): foreign keys are checked only where the record changes them.
-    current: models.Model | None = None
-    current_version: int | None = None
-    # In-batch creates this record's foreign keys point at, with the key naming the foreign key.
-    depends: list[tuple[Item, str]] = field(default_factory=list)
     status: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -51,7 +37,7 @@ class Item:
 
     @property
     def label(self) -> str:
-        return self.model._meta.label if self.model is not None else str(self.record.get("_model"))
+        return str(self.record.get("_model"))
 
     def finish(self, status: str, **extra: Any) -> None:
         self.status = RecordStatus(status).value
@@ -62,27 +48,23 @@ class Item:
 
     def result(self, versions: dict[tuple[str, str], int], *, applied: bool) -> dict[str, Any]:
         result: dict[str, Any] = {"index": self.index, "_model": self.label}
-        pk = self._python_pk(applied)
+        pk = self.reported_pk(applied)
         if pk is not None:
             result["id"] = _jsonable_pk(pk)
         elif (raw := self._raw_pk()) is not None:
             result["id"] = raw
         result["status"] = self.status
-        if self.status in DONE_BY_ACTION.values() and applied and pk is not None and self.model is not None:
-            key = (self.model._meta.label, pk_key(self.model, pk))
-            if key in versions:
-                result["_version"] = versions[key]
-        elif self.status == RecordStatus.UNCHANGED and self.current_version is not None:
-            result["_version"] = self.current_version
+        version = self.reported_version(versions, pk, applied)
+        if version is not None:
+            result["_version"] = version
         result.update(self.extra)
         return result
 
-    def _python_pk(self, applied: bool) -> Any:
-        """The primary key to report: the one sent, or the one the server gave (only once written)."""
-        if self.pk_given:
-            return self.pk
-        if self.status == RecordStatus.CREATED and applied and self.instance is not None:
-            return self.instance.pk
+    def reported_pk(self, applied: bool) -> Any:
+        """The primary key to report, once read."""
+        return None
+
+    def reported_version(self, versions: dict[tuple[str, str], int], pk: Any, applied: bool) -> int | None:
         return None
 
     def _raw_pk(self) -> Any:
@@ -91,7 +73,82 @@ class Item:
         return raw if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
 
 
-def reject_dependents(items: list[Item]) -> None:
+@dataclass(eq=False, kw_only=True)
+class Read(Item):
+    """Phase 1, read (no queries): a record of a model the caller may push, its primary key, version and
+    converted field values."""
+
+    model: type[models.Model]
+    pk: Any = None
+    pk_given: bool = False
+    deleted: bool = False
+    version: int | None = None
+    # Converted values by attname, and the key the client used for each field name (errors use it).
+    values: dict[str, Any] = field(default_factory=dict)
+    sent: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    # The version of the row in the caller's view (None: no such row there), once looked up.
+    current_version: int | None = None
+    # In-batch creates this record's foreign keys point at, with the key naming the foreign key.
+    depends: list[tuple[Read, str]] = field(default_factory=list)
+    # Phase 2, set when the record is decided to be written.
+    write: Write | None = None
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+    def reported_pk(self, applied: bool) -> Any:
+        """The primary key sent, or the one the server gave (only once written)."""
+        if self.pk_given:
+            return self.pk
+        if self.status == RecordStatus.CREATED and applied and self.write is not None:
+            return self.write.instance.pk
+        return None
+
+    def reported_version(self, versions: dict[tuple[str, str], int], pk: Any, applied: bool) -> int | None:
+        if self.status in DONE_BY_ACTION.values() and applied and pk is not None:
+            return versions.get((self.label, pk_key(self.model, pk)))
+        if self.status == RecordStatus.UNCHANGED:
+            return self.current_version
+        return None
+
+
+@dataclass(eq=False)
+class Write:
+    """Phase 2, decided: a record to be written, as the model instance to save (a delete: the row as
+    loaded). Phase 3, written, is the list of writes ``write_rows`` returns."""
+
+    item: Read
+    instance: models.Model
+    action: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        self.item.write = self
+
+    @property
+    def model(self) -> type[models.Model]:
+        return self.item.model
+
+
+@dataclass(eq=False)
+class Create(Write):
+    action: ClassVar[str] = CREATE
+
+
+@dataclass(eq=False, kw_only=True)
+class Update(Write):
+    action: ClassVar[str] = UPDATE
+    # The row as loaded: foreign keys are checked only where the record changes them.
+    current: models.Model
+
+
+@dataclass(eq=False)
+class Delete(Write):
+    action: ClassVar[str] = DELETE
+
+
+def reject_dependents(items: list[Read]) -> None:
     """Reject every open item pointing at an in-batch create that failed, and those pointing at them."""
     changed = True
     while changed:
@@ -138,7 +195,7 @@ class PushResult:
         errors = sum(statuses[s] for s in FAILURE)
         processed: dict[str, dict[str, int]] = {}
         for item in items:
-            if item.model is None or item.status == RecordStatus.FORBIDDEN:
+            if not isinstance(item, Read) or item.status == RecordStatus.FORBIDDEN:
                 continue
             counts = processed.setdefault(item.label, {"created": 0, "updated": 0, "deleted": 0})
             if item.status in counts:

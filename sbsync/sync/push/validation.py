@@ -144,8 +144,8 @@ def convert(field: models.Field[Any, Any], value: Any) -> Any:
         if contains_nul(value):
             raise ValidationError(NUL_CHARACTER)
         return value
-    if field.is_relation:
-        return convert_key(field.target_field, value)  # type: ignore[attr-defined]
+    if isinstance(field, models.ForeignKey):
+        return convert_key(field.target_field, value)
     _check_json_type(field, value)
     return _to_python(field, value)
 

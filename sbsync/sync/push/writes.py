@@ -2,7 +2,8 @@
 
 Creates are one ``bulk_create`` per model; updates one upsert per model
 (``bulk_create(update_conflicts=True)`` on full rows: the locked current row with the sent fields
-applied), because ``bulk_update`` builds a CASE per field and row and is about 20 times slower (STACK.md).
+applied), because ``bulk_update`` builds a CASE per field and row and is about 20 times slower (measured
+with ``sync_benchmark``: the CASE grows with rows times fields).
 
 Why the row filter is checked after writing: a DataFilter condition (``assigned_manager = $user``,
 ``department icontains 'sales'``) means what the database says it means, and Python would disagree on
@@ -29,7 +30,7 @@ from sbsync import discovery
 from sbsync.access import Access
 from sbsync.sync.changes.index import Change, pk_key
 from sbsync.sync.push.history import deferred_history, history_user
-from sbsync.sync.push.items import CREATE, DELETE, UPDATE, Item, reject_dependents
+from sbsync.sync.push.items import UPDATE, Create, Delete, Read, Write, reject_dependents
 from sbsync.sync.push.locks import check_deferred_constraints
 from sbsync.sync.push.validation import NO_SUCH_ROW, NON_FIELD
 
@@ -38,42 +39,44 @@ REFUSED = "The database refused this record."
 IN_USE = "Other rows depend on this row, so it cannot be deleted."
 
 
-class _Rewrite(Exception):
-    """Some records failed after the write: roll the savepoint back and write the others again."""
-
-
-def write_rows(access: Access, items: list[Item]) -> list[Item]:
-    """Create and update the rows of the open create/update ``items``; reject those that cannot be
-    written. Returns the items written."""
-    pending = [i for i in items if i.open and i.action in (CREATE, UPDATE)]
+def write_rows(access: Access, writes: list[Write]) -> list[Write]:
+    """Create and update the rows of the open creates and updates in ``writes``; reject those that
+    cannot be written. Returns the writes done (phase 3, written)."""
+    pending = [w for w in writes if w.item.open and not isinstance(w, Delete)]
     one_by_one = False
     while pending:
         try:
-            with transaction.atomic():
-                if one_by_one:
-                    _write_each(pending)
-                else:
-                    _write_bulk(pending)
-                _reject_outside_view(access, [i for i in pending if i.open])
-                reject_dependents(pending)
-                if not all(i.open for i in pending):
-                    raise _Rewrite
-                check_deferred_constraints()
-            return pending
-        except _Rewrite:
-            pass
+            if _write_pass(access, pending, one_by_one=one_by_one):
+                return pending
         except (IntegrityError, DataError):
             if one_by_one:
                 raise
             one_by_one = True
-        pending = [i for i in pending if i.open]
+        pending = [w for w in pending if w.item.open]
         _forget_server_keys(pending)
     return []
 
 
-def _model_order(items: list[Item]) -> list[type[models.Model]]:
-    """The models of ``items``, each after the models its foreign keys point to (cycles: any order)."""
-    present = list(dict.fromkeys(i.model for i in items if i.model is not None))
+def _write_pass(access: Access, pending: list[Write], *, one_by_one: bool) -> bool:
+    """Write ``pending`` in a savepoint. False when some records failed after the write (outside the
+    view, or pointing at a failed create): the savepoint is rolled back, to write the others again."""
+    with transaction.atomic():
+        if one_by_one:
+            _write_each(pending)
+        else:
+            _write_bulk(pending)
+        _reject_outside_view(access, [w for w in pending if w.item.open])
+        reject_dependents([w.item for w in pending])
+        if not all(w.item.open for w in pending):
+            transaction.set_rollback(True)
+            return False
+        check_deferred_constraints()
+    return True
+
+
+def _model_order(writes: list[Write]) -> list[type[models.Model]]:
+    """The models of ``writes``, each after the models its foreign keys point to (cycles: any order)."""
+    present = list(dict.fromkeys(w.model for w in writes))
     ordered: list[type[models.Model]] = []
 
     def visit(model: type[models.Model], path: set[type[models.Model]]) -> None:
@@ -89,12 +92,12 @@ def _model_order(items: list[Item]) -> list[type[models.Model]]:
     return ordered
 
 
-def _grouped(items: list[Item]) -> list[tuple[type[models.Model], list[Item], list[Item]]]:
-    creates: dict[type[models.Model], list[Item]] = defaultdict(list)
-    updates: dict[type[models.Model], list[Item]] = defaultdict(list)
-    for item in items:
-        (creates if item.action == CREATE else updates)[item.model].append(item)  # type: ignore[index]
-    return [(model, creates[model], updates[model]) for model in _model_order(items)]
+def _grouped(writes: list[Write]) -> list[tuple[type[models.Model], list[Write], list[Write]]]:
+    creates: dict[type[models.Model], list[Write]] = defaultdict(list)
+    updates: dict[type[models.Model], list[Write]] = defaultdict(list)
+    for w in writes:
+        (creates if isinstance(w, Create) else updates)[w.model].append(w)
+    return [(model, creates[model], updates[model]) for model in _model_order(writes)]
 
 
 def update_fields(model: type[models.Model]) -> list[str]:
@@ -111,18 +114,18 @@ def update_fields(model: type[models.Model]) -> list[str]:
     ]
 
 
-def _write(model: type[models.Model], creates: list[Item], updates: list[Item]) -> None:
+def _write(model: type[models.Model], creates: list[Write], updates: list[Write]) -> None:
     manager = model._base_manager
     if creates:
-        manager.bulk_create([i.instance for i in creates])  # type: ignore[misc]
+        manager.bulk_create([w.instance for w in creates])
     if updates:
-        objs = [i.instance for i in updates]
+        objs = [w.instance for w in updates]
         # bulk_create runs pre_save(add=True), which would stamp auto_now_add fields on the instances we
         # keep for history and results; the database keeps the stored values (not in update_fields).
         kept = [f.attname for f in model._meta.concrete_fields if getattr(f, "auto_now_add", False)]
         stored = [{a: getattr(obj, a) for a in kept} for obj in objs]
         manager.bulk_create(
-            objs,  # type: ignore[arg-type]
+            objs,
             update_conflicts=True,
             unique_fields=[model._meta.pk.name],
             update_fields=update_fields(model),
@@ -132,65 +135,61 @@ def _write(model: type[models.Model], creates: list[Item], updates: list[Item]) 
                 setattr(obj, attname, value)
 
 
-def _write_bulk(items: list[Item]) -> None:
-    for model, creates, updates in _grouped(items):
+def _write_bulk(writes: list[Write]) -> None:
+    for model, creates, updates in _grouped(writes):
         _write(model, creates, updates)
 
 
-def _write_each(items: list[Item]) -> None:
-    for model, creates, updates in _grouped(items):
-        for item in [*creates, *updates]:
-            lost = [key for maker, key in item.depends if not maker.open]
+def _write_each(writes: list[Write]) -> None:
+    for model, creates, updates in _grouped(writes):
+        for w in [*creates, *updates]:
+            lost = [key for maker, key in w.item.depends if not maker.open]
             if lost:
-                item.reject({lost[0]: [NO_SUCH_ROW]})
+                w.item.reject({lost[0]: [NO_SUCH_ROW]})
                 continue
             try:
                 with transaction.atomic():
-                    _write(
-                        model,
-                        [item] if item.action == CREATE else [],
-                        [item] if item.action == UPDATE else [],
-                    )
+                    _write(model, [w] if isinstance(w, Create) else [], [] if isinstance(w, Create) else [w])
                     check_deferred_constraints()
             except (IntegrityError, DataError):
-                item.reject({NON_FIELD: [REFUSED]})
+                w.item.reject({NON_FIELD: [REFUSED]})
 
 
-def _reject_outside_view(access: Access, items: list[Item]) -> None:
+def _reject_outside_view(access: Access, writes: list[Write]) -> None:
     """Reject the written rows the caller could no longer see: one query per model that has row filters."""
-    by_model: dict[type[models.Model], list[Item]] = defaultdict(list)
-    for item in items:
-        if item.model is not None and access.conditions(item.model):
-            by_model[item.model].append(item)
+    by_model: dict[type[models.Model], list[Write]] = defaultdict(list)
+    for w in writes:
+        if access.conditions(w.model):
+            by_model[w.model].append(w)
     for model, group in by_model.items():
-        pks = [i.instance.pk for i in group if i.instance is not None]
+        pks = [w.instance.pk for w in group]
         visible = {
             pk_key(model, pk) for pk in access.rows(model).filter(pk__in=pks).values_list("pk", flat=True)
         }
-        for item in group:
-            if item.instance is not None and pk_key(model, item.instance.pk) not in visible:
-                item.reject({NON_FIELD: [OUTSIDE_VIEW]})
+        for w in group:
+            if pk_key(model, w.instance.pk) not in visible:
+                w.item.reject({NON_FIELD: [OUTSIDE_VIEW]})
 
 
-def _forget_server_keys(items: list[Item]) -> None:
+def _forget_server_keys(writes: list[Write]) -> None:
     """After a rolled-back pass, server-assigned keys of creates point at nothing: assign them anew."""
-    for item in items:
-        if item.action == CREATE and not item.pk_given and isinstance(item.model._meta.pk, AutoFieldMixin):  # type: ignore[union-attr]
-            item.instance.pk = None  # type: ignore[union-attr]
-            item.instance._state.adding = True  # type: ignore[union-attr]
+    for w in writes:
+        if isinstance(w, Create) and not w.item.pk_given and isinstance(w.model._meta.pk, AutoFieldMixin):
+            w.instance.pk = None
+            w.instance._state.adding = True
 
 
-def record_written(access: Access, items: list[Item], buffer: list[Change]) -> None:
+def record_written(access: Access, written: list[Write], buffer: list[Change]) -> None:
     """Enter created and updated rows in the change buffer (pushed rows never change organization)."""
     buffer.extend(
         Change(
-            model_label=item.model._meta.label,  # type: ignore[union-attr]
-            object_pk=pk_key(item.model, item.instance.pk),  # type: ignore[arg-type, union-attr]
-            scope=access.scope(item.model),  # type: ignore[arg-type]
+            model_label=w.item.label,
+            object_pk=pk_key(w.model, w.instance.pk),
+            scope=access.scope(w.model),
             deleted=False,
             tenant=False,
         )
-        for item in items
+        for w in written
     )
 
 
@@ -199,25 +198,25 @@ def history_manager(model: type[models.Model]) -> Any:
     return getattr(model, name) if name else None
 
 
-def write_history(user: Any, items: list[Item]) -> None:
+def write_history(user: Any, written: list[Write]) -> None:
     """One bulk insert of history rows per model and operation, attributed to ``user``."""
     groups: dict[tuple[type[models.Model], str], list[models.Model]] = defaultdict(list)
-    for item in items:
-        groups[(item.model, item.action)].append(item.instance)  # type: ignore[index, arg-type]
+    for w in written:
+        groups[(w.model, w.action)].append(w.instance)
     for (model, action), objs in groups.items():
         manager = history_manager(model)
         if manager is not None:
             manager.bulk_history_create(objs, update=action == UPDATE, default_user=user)
 
 
-def delete_rows(access: Access, items: list[Item], buffer: list[Change]) -> None:
-    """Delete the rows of the open delete ``items`` through Django's collector, per model, so cascades
-    happen and their post_delete signals put tombstones in ``buffer`` and history rows in place (inserted
-    in bulk, sync/push/history.py). A row that others protect is rejected; the rest are deleted."""
-    by_model: dict[type[models.Model], list[Item]] = defaultdict(list)
-    for item in items:
-        if item.open and item.action == DELETE:
-            by_model[item.model].append(item)  # type: ignore[index]
+def delete_rows(access: Access, writes: list[Write], buffer: list[Change]) -> None:
+    """Delete the rows of the open deletes in ``writes`` through Django's collector, per model, so
+    cascades happen and their post_delete signals put tombstones in ``buffer`` and history rows in place
+    (inserted in bulk, sync/push/history.py). A row that others protect is rejected; the rest are deleted."""
+    by_model: dict[type[models.Model], list[Read]] = defaultdict(list)
+    for w in writes:
+        if w.item.open and isinstance(w, Delete):
+            by_model[w.model].append(w.item)
     for model, group in by_model.items():
         if _delete(access, model, group, buffer):
             continue
@@ -226,7 +225,7 @@ def delete_rows(access: Access, items: list[Item], buffer: list[Change]) -> None
                 item.reject({"_deleted": [IN_USE]})
 
 
-def _delete(access: Access, model: type[models.Model], items: list[Item], buffer: list[Change]) -> bool:
+def _delete(access: Access, model: type[models.Model], items: list[Read], buffer: list[Change]) -> bool:
     mark = len(buffer)
     try:
         with transaction.atomic(), history_user(access.user), deferred_history():

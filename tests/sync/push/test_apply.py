@@ -11,7 +11,7 @@ from sbsync.demo.shop.models import Customer, Order, Product, Report
 from sbsync.models import SyncMetadata, SyncRecord
 from sbsync.sync.changes.index import pk_key
 from sbsync.sync.push.apply import apply_push
-from sbsync.sync.push.items import CREATE, Item
+from sbsync.sync.push.items import Create, Read
 from sbsync.sync.push.validation import NAIVE_DATETIME, NUL_CHARACTER, convert, unique_conflicts
 from sbsync.sync.push.writes import REFUSED, write_rows
 from tests.factories import make_customer, make_order, make_product
@@ -406,23 +406,11 @@ def test_convert_wants_time_zones_and_refuses_nul_in_json():
 
 def test_rows_the_database_refuses_are_rejected_one_by_one_and_the_rest_written(trio):
     access = access_for(trio.alice, trio.acme)
-    good = Item(
-        index=0,
-        record={},
-        model=Customer,
-        action=CREATE,
-        instance=Customer(name="ok", organization=trio.acme),
-    )
-    bad = Item(
-        index=1,
-        record={},
-        model=Customer,
-        action=CREATE,
-        instance=Customer(name=None, organization=trio.acme),
-    )
+    good = Create(Read(index=0, record={}, model=Customer), Customer(name="ok", organization=trio.acme))
+    bad = Create(Read(index=1, record={}, model=Customer), Customer(name=None, organization=trio.acme))
 
     written = write_rows(access, [good, bad])
 
     assert written == [good]
-    assert bad.extra == {"errors": {"non_field_errors": [REFUSED]}}
+    assert bad.item.extra == {"errors": {"non_field_errors": [REFUSED]}}
     assert list(Customer.objects.values_list("name", flat=True)) == ["ok"]
