@@ -24,10 +24,14 @@ def test_a_non_member_with_a_bad_body_gets_the_same_403_on_push_and_pull(trio, a
     pulled = client.post("pull/", body)
 
     assert (pushed.status_code, pulled.status_code) == (403, 403)
-    assert pushed.json() == pulled.json() == {
-        "error": "not_a_member",
-        "detail": "You are not an active member of organization 'globex'.",
-    }
+    assert (
+        pushed.json()
+        == pulled.json()
+        == {
+            "error": "not_a_member",
+            "detail": "You are not an active member of organization 'globex'.",
+        }
+    )
 
 
 def test_a_member_with_a_bad_body_gets_400_on_push_and_pull(trio, api):
