@@ -27,6 +27,10 @@ class Action(models.TextChoices):
     READ = "read", "Read"
 
 
+# The actions in their canonical order (permission matrix columns, flag dictionaries).
+ACTIONS: tuple[str, ...] = tuple(Action.values)
+
+
 class FilterOperator(models.TextChoices):
     """The fixed operator list of a DataFilter condition; each maps to one ORM lookup (``ne`` excludes)."""
 

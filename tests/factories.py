@@ -13,6 +13,7 @@ from django.utils import timezone
 from sbsync.demo.shop.models import Customer, Order, Product, Report
 from sbsync.enums import Action, LogStatus, Operation
 from sbsync.models import (
+    ChangeClock,
     DataFilter,
     IdempotencyRecord,
     Membership,
@@ -157,3 +158,8 @@ def is_error(code: str, status: int | None = None) -> Any:
         )
 
     return check
+
+
+def clock_horizon(scope: int) -> int:
+    """The scope's tombstone horizon as stored (0 before anything of the scope was positioned)."""
+    return ChangeClock.objects.filter(scope=scope).values_list("horizon", flat=True).first() or 0

@@ -42,7 +42,7 @@ class Optimization:
     skipped: list[str] = field(default_factory=list)
 
 
-def retention_cutoff(setting: str, *, now: datetime) -> datetime:
+def retention_cutoff(setting: conf.RetentionSetting, *, now: datetime) -> datetime:
     """``now`` minus the number of days of a ``*_RETENTION_DAYS`` setting."""
     return now - timedelta(days=conf.get(setting))
 

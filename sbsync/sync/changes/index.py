@@ -49,7 +49,7 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 @dataclass(frozen=True)
-class Change:
+class RowChange:
     """One row changed. ``scope`` is the organization id (0 for shared models) or None when the row now
     belongs to no organization; ``tenant`` says whether the row may have moved between scopes."""
 
@@ -65,14 +65,14 @@ def pk_key(model: type[models.Model], value: Any) -> str:
     return str(model._meta.pk.to_python(value))
 
 
-_buffer: ContextVar[list[Change] | None] = ContextVar("sbsync_change_buffer", default=None)
+_buffer: ContextVar[list[RowChange] | None] = ContextVar("sbsync_change_buffer", default=None)
 
 
 @contextmanager
-def collecting_changes() -> Iterator[list[Change]]:
+def collecting_changes() -> Iterator[list[RowChange]]:
     """Buffer the changes recorded inside the block instead of writing them one by one. The caller
     passes the buffer to ``write_changes`` before its transaction commits (push does)."""
-    buffer: list[Change] = []
+    buffer: list[RowChange] = []
     token = _buffer.set(buffer)
     try:
         yield buffer
@@ -80,7 +80,7 @@ def collecting_changes() -> Iterator[list[Change]]:
         _buffer.reset(token)
 
 
-def record_changes(changes: Iterable[Change]) -> None:
+def record_changes(changes: Iterable[RowChange]) -> None:
     """Enter changes in the index now, or in the active buffer when inside ``collecting_changes``."""
     buffer = _buffer.get()
     if buffer is not None:
@@ -89,21 +89,21 @@ def record_changes(changes: Iterable[Change]) -> None:
         write_changes(list(changes))
 
 
-def write_changes(changes: list[Change]) -> dict[tuple[str, str], int]:
+def write_changes(changes: list[RowChange]) -> dict[tuple[str, str], int]:
     """Upsert the records of ``changes`` as pending, with their versions bumped.
 
     Side effects: per scope and model, one locking read of current versions, one upsert; per model, one
     update that tombstones the row in any other scope it was in (a row moved between organizations).
     Later changes of the same row in ``changes`` win. Returns the new version of each (model, pk).
     """
-    latest: dict[tuple[str, str], Change] = {}
+    latest: dict[tuple[str, str], RowChange] = {}
     for change in changes:
         latest[(change.model_label, change.object_pk)] = change
     if not latest:
         return {}
     now = timezone.now()
     versions: dict[tuple[str, str], int] = {}
-    by_scope: dict[tuple[int, str], list[Change]] = defaultdict(list)
+    by_scope: dict[tuple[int, str], list[RowChange]] = defaultdict(list)
     moved: dict[tuple[str, int | None], list[str]] = defaultdict(list)
     for change in latest.values():
         if change.scope is not None:
@@ -198,11 +198,6 @@ def position_at(scope: int, moment: datetime) -> int:
         .first()
     )
     return seq or 0
-
-
-def horizon(scope: int) -> int:
-    """Positions at or below the horizon may have lost their tombstones: older cursors must resync."""
-    return ChangeClock.objects.filter(scope=scope).values_list("horizon", flat=True).first() or 0
 
 
 def ensure_backfilled(model: type[models.Model], scope: int, queryset: models.QuerySet[Any]) -> int:

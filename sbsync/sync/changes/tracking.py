@@ -21,13 +21,13 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 
 from sbsync import discovery
 from sbsync.models import SHARED_SCOPE
-from sbsync.sync.changes.index import Change, pk_key, record_changes
+from sbsync.sync.changes.index import RowChange, pk_key, record_changes
 
 
-def change_for(model: type[models.Model], instance: models.Model, *, deleted: bool) -> Change:
+def change_for(model: type[models.Model], instance: models.Model, *, deleted: bool) -> RowChange:
     tenant = discovery.tenant_field(model)
     scope = getattr(instance, tenant.attname) if tenant is not None else SHARED_SCOPE
-    return Change(
+    return RowChange(
         model_label=model._meta.label,
         object_pk=pk_key(model, instance.pk),
         scope=scope,
@@ -73,7 +73,7 @@ def mark_changed(queryset: models.QuerySet[Any]) -> int:
     tenant = discovery.tenant_field(model)
     fields = ["pk", tenant.attname] if tenant is not None else ["pk"]
     changes = [
-        Change(
+        RowChange(
             model_label=model._meta.label,
             object_pk=pk_key(model, row[0]),
             scope=row[1] if tenant is not None else SHARED_SCOPE,

@@ -28,7 +28,7 @@ from django.db.models.fields import AutoFieldMixin
 
 from sbsync import discovery
 from sbsync.access import Access
-from sbsync.sync.changes.index import Change, pk_key
+from sbsync.sync.changes.index import RowChange, pk_key
 from sbsync.sync.push.history import deferred_history, history_user
 from sbsync.sync.push.items import UPDATE, Create, Delete, Read, Write, reject_dependents
 from sbsync.sync.push.locks import check_deferred_constraints
@@ -179,10 +179,10 @@ def _forget_server_keys(writes: list[Write]) -> None:
             w.instance._state.adding = True
 
 
-def record_written(access: Access, written: list[Write], buffer: list[Change]) -> None:
+def record_written(access: Access, written: list[Write], buffer: list[RowChange]) -> None:
     """Enter created and updated rows in the change buffer (pushed rows never change organization)."""
     buffer.extend(
-        Change(
+        RowChange(
             model_label=w.item.label,
             object_pk=pk_key(w.model, w.instance.pk),
             scope=access.scope(w.model),
@@ -209,7 +209,7 @@ def write_history(user: Any, written: list[Write]) -> None:
             manager.bulk_history_create(objs, update=action == UPDATE, default_user=user)
 
 
-def delete_rows(access: Access, writes: list[Write], buffer: list[Change]) -> None:
+def delete_rows(access: Access, writes: list[Write], buffer: list[RowChange]) -> None:
     """Delete the rows of the open deletes in ``writes`` through Django's collector, per model, so
     cascades happen and their post_delete signals put tombstones in ``buffer`` and history rows in place
     (inserted in bulk, sync/push/history.py). A row that others protect is rejected; the rest are deleted."""
@@ -225,7 +225,7 @@ def delete_rows(access: Access, writes: list[Write], buffer: list[Change]) -> No
                 item.reject({"_deleted": [IN_USE]})
 
 
-def _delete(access: Access, model: type[models.Model], items: list[Read], buffer: list[Change]) -> bool:
+def _delete(access: Access, model: type[models.Model], items: list[Read], buffer: list[RowChange]) -> bool:
     mark = len(buffer)
     try:
         with transaction.atomic(), history_user(access.user), deferred_history():

@@ -10,11 +10,10 @@ from django.utils import timezone
 from sbsync.demo.shop.models import Customer, Product
 from sbsync.models import ChangeClock, StampCheckpoint, SyncRecord, TrackedModel
 from sbsync.sync.changes.index import (
-    Change,
+    RowChange,
     collecting_changes,
     compact_tombstones,
     ensure_backfilled,
-    horizon,
     pk_key,
     position_at,
     record_changes,
@@ -22,7 +21,14 @@ from sbsync.sync.changes.index import (
     write_changes,
 )
 from sbsync.sync.changes.tracking import mark_changed
-from tests.factories import make_customer, make_order, make_organization, make_product, make_user
+from tests.factories import (
+    clock_horizon,
+    make_customer,
+    make_order,
+    make_organization,
+    make_product,
+    make_user,
+)
 
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
 
@@ -87,8 +93,8 @@ def test_buffered_changes_are_written_once_by_the_caller(db):
     org = make_organization()
 
     with collecting_changes() as buffer:
-        record_changes([Change("shop.Customer", "a", org.pk, False, tenant=False)])
-        record_changes([Change("shop.Customer", "a", org.pk, True, tenant=False)])
+        record_changes([RowChange("shop.Customer", "a", org.pk, False, tenant=False)])
+        record_changes([RowChange("shop.Customer", "a", org.pk, True, tenant=False)])
         assert SyncRecord.objects.count() == 0
     versions = write_changes(buffer)
 
@@ -98,7 +104,7 @@ def test_buffered_changes_are_written_once_by_the_caller(db):
 
 def test_write_changes_runs_a_fixed_number_of_queries(db, django_assert_max_num_queries):
     org = make_organization()
-    changes = [Change("shop.Customer", f"pk-{n}", org.pk, False, tenant=False) for n in range(500)]
+    changes = [RowChange("shop.Customer", f"pk-{n}", org.pk, False, tenant=False) for n in range(500)]
 
     with django_assert_max_num_queries(4):
         write_changes(changes)
@@ -184,7 +190,7 @@ def test_compaction_removes_old_tombstones_and_raises_the_horizon(db):
 
     assert removed == 1
     assert list(SyncRecord.objects.values_list("object_pk", flat=True)) == [str(kept.pk)]
-    assert horizon(org.pk) == tombstone_seq
+    assert clock_horizon(org.pk) == tombstone_seq
 
 
 def test_compaction_keeps_recent_and_pending_tombstones(db):
@@ -193,7 +199,7 @@ def test_compaction_keeps_recent_and_pending_tombstones(db):
     recent.delete()
 
     assert compact_tombstones(older_than=timezone.now() - timedelta(days=90)) == 0
-    assert horizon(org.pk) == 0
+    assert clock_horizon(org.pk) == 0
 
 
 @postgres_only
