@@ -50,7 +50,7 @@ class FilterOperator(models.TextChoices):
 
 
 class RecordStatus(models.TextChoices):
-    """Outcome of one pushed record (PROTOCOL.md section 4)."""
+    """Outcome of one pushed record (sbsync/docs/protocol.md section 4)."""
 
     CREATED = "created"
     UPDATED = "updated"

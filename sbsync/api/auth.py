@@ -1,4 +1,4 @@
-"""Token endpoints (PROTOCOL.md section 2): log in for a knox token, log out one token or all."""
+"""Token endpoints (sbsync/docs/protocol.md section 2): log in for a knox token, log out one token or all."""
 
 from __future__ import annotations
 

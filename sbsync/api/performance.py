@@ -1,4 +1,4 @@
-"""``GET performance/`` (PROTOCOL.md section 6, staff only): figures over the recorded PerformanceMetrics.
+"""``GET performance/`` (sbsync/docs/protocol.md section 6, staff only): figures over the recorded PerformanceMetrics.
 
 Every number is measured, none estimated:
 

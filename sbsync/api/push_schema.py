@@ -70,7 +70,7 @@ class PushResponse(serializers.Serializer[dict[str, Any]]):
 
 
 class PushErrorResponse(serializers.Serializer[dict[str, Any]]):
-    """The error shape of PROTOCOL.md section 1; when records were read, the push response too."""
+    """The error shape of sbsync/docs/protocol.md section 1; when records were read, the push response too."""
 
     error = serializers.CharField()
     detail = serializers.CharField()

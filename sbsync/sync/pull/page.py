@@ -1,4 +1,4 @@
-"""Build one pull page (PROTOCOL.md section 5): the changes after each model's start position, in change
+"""Build one pull page (sbsync/docs/protocol.md section 5): the changes after each model's start position, in change
 order, for the rows the caller may see, at most ``batch_size`` records in all.
 
 How a page is built:

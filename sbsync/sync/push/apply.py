@@ -1,4 +1,4 @@
-"""Push (PROTOCOL.md section 4): apply a batch of client records inside the caller's view.
+"""Push (sbsync/docs/protocol.md section 4): apply a batch of client records inside the caller's view.
 
 A push runs in one transaction, with a fixed number of queries per model whatever the batch size:
 

@@ -1,5 +1,5 @@
 """A push request as a whole, for the API view and the async job alike: idempotency, the push, the
-activity records, and the answer (status code and body, PROTOCOL.md sections 1 and 4).
+activity records, and the answer (status code and body, sbsync/docs/protocol.md sections 1 and 4).
 
 Status codes of a push whose envelope was valid:
 
