@@ -41,19 +41,21 @@ def serve_pull(*, user: Any, organization: str | None, body: Any) -> dict[str, A
     request = _Request(labels=requested_labels(body))
     with measured() as measurement:
         outcome = _serve(user, organization, body, request)
-    refused = isinstance(outcome, ProtocolError)
-    total = 0 if isinstance(outcome, ProtocolError) else outcome.total_records
+    if isinstance(outcome, ProtocolError):
+        errors, total = [_logged(outcome)], 0
+    else:
+        errors, total = [], outcome.total_records
     with transaction.atomic():  # the log and the metrics row in one commit
         record_activity(
             user=user,
             organization=request.access.organization if request.access is not None else None,
             operation=Operation.PULL,
-            status=LogStatus.ERROR if refused else LogStatus.SUCCESS,
+            status=LogStatus.ERROR if errors else LogStatus.SUCCESS,
             models=request.labels,
             object_count=total,
             success_count=total,
-            error_count=1 if refused else 0,
-            errors=[_logged(outcome)] if isinstance(outcome, ProtocolError) else [],
+            error_count=len(errors),
+            errors=errors,
             request_data=body if isinstance(body, dict) else None,
             measurement=measurement,
         )
