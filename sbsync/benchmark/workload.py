@@ -32,8 +32,8 @@ from django.contrib.auth.models import Group
 from sbsync import discovery
 from sbsync.enums import Action
 from sbsync.models import DataFilter, Membership, ModelPermission, Organization
-from sbsync.sync.changes import batched, ensure_backfilled, stamp_pending
-from sbsync.sync.tracking import mark_changed
+from sbsync.sync.changes.index import batched, ensure_backfilled, stamp_pending
+from sbsync.sync.changes.tracking import mark_changed
 
 if TYPE_CHECKING:
     from sbsync.benchmark.servers import ServerSampler
