@@ -1,6 +1,6 @@
 """``X-Benchmark-Statements``: how many SQL statements the request ran through a cursor of the default
-database (the benchmark's client adds them up per phase). Commits and rollbacks go straight to the
-driver and are not counted; SQLite's ``BEGIN IMMEDIATE`` and savepoints are."""
+database (the benchmark's client adds them up per phase). Transaction control the driver does itself
+(PostgreSQL's BEGIN, commits, rollbacks) is not counted; SQLite's ``BEGIN IMMEDIATE`` and savepoints are."""
 
 from __future__ import annotations
 
