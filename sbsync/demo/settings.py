@@ -144,6 +144,9 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "db.sqlite3"),
             "OPTIONS": SQLITE_OPTIONS,
+            # Persistent, as on PostgreSQL: opening the file and running the PRAGMAs on every request
+            # cost a sync request 7-14 % of its time.
+            "CONN_MAX_AGE": envint("CONN_MAX_AGE", 60),
         }
     }
 
