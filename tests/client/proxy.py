@@ -82,7 +82,15 @@ def _read_until_from(sock: socket.socket, buffer: bytearray, marker: bytes, star
 
 
 class FaultProxy:
-    def __init__(self, upstream_port: int, port: int, faults: Callable[[int, str, str], Fault], delay: float = 1.0):
+    def __init__(
+        self,
+        upstream_port: int,
+        port: int,
+        faults: Callable[[int, str, str], Fault],
+        delay: float = 1.0,
+        on_cut_after: Callable[[], None] | None = None,
+    ):
+        self.on_cut_after = on_cut_after  # called once the answer is read and before the client is cut
         self.upstream = ("127.0.0.1", upstream_port)
         self.port = port
         self.faults = faults
@@ -147,6 +155,8 @@ class FaultProxy:
                 except (ConnectionError, OSError):
                     return  # the server is down: the client sees its connection closed
                 if fault == "cut_after":
+                    if self.on_cut_after is not None:
+                        self.on_cut_after()
                     return
                 if fault == "delay":
                     time.sleep(self.delay)
