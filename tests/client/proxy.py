@@ -6,7 +6,8 @@ from the client and, by the fault chosen for it:
 * ``cut_after``: forwards it, reads the server's whole answer (the server has committed), then closes the
   client's connection without sending it;
 * ``delay``: forwards it and relays the answer ``delay`` seconds late;
-* ``duplicate``: sends it twice, at the same moment, on two server connections, and relays one answer.
+* ``duplicate``: sends it twice, at the same moment, on two server connections, and relays one answer;
+* ``throttle``, ``unavailable``: answers 429 (``Retry-After: 1``) or 503 itself, forwarding nothing.
 
 ``faults`` is a function of (request number, method, path) returning the fault; every request and the
 fault it got are recorded in ``log``.
@@ -20,6 +21,11 @@ import time
 from collections.abc import Callable
 
 Fault = str
+CANNED = {
+    "throttle": b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+    b'Content-Length: 62\r\n\r\n{"error": "throttled", "detail": "Request was throttled.    "}',
+    "unavailable": b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\noops!",
+}
 
 
 def _read_until(sock: socket.socket, buffer: bytearray, marker: bytes) -> int:
@@ -144,6 +150,9 @@ class FaultProxy:
                     self.log.append((method.decode(), path.decode(), fault))
                 if fault == "cut_before":
                     return
+                if fault in CANNED:
+                    client.sendall(CANNED[fault])
+                    continue
                 try:
                     if fault == "duplicate":
                         twin = threading.Thread(target=self._forward, args=(request,))
