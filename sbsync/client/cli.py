@@ -18,6 +18,7 @@ from typing import Any
 
 from sbsync.client.errors import ClientError
 from sbsync.client.replica import Replica
+from sbsync.client.transport import RetryPolicy
 
 EXIT_CONFLICTS = 3
 
@@ -84,6 +85,10 @@ def _replica_args(parser: argparse.ArgumentParser, *, server: bool) -> None:
             "--password-env", default="SBSYNC_PASSWORD", help="environment variable holding the password"
         )
         parser.add_argument("--token-env", default="SBSYNC_TOKEN", help="environment variable holding a token")
+        parser.add_argument(
+            "--retries", type=int, default=8, help="tries of each request before giving up (default 8, about a minute)"
+        )
+        parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for an answer (default 60)")
 
 
 def _open(args: argparse.Namespace, **options: Any) -> Replica:
@@ -98,6 +103,8 @@ def _open(args: argparse.Namespace, **options: Any) -> Replica:
         password=password,
         token=token,
         organization=args.organization,
+        retry=RetryPolicy(attempts=max(1, args.retries)),
+        timeout=args.timeout,
         **options,
     )
 

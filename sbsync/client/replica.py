@@ -70,22 +70,26 @@ class Replica:
         self.progress = progress
 
     def _bind(self, url: str, username: str | None, organization: str | None) -> None:
-        """The first open writes whose file this is; later opens must name the same server, user and
-        organization (a file never mixes two users' views or two organizations' cursors)."""
+        """A file never mixes two users' views or two organizations' cursors: once a sync has succeeded it
+        belongs to that server, user and organization, and opening it for others is refused."""
         fmt = self.store.meta("format")
         if fmt is not None and fmt != FORMAT:
             raise ReplicaMismatch(f"{self.store.path} is a replica of format {fmt}; this client writes {FORMAT}.")
-        wanted = {"url": url.rstrip("/") + "/", "username": username, "organization": organization}
-        for name, value in wanted.items():
+        self._identity = {"url": url.rstrip("/") + "/", "username": username, "organization": organization}
+        for name, value in self._identity.items():
             stored = self.store.meta(name)
             if value is not None and stored is not None and stored != value:
                 raise ReplicaMismatch(
                     f"{self.store.path} is a replica of {name} {stored!r}, not {value!r}: use another file, "
                     "or `reset` this one."
                 )
+
+    def _claim(self, organization: str | None) -> None:
+        """After the server's first answer: write whose file this is (if not written yet)."""
+        identity = {**self._identity, "organization": self._identity["organization"] or organization}
         with self.store.transaction() as db:
             db.execute("INSERT OR IGNORE INTO sbsync_meta (key, value) VALUES ('format', ?)", (FORMAT,))
-            for name, value in wanted.items():
+            for name, value in identity.items():
                 if value is not None:
                     db.execute("INSERT OR IGNORE INTO sbsync_meta (key, value) VALUES (?, ?)", (name, value))
 
@@ -190,14 +194,13 @@ class Replica:
         answer = self.transport.request("GET", "models/")
         if answer.status != 200:
             raise unexpected_answer("models/", answer.status, answer.body)
-        organization = answer.body.get("organization") or {}
-        if self.store.meta("organization") is None and organization.get("slug"):
-            self.store.set_meta("organization", organization["slug"])
-        elif organization.get("slug") not in (None, self.store.meta("organization")):
+        slug = (answer.body.get("organization") or {}).get("slug")
+        stored = self.store.meta("organization")
+        if stored is not None and slug != stored:
             raise ReplicaMismatch(
-                f"The server answers for organization {organization.get('slug')!r}, but this replica holds "
-                f"{self.store.meta('organization')!r}."
+                f"The server answers for organization {slug!r}, but this replica holds {stored!r}."
             )
+        self._claim(slug)
         self.limits = answer.body.get("limits") or {}
         schema.apply(self.store, [ModelInfo.from_server(item) for item in answer.body.get("models", [])], report)
 
