@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 SERVER_KEYS = frozenset({"AutoField", "BigAutoField", "SmallAutoField"})
@@ -29,14 +30,15 @@ class ModelInfo:
     def pull(self) -> bool:
         return bool(self.permissions.get("pull"))
 
-    @property
+    @cached_property
     def fields(self) -> dict[str, dict[str, Any]]:
         return {field["name"]: field for field in self.description.get("fields", [])}
 
-    @property
+    @cached_property
     def field_names(self) -> list[str]:
         return [field["name"] for field in self.description.get("fields", [])]
 
+    @cached_property
     def writable(self) -> dict[str, str]:
         """Fields a client may send, by name and attname (``customer`` and ``customer_id``), to the name."""
         names: dict[str, str] = {}
@@ -57,20 +59,23 @@ class ModelInfo:
     def uuid_keys(self) -> bool:
         return self.fields.get(self.pk, {}).get("type") == "UUIDField"
 
+    @cached_property
+    def _json_fields(self) -> frozenset[str]:
+        return frozenset(name for name, field in self.fields.items() if field.get("type") in JSONS)
+
     def encode(self, row: dict[str, Any]) -> dict[str, Any]:
-        """JSON values as SQLite values: booleans as 0/1, JSON fields (and any list or object) as JSON text."""
-        fields = self.fields
-        out: dict[str, Any] = {}
-        for name, value in row.items():
-            if name == "_model":
+        """JSON values as SQLite values: booleans as 0/1, JSON fields (and any list or object) as JSON text
+        (a JSON null as SQL NULL)."""
+        out = dict(row)
+        out.pop("_model", None)
+        jsons = self._json_fields
+        for name, value in out.items():
+            if value is None or isinstance(value, (str, int, float)) and not isinstance(value, bool) and name not in jsons:
                 continue
-            kind = fields.get(name, {}).get("type")
-            if kind in JSONS or isinstance(value, (dict, list)):
-                out[name] = None if value is None and fields.get(name, {}).get("null") else json.dumps(value)
+            if name in jsons or isinstance(value, (dict, list)):
+                out[name] = json.dumps(value)
             elif isinstance(value, bool):
                 out[name] = int(value)
-            else:
-                out[name] = value
         return out
 
     def decode(self, row: dict[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ def save(store: Store, info: ModelInfo, fields: dict[str, Any]) -> Any:
             if pk is not None and given != pk:
                 raise LocalError(f"Two different primary keys were given for {info.label}.")
             pk = given
-    writable = info.writable()
+    writable = info.writable
     unknown = sorted(name for name in values if name not in writable)
     if unknown:
         raise LocalError(f"{info.label} has no field a client may write named {', '.join(unknown)}.")
@@ -100,7 +100,7 @@ def _record(
         base, created = None, 1
     if row is not None and base is None and op == "save":
         # A row created here whose create is still unsent or in flight: send all of it.
-        values = {**{k: v for k, v in info.decode(dict(row)).items() if k in info.writable()}, **values}
+        values = {**{k: v for k, v in info.decode(dict(row)).items() if k in info.writable}, **values}
     shadow = None if row is None or row["_version"] is None else json.dumps(info.decode(dict(row)))
     db.execute(
         "INSERT OR IGNORE INTO sbsync_shadow (model, pk, row) VALUES (?, ?, ?)", (info.label, key(pk), shadow)

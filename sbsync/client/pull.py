@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from sbsync.client import schema
@@ -13,6 +14,7 @@ from sbsync.client.errors import ProtocolError, unexpected_answer
 from sbsync.client.models import ModelInfo
 from sbsync.client.report import SyncReport
 from sbsync.client.store import key
+from sbsync.client.transport import Answer
 
 if TYPE_CHECKING:
     from sbsync.client.replica import Replica
@@ -21,41 +23,53 @@ RESTART = ("cursor_expired", "invalid_cursor")
 
 
 def pull_all(replica: Replica, report: SyncReport) -> None:
+    """The next page is asked for while the current one is written to the local file (its cursors are in
+    the answer), so the server's time and the client's overlap; at most two pages are in memory."""
     db = replica.store.db
     wanted = {row["label"]: row["cursor"] for row in db.execute("SELECT label, cursor FROM sbsync_models WHERE pull = 1")}
     refreshed = False
     restarts: dict[str, int] = defaultdict(int)
     size = max(1, min(replica.batch_size, int(replica.limits.get("max_pull_batch", 1000))))
-    while wanted:
-        answer = replica.transport.request("POST", "pull/", {"models": wanted, "batch_size": size})
-        if answer.status == 200:
-            for label, has_more, cursor in _apply(replica, answer.body, report):
-                if label in wanted:
-                    if has_more:
-                        wanted[label] = cursor
-                    else:
-                        del wanted[label]
-            continue
-        code = answer.body.get("error")
-        if answer.status in (400, 410) and code in RESTART:
-            labels = _models_named(answer.body, wanted)
-            for label in labels:
-                restarts[label] += 1
-                if restarts[label] > 3:
-                    raise ProtocolError(f"pull/ keeps refusing the start of {label} ({code}).", body=answer.body)
-                with replica.store.transaction():
-                    schema.resync(replica.store, label)
-                wanted[label] = None
-                report.resynced.append(label)
-            continue
-        if (answer.status, code) in ((403, "forbidden"), (400, "unknown_model")) and not refreshed:
-            # The role lost a model since models/ was read: read it again (which drops the model).
-            refreshed = True
-            replica.refresh_models(report)
-            pulled = {row["label"] for row in db.execute("SELECT label FROM sbsync_models WHERE pull = 1")}
-            wanted = {label: cursor for label, cursor in wanted.items() if label in pulled}
-            continue
-        raise unexpected_answer("pull/", answer.status, answer.body)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sbsync-pull") as fetcher:
+
+        def ask(models: dict[str, Any]) -> Future[Answer]:
+            return fetcher.submit(replica.transport.request, "POST", "pull/", {"models": dict(models), "batch_size": size})
+
+        asked = ask(wanted) if wanted else None
+        while asked is not None:
+            answer = asked.result()
+            asked = None
+            if answer.status == 200:
+                metadata = answer.body.get("metadata") or {}
+                for label, meta in metadata.items():
+                    if label in wanted:
+                        if meta.get("has_more"):
+                            wanted[label] = meta.get("cursor")
+                        else:
+                            del wanted[label]
+                if wanted:
+                    asked = ask(wanted)
+                _apply(replica, answer.body, report)
+                continue
+            code = answer.body.get("error")
+            if answer.status in (400, 410) and code in RESTART:
+                for label in _models_named(answer.body, wanted):
+                    restarts[label] += 1
+                    if restarts[label] > 3:
+                        raise ProtocolError(f"pull/ keeps refusing the start of {label} ({code}).", body=answer.body)
+                    with replica.store.transaction():
+                        schema.resync(replica.store, label)
+                    wanted[label] = None
+                    report.resynced.append(label)
+            elif (answer.status, code) in ((403, "forbidden"), (400, "unknown_model")) and not refreshed:
+                # The role lost a model since models/ was read: read it again (which drops the model).
+                refreshed = True
+                replica.refresh_models(report)
+                pulled = {row["label"] for row in db.execute("SELECT label FROM sbsync_models WHERE pull = 1")}
+                wanted = {label: cursor for label, cursor in wanted.items() if label in pulled}
+            else:
+                raise unexpected_answer("pull/", answer.status, answer.body)
+            asked = ask(wanted) if wanted else None
 
 
 def _models_named(body: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
@@ -67,7 +81,7 @@ def _models_named(body: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     return labels
 
 
-def _apply(replica: Replica, page: dict[str, Any], report: SyncReport) -> list[tuple[str, bool, Any]]:
+def _apply(replica: Replica, page: dict[str, Any], report: SyncReport) -> None:
     store = replica.store
     models = replica.models()
     data: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -110,7 +124,6 @@ def _apply(replica: Replica, page: dict[str, Any], report: SyncReport) -> list[t
     report.pulled += pulled
     report.deleted += removed
     replica.report_progress("pull", pulled + removed)
-    return [(label, bool(meta.get("has_more")), meta.get("cursor")) for label, meta in metadata.items()]
 
 
 def _under_local_changes(replica: Replica, info: ModelInfo, row: dict[str, Any]) -> None:

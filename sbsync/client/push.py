@@ -215,7 +215,7 @@ def _conflict(replica: Replica, entry: sqlite3.Row, result: dict[str, Any], batc
     if gone and entry["op"] != "delete":
         current = replica.store.read_row(info.label, info.pk, pk) if info.pull else None
         whole = info.decode(dict(current)) if current is not None else {}
-        fields = {**{k: v for k, v in whole.items() if k in info.writable()}, **fields}
+        fields = {**{k: v for k, v in whole.items() if k in info.writable}, **fields}
     if gone and entry["op"] == "delete":
         _set_shadow(db, entry, _FORGET if not _later(db, entry) else None)
         return

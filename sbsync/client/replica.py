@@ -53,6 +53,7 @@ class Replica:
             raise ReplicaMismatch(f"{path} is not a replica yet: give the server's URL.")
         self._bind(url, username, organization)
         self.limits: dict[str, Any] = {}
+        self._new_token: str | None = None
         self.transport = Transport(
             url,
             username=username or self.store.meta("username"),
@@ -61,7 +62,7 @@ class Replica:
             organization=organization or self.store.meta("organization"),
             retry=retry,
             timeout=timeout,
-            on_token=lambda value: self.store.set_meta("token", value),
+            on_token=self._token_changed,
         )
         self.batch_size = batch_size
         self.push_batch_size = push_batch_size
@@ -92,6 +93,16 @@ class Replica:
             for name, value in identity.items():
                 if value is not None:
                     db.execute("INSERT OR IGNORE INTO sbsync_meta (key, value) VALUES (?, ?)", (name, value))
+
+    def _token_changed(self, token: str) -> None:
+        """Kept in the file by the next step of the caller's thread (a login may happen in the pull's
+        fetching thread, which must not write to the file)."""
+        self._new_token = token
+
+    def _keep_token(self) -> None:
+        token, self._new_token = self._new_token, None
+        if token is not None:
+            self.store.set_meta("token", token)
 
     def close(self) -> None:
         self.transport.close()
@@ -180,9 +191,13 @@ class Replica:
         ``has_more`` is false. Network failures are retried; what could not be sent stays for the next call."""
         started = time.monotonic()
         report = SyncReport()
-        self.refresh_models(report)
-        push.push_all(self, report)
-        pull.pull_all(self, report)
+        try:
+            self.refresh_models(report)
+            self._keep_token()
+            push.push_all(self, report)
+            pull.pull_all(self, report)
+        finally:
+            self._keep_token()
         self.store.set_meta("last_sync", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         report.duration = time.monotonic() - started
         return report
