@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sbsync.client", description="A local replica of an sbsync server.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sbsync.client", description="A local replica of an sbsync server."
+    )
     commands = parser.add_subparsers(required=True, metavar="command")
 
     sync = commands.add_parser("sync", help="push local changes, pull the server's to the end")
@@ -84,11 +86,18 @@ def _replica_args(parser: argparse.ArgumentParser, *, server: bool) -> None:
         parser.add_argument(
             "--password-env", default="SBSYNC_PASSWORD", help="environment variable holding the password"
         )
-        parser.add_argument("--token-env", default="SBSYNC_TOKEN", help="environment variable holding a token")
         parser.add_argument(
-            "--retries", type=int, default=8, help="tries of each request before giving up (default 8, about a minute)"
+            "--token-env", default="SBSYNC_TOKEN", help="environment variable holding a token"
         )
-        parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for an answer (default 60)")
+        parser.add_argument(
+            "--retries",
+            type=int,
+            default=8,
+            help="tries of each request before giving up (default 8, about a minute)",
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=60.0, help="seconds to wait for an answer (default 60)"
+        )
 
 
 def _open(args: argparse.Namespace, **options: Any) -> Replica:
@@ -126,8 +135,11 @@ def _sync(args: argparse.Namespace) -> int:
         print(
             f"pushed {report.pushed}, pulled {report.pulled}, deleted {report.deleted}, "
             f"conflicts {report.conflicts} in {report.duration:.1f} s"
-            + "".join(f"; {name} {', '.join(items)}" for name, items in (
-                ("resynced", report.resynced), ("dropped", report.dropped)) if items)
+            + "".join(
+                f"; {name} {', '.join(items)}"
+                for name, items in (("resynced", report.resynced), ("dropped", report.dropped))
+                if items
+            )
         )
     return EXIT_CONFLICTS if report.conflicts else 0
 
@@ -138,11 +150,17 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(state))
         return 0
-    print(f"{state['username']} @ {state['url']} ({state['organization']}), last sync {state['last_sync'] or 'never'}")
+    print(
+        f"{state['username']} @ {state['url']} ({state['organization']}), last sync {state['last_sync'] or 'never'}"
+    )
     for label, info in state["models"].items():
         rows = "push only" if info["rows"] is None else f"{info['rows']} rows"
-        print(f"  {label}: {rows}{'' if info['synced'] or info['rows'] is None else ', not fully pulled yet'}")
-    print(f"unsent changes {state['pending']}, batches in flight {state['batches_in_flight']}, conflicts {state['conflicts']}")
+        print(
+            f"  {label}: {rows}{'' if info['synced'] or info['rows'] is None else ', not fully pulled yet'}"
+        )
+    print(
+        f"unsent changes {state['pending']}, batches in flight {state['batches_in_flight']}, conflicts {state['conflicts']}"
+    )
     return 0
 
 
@@ -152,9 +170,13 @@ def _conflicts(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(items))
         for item in [] if args.json else items:
-            reason = json.dumps(item["errors"]) if item["errors"] else f"server version {item['server_version']}"
-            print(f"#{item['id']} {item['at']} {item['model']} {item['pk']}: {item['kind']} ({reason}); "
-                  f"resolved: {item['resolution']}; local {json.dumps(item['local'])}")
+            reason = (
+                json.dumps(item["errors"]) if item["errors"] else f"server version {item['server_version']}"
+            )
+            print(
+                f"#{item['id']} {item['at']} {item['model']} {item['pk']}: {item['kind']} ({reason}); "
+                f"resolved: {item['resolution']}; local {json.dumps(item['local'])}"
+            )
         if args.clear:
             replica.clear_conflicts([item["id"] for item in items])
     return 0
@@ -165,7 +187,10 @@ def _reset(args: argparse.Namespace) -> int:
         with Replica(args.db) as replica:
             pending = replica.pending()
         if pending and not args.force:
-            print(f"sbsync.client: {pending} local changes are unsent; sync first, or reset --force.", file=sys.stderr)
+            print(
+                f"sbsync.client: {pending} local changes are unsent; sync first, or reset --force.",
+                file=sys.stderr,
+            )
             return 1
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(args.db + suffix):

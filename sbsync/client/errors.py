@@ -63,4 +63,6 @@ def unexpected_answer(path: str, status: int, body: dict[str, Any]) -> ClientErr
     detail = body.get("detail") if isinstance(body.get("detail"), str) else ""
     if status == 403 and body.get("error") == "not_a_member":
         return AuthenticationError(f"{path}: {detail}", status=status, body=body)
-    return ProtocolError(f"{path} answered {status} {body.get('error', '')}: {detail}", status=status, body=body)
+    return ProtocolError(
+        f"{path} answered {status} {body.get('error', '')}: {detail}", status=status, body=body
+    )

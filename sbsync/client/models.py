@@ -70,7 +70,12 @@ class ModelInfo:
         out.pop("_model", None)
         jsons = self._json_fields
         for name, value in out.items():
-            if value is None or isinstance(value, (str, int, float)) and not isinstance(value, bool) and name not in jsons:
+            if (
+                value is None
+                or isinstance(value, (str, int, float))
+                and not isinstance(value, bool)
+                and name not in jsons
+            ):
                 continue
             if name in jsons or isinstance(value, (dict, list)):
                 out[name] = json.dumps(value)

@@ -89,7 +89,10 @@ def _record(
             merged = values
         else:
             merged = {**json.loads(entry["fields"]), **values}
-        db.execute("UPDATE sbsync_outbox SET op = ?, fields = ? WHERE seq = ?", (op, json.dumps(merged), entry["seq"]))
+        db.execute(
+            "UPDATE sbsync_outbox SET op = ?, fields = ? WHERE seq = ?",
+            (op, json.dumps(merged), entry["seq"]),
+        )
         return
     flight = _in_flight(db, info.label, pk)
     if flight is not None:

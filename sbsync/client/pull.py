@@ -26,14 +26,19 @@ def pull_all(replica: Replica, report: SyncReport) -> None:
     """The next page is asked for while the current one is written to the local file (its cursors are in
     the answer), so the server's time and the client's overlap; at most two pages are in memory."""
     db = replica.store.db
-    wanted = {row["label"]: row["cursor"] for row in db.execute("SELECT label, cursor FROM sbsync_models WHERE pull = 1")}
+    wanted = {
+        row["label"]: row["cursor"]
+        for row in db.execute("SELECT label, cursor FROM sbsync_models WHERE pull = 1")
+    }
     refreshed = False
     restarts: dict[str, int] = defaultdict(int)
     size = max(1, min(replica.batch_size, int(replica.limits.get("max_pull_batch", 1000))))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sbsync-pull") as fetcher:
 
         def ask(models: dict[str, Any]) -> Future[Answer]:
-            return fetcher.submit(replica.transport.request, "POST", "pull/", {"models": dict(models), "batch_size": size})
+            return fetcher.submit(
+                replica.transport.request, "POST", "pull/", {"models": dict(models), "batch_size": size}
+            )
 
         asked = ask(wanted) if wanted else None
         while asked is not None:
@@ -56,7 +61,9 @@ def pull_all(replica: Replica, report: SyncReport) -> None:
                 for label in _models_named(answer.body, wanted):
                     restarts[label] += 1
                     if restarts[label] > 3:
-                        raise ProtocolError(f"pull/ keeps refusing the start of {label} ({code}).", body=answer.body)
+                        raise ProtocolError(
+                            f"pull/ keeps refusing the start of {label} ({code}).", body=answer.body
+                        )
                     with replica.store.transaction():
                         schema.resync(replica.store, label)
                     wanted[label] = None
@@ -65,7 +72,9 @@ def pull_all(replica: Replica, report: SyncReport) -> None:
                 # The role lost a model since models/ was read: read it again (which drops the model).
                 refreshed = True
                 replica.refresh_models(report)
-                pulled = {row["label"] for row in db.execute("SELECT label FROM sbsync_models WHERE pull = 1")}
+                pulled = {
+                    row["label"] for row in db.execute("SELECT label FROM sbsync_models WHERE pull = 1")
+                }
                 wanted = {label: cursor for label, cursor in wanted.items() if label in pulled}
             else:
                 raise unexpected_answer("pull/", answer.status, answer.body)
@@ -75,7 +84,11 @@ def pull_all(replica: Replica, report: SyncReport) -> None:
 def _models_named(body: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     errors = body.get("errors") or {}
     by_lower = {label.lower(): label for label in wanted}
-    labels = [by_lower[name[len("models.") :].lower()] for name in errors if name.lower()[len("models.") :] in by_lower]
+    labels = [
+        by_lower[name[len("models.") :].lower()]
+        for name in errors
+        if name.lower()[len("models.") :] in by_lower
+    ]
     if not labels:
         raise ProtocolError(f"pull/ answered {body.get('error')} without naming a model.", body=body)
     return labels
@@ -132,9 +145,14 @@ def _under_local_changes(replica: Replica, info: ModelInfo, row: dict[str, Any])
     db = replica.store.db
     server = {k: v for k, v in row.items() if k != "_model"}
     pk = key(server[info.pk])
-    db.execute("INSERT OR REPLACE INTO sbsync_shadow (model, pk, row) VALUES (?, ?, ?)", (info.label, pk, json.dumps(server)))
+    db.execute(
+        "INSERT OR REPLACE INTO sbsync_shadow (model, pk, row) VALUES (?, ?, ?)",
+        (info.label, pk, json.dumps(server)),
+    )
     state: dict[str, Any] | None = dict(server)
-    for entry in db.execute("SELECT op, fields FROM sbsync_outbox WHERE model = ? AND pk = ? ORDER BY seq", (info.label, pk)):
+    for entry in db.execute(
+        "SELECT op, fields FROM sbsync_outbox WHERE model = ? AND pk = ? ORDER BY seq", (info.label, pk)
+    ):
         state = None if entry["op"] == "delete" else {**(state or server), **json.loads(entry["fields"])}
     if state is None:
         replica.store.delete_rows(info.label, info.pk, [server[info.pk]])

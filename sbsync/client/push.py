@@ -45,7 +45,9 @@ def push_all(replica: Replica, report: SyncReport) -> None:
 def _open_batch(replica: Replica, entries: list[sqlite3.Row], use_async: bool) -> str:
     models = replica.models()
     limit = int(replica.limits.get("max_body_bytes", 5 * 1024 * 1024) * BODY_SHARE)
-    records, seqs, size = [], [], 0
+    records: list[dict[str, Any]] = []
+    seqs: list[int] = []
+    size = 0
     for entry in entries:
         record = _record(models[entry["model"]], entry)
         length = len(json.dumps(record)) + 2
@@ -82,7 +84,9 @@ def _record(info: ModelInfo, entry: sqlite3.Row) -> dict[str, Any]:
 def _send(replica: Replica, batch_id: str, report: SyncReport) -> bool:
     """Send (or resume) one batch and apply its answer. False when the server found it too large and it
     was taken apart (its entries go back to the outbox, nothing having been applied)."""
-    batch = replica.store.db.execute("SELECT * FROM sbsync_batches WHERE batch_id = ?", (batch_id,)).fetchone()
+    batch = replica.store.db.execute(
+        "SELECT * FROM sbsync_batches WHERE batch_id = ?", (batch_id,)
+    ).fetchone()
     body = json.loads(batch["body"])
     answer = _poll(replica, batch["job"]) if batch["job"] else None
     if answer is None:
@@ -128,7 +132,10 @@ def _take_apart(replica: Replica, batch_id: str, seqs: list[int], answer: Answer
     with replica.store.transaction() as db:
         if len(seqs) == 1:  # one record larger than the server accepts: it can never be applied
             entry = db.execute("SELECT * FROM sbsync_outbox WHERE seq = ?", (seqs[0],)).fetchone()
-            result = {"status": "rejected", "errors": {"non_field_errors": [str(answer.body.get("detail", ""))]}}
+            result = {
+                "status": "rejected",
+                "errors": {"non_field_errors": [str(answer.body.get("detail", ""))]},
+            }
             _refuse(replica, entry, result, batch_id, report)
         else:
             db.execute("UPDATE sbsync_outbox SET batch = NULL WHERE batch = ?", (batch_id,))
@@ -136,11 +143,14 @@ def _take_apart(replica: Replica, batch_id: str, seqs: list[int], answer: Answer
 
 
 def _apply(replica: Replica, batch_id: str, seqs: list[int], results: list[Any], report: SyncReport) -> None:
-    if sorted(r.get("index") for r in results if isinstance(r, dict)) != list(range(len(seqs))):
+    indexes = [r.get("index") for r in results if isinstance(r, dict)]
+    if sorted(i for i in indexes if isinstance(i, int)) != list(range(len(seqs))) or len(indexes) != len(seqs):
         raise ProtocolError(f"push/ answered {len(results)} results for {len(seqs)} records.")
     with replica.store.transaction() as db:
         for result in results:
-            entry = db.execute("SELECT * FROM sbsync_outbox WHERE seq = ?", (seqs[result["index"]],)).fetchone()
+            entry = db.execute(
+                "SELECT * FROM sbsync_outbox WHERE seq = ?", (seqs[result["index"]],)
+            ).fetchone()
             status = result.get("status")
             if status in SUCCESS:
                 _acknowledge(replica, entry, result.get("_version"))
@@ -162,7 +172,10 @@ def _acknowledge(replica: Replica, entry: sqlite3.Row, version: int | None) -> N
     later = _later(db, entry)
     shadow = _shadow(db, entry)
     if entry["op"] == "delete":
-        db.execute("UPDATE sbsync_outbox SET base_version = NULL, created = 1 WHERE model = ? AND pk = ?", (label, entry["pk"]))
+        db.execute(
+            "UPDATE sbsync_outbox SET base_version = NULL, created = 1 WHERE model = ? AND pk = ?",
+            (label, entry["pk"]),
+        )
         state = None
     else:
         db.execute(
@@ -176,7 +189,9 @@ def _acknowledge(replica: Replica, entry: sqlite3.Row, version: int | None) -> N
     _set_shadow(db, entry, state if later else _FORGET)
 
 
-def _conflict(replica: Replica, entry: sqlite3.Row, result: dict[str, Any], batch_id: str, report: SyncReport) -> None:
+def _conflict(
+    replica: Replica, entry: sqlite3.Row, result: dict[str, Any], batch_id: str, report: SyncReport
+) -> None:
     db = replica.store.db
     info = replica.models()[entry["model"]]
     pk = json.loads(entry["pk"])
@@ -193,7 +208,9 @@ def _conflict(replica: Replica, entry: sqlite3.Row, result: dict[str, Any], batc
         server_known=known,
     )
     resolution: Resolution = replica.on_conflict(conflict)
-    _remember(db, entry, "conflict", local, server, result.get("_version"), None, resolution.describe(), batch_id)
+    _remember(
+        db, entry, "conflict", local, server, result.get("_version"), None, resolution.describe(), batch_id
+    )
     report.conflicts += 1
     db.execute("DELETE FROM sbsync_outbox WHERE seq = ?", (entry["seq"],))
     shadow = server if known else _shadow(db, entry)
@@ -222,12 +239,21 @@ def _conflict(replica: Replica, entry: sqlite3.Row, result: dict[str, Any], batc
     op = "delete" if entry["op"] == "delete" and resolution.kind == "client" else "save"
     db.execute(
         "INSERT INTO sbsync_outbox (model, pk, op, fields, base_version, created) VALUES (?, ?, ?, ?, ?, ?)",
-        (info.label, entry["pk"], op, json.dumps(fields), None if gone else result.get("_version"), int(gone)),
+        (
+            info.label,
+            entry["pk"],
+            op,
+            json.dumps(fields),
+            None if gone else result.get("_version"),
+            int(gone),
+        ),
     )
     _set_shadow(db, entry, None if gone else shadow)
 
 
-def _refuse(replica: Replica, entry: sqlite3.Row, result: dict[str, Any], batch_id: str, report: SyncReport) -> None:
+def _refuse(
+    replica: Replica, entry: sqlite3.Row, result: dict[str, Any], batch_id: str, report: SyncReport
+) -> None:
     db = replica.store.db
     info = replica.models().get(entry["model"])
     local = {"_deleted": True} if entry["op"] == "delete" else json.loads(entry["fields"])
@@ -316,4 +342,3 @@ def _later(db: sqlite3.Connection, entry: sqlite3.Row) -> bool:
         ).fetchone()
         is not None
     )
-

@@ -75,7 +75,9 @@ class Replica:
         belongs to that server, user and organization, and opening it for others is refused."""
         fmt = self.store.meta("format")
         if fmt is not None and fmt != FORMAT:
-            raise ReplicaMismatch(f"{self.store.path} is a replica of format {fmt}; this client writes {FORMAT}.")
+            raise ReplicaMismatch(
+                f"{self.store.path} is a replica of format {fmt}; this client writes {FORMAT}."
+            )
         self._identity = {"url": url.rstrip("/") + "/", "username": username, "organization": organization}
         for name, value in self._identity.items():
             stored = self.store.meta(name)
@@ -126,7 +128,9 @@ class Replica:
         for name, info in known.items():
             if name.lower() == label.lower():
                 return info
-        raise LocalError(f"{label} is not a model this replica syncs (known: {', '.join(known) or 'none yet: sync first'}).")
+        raise LocalError(
+            f"{label} is not a model this replica syncs (known: {', '.join(known) or 'none yet: sync first'})."
+        )
 
     # reading, offline
 
@@ -217,7 +221,9 @@ class Replica:
             )
         self._claim(slug)
         self.limits = answer.body.get("limits") or {}
-        schema.apply(self.store, [ModelInfo.from_server(item) for item in answer.body.get("models", [])], report)
+        schema.apply(
+            self.store, [ModelInfo.from_server(item) for item in answer.body.get("models", [])], report
+        )
 
     def status(self) -> dict[str, Any]:
         """What the local file holds: rows per model, unsent changes, batches in flight, conflicts."""
@@ -255,4 +261,3 @@ class Replica:
 
 def _pk(value: Any) -> Any:
     return str(value) if isinstance(value, uuid.UUID) else value
-

@@ -74,11 +74,18 @@ def reset(store: Store, label: str) -> None:
 
 def drop(db: sqlite3.Connection, store: Store, label: str, report: SyncReport) -> None:
     """The role lost ``label``: its table goes; its unsent changes are kept in the conflicts table."""
-    for entry in db.execute("SELECT * FROM sbsync_outbox WHERE model = ? AND batch IS NULL", (label,)).fetchall():
+    for entry in db.execute(
+        "SELECT * FROM sbsync_outbox WHERE model = ? AND batch IS NULL", (label,)
+    ).fetchall():
         db.execute(
             "INSERT INTO sbsync_conflicts (model, pk, kind, local, base_version, resolution) "
             "VALUES (?, ?, 'dropped', ?, ?, 'server')",
-            (label, entry["pk"], entry["fields"] if entry["op"] == "save" else '{"_deleted": true}', entry["base_version"]),
+            (
+                label,
+                entry["pk"],
+                entry["fields"] if entry["op"] == "save" else '{"_deleted": true}',
+                entry["base_version"],
+            ),
         )
         report.conflicts += 1
     db.execute("DELETE FROM sbsync_outbox WHERE model = ? AND batch IS NULL", (label,))
@@ -90,5 +97,8 @@ def drop(db: sqlite3.Connection, store: Store, label: str, report: SyncReport) -
     if db.execute("SELECT 1 FROM sbsync_outbox WHERE model = ?", (label,)).fetchone() is None:
         db.execute("DELETE FROM sbsync_models WHERE label = ?", (label,))
     else:  # batches in flight still name it: keep its description until they are answered
-        db.execute("UPDATE sbsync_models SET pull = 0, cursor = NULL, description = json_set(description, '$.permissions.pull', json('false')) WHERE label = ?", (label,))
+        db.execute(
+            "UPDATE sbsync_models SET pull = 0, cursor = NULL, description = json_set(description, '$.permissions.pull', json('false')) WHERE label = ?",
+            (label,),
+        )
     report.dropped.append(label)

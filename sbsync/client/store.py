@@ -104,7 +104,9 @@ class Store:
 
     def create_table(self, label: str, pk: str, names: list[str]) -> None:
         columns = ", ".join(
-            f"{quote(name)} PRIMARY KEY" if name == pk else quote(name) for name in names if name != "_version"
+            f"{quote(name)} PRIMARY KEY" if name == pk else quote(name)
+            for name in names
+            if name != "_version"
         )
         self.db.execute(f"CREATE TABLE IF NOT EXISTS {quote(label)} ({columns}, _version INTEGER)")
         self._columns.pop(label, None)

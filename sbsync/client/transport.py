@@ -90,12 +90,18 @@ class Transport:
             raise AuthenticationError(
                 "The server refused the token and no username and password were given to log in again."
             )
-        answer = self._send("POST", "auth/token/", {"username": self.username, "password": self.password}, auth=False)
+        answer = self._send(
+            "POST", "auth/token/", {"username": self.username, "password": self.password}, auth=False
+        )
         if answer.status != 200:
-            raise AuthenticationError(_detail(answer, "The server refused the login"), status=answer.status, body=answer.body)
+            raise AuthenticationError(
+                _detail(answer, "The server refused the login"), status=answer.status, body=answer.body
+            )
         token = answer.body.get("token")
         if not isinstance(token, str):
-            raise ProtocolError("auth/token/ answered without a token.", status=answer.status, body=answer.body)
+            raise ProtocolError(
+                "auth/token/ answered without a token.", status=answer.status, body=answer.body
+            )
         self.token = token
         if self.on_token:
             self.on_token(token)
@@ -111,14 +117,17 @@ class Transport:
         if answer.status == 401:
             if not (self.username and self.password):
                 raise AuthenticationError(
-                    _detail(answer, "The token was refused") + " Log in again (give a username and password).",
+                    _detail(answer, "The token was refused")
+                    + " Log in again (give a username and password).",
                     status=401,
                     body=answer.body,
                 )
             self.login()
             answer = self._send(method, path, body, auth=True)
             if answer.status == 401:
-                raise AuthenticationError(_detail(answer, "The new token was refused"), status=401, body=answer.body)
+                raise AuthenticationError(
+                    _detail(answer, "The new token was refused"), status=401, body=answer.body
+                )
         return answer
 
     def _send(self, method: str, path: str, body: dict[str, Any] | None, *, auth: bool) -> Answer:
@@ -153,10 +162,16 @@ def _json(response: httpx.Response) -> dict[str, Any]:
             status=response.status_code,
         ) from None
     if not isinstance(body, dict):
-        raise ProtocolError(f"{response.request.url} answered JSON that is not an object.", status=response.status_code)
+        raise ProtocolError(
+            f"{response.request.url} answered JSON that is not an object.", status=response.status_code
+        )
     return body
 
 
 def _detail(answer: Answer, default: str) -> str:
     detail = answer.body.get("detail")
-    return f"{default} ({answer.status}): {detail}" if isinstance(detail, str) else f"{default} ({answer.status})."
+    return (
+        f"{default} ({answer.status}): {detail}"
+        if isinstance(detail, str)
+        else f"{default} ({answer.status})."
+    )

@@ -64,13 +64,17 @@ def world(transactional_db) -> World:
         for label in (*MODELS, "shop.Product"):
             make_permission(organization=org, group=managers, model_label=label, actions=Action.values)
     make_permission(
-        organization=acme, group=sales, model_label="shop.Customer",
+        organization=acme,
+        group=sales,
+        model_label="shop.Customer",
         actions=[Action.PUSH, Action.PULL, Action.CREATE, Action.UPDATE, Action.READ],
     )
     make_filter(organization=acme, group=sales, model_label="shop.Customer")
     for n in range(6):
         customer = make_customer(
-            organization=acme, name=f"Acme {n}", age=20 + n,
+            organization=acme,
+            name=f"Acme {n}",
+            age=20 + n,
             assigned_manager=users["sally"] if n % 2 else users["alice"],
         )
         make_order(customer=customer, amount=Decimal(f"{n}.50"))
@@ -82,7 +86,9 @@ def world(transactional_db) -> World:
     return World(acme, globex, users)
 
 
-def server_view(url: str, username: str, organization: str | None = None) -> dict[str, dict[Any, dict[str, Any]]]:
+def server_view(
+    url: str, username: str, organization: str | None = None
+) -> dict[str, dict[Any, dict[str, Any]]]:
     """What ``username`` may see, pulled to the end with plain HTTP: {label: {pk: row without _model}}."""
     with httpx.Client(base_url=url, timeout=60) as http:
         token = http.post("auth/token/", json={"username": username, "password": PASSWORD}).json()["token"]

@@ -3,6 +3,7 @@ database, in its own process group (so a test can SIGKILL the master and its wor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -50,8 +51,18 @@ class Server:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "gunicorn", "sbsync.demo.wsgi",
-                    "-b", f"127.0.0.1:{self.port}", "-w", "1", "--threads", "4", "--timeout", "60",
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "sbsync.demo.wsgi",
+                    "-b",
+                    f"127.0.0.1:{self.port}",
+                    "-w",
+                    "1",
+                    "--threads",
+                    "4",
+                    "--timeout",
+                    "60",
                 ],
                 cwd=ROOT,
                 env=env,
@@ -74,10 +85,8 @@ class Server:
     def kill(self) -> None:
         """SIGKILL the master and its worker: no graceful shutdown, requests cut wherever they are."""
         assert self.process is not None
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
 
     def stop(self) -> None:

@@ -15,11 +15,27 @@ from tests.client.conftest import replica_view, server_view
 from tests.client.servers import ROOT, free_port
 from tests.factories import PASSWORD
 
-CLIENT_PACKAGES = ("httpx", "httpcore", "h11", "anyio", "idna", "certifi", "sniffio", "tqdm", "typing_extensions")
+CLIENT_PACKAGES = (
+    "httpx",
+    "httpcore",
+    "h11",
+    "anyio",
+    "idna",
+    "certifi",
+    "sniffio",
+    "tqdm",
+    "typing_extensions",
+)
 
 
-def cli(*args: str, python: str = sys.executable, password: str | None = PASSWORD) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SBSYNC_PASSWORD", "SBSYNC_TOKEN", "DJANGO_SETTINGS_MODULE")}
+def cli(
+    *args: str, python: str = sys.executable, password: str | None = PASSWORD
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SBSYNC_PASSWORD", "SBSYNC_TOKEN", "DJANGO_SETTINGS_MODULE")
+    }
     if password is not None:
         env["SBSYNC_PASSWORD"] = password
     return subprocess.run(
@@ -36,7 +52,9 @@ def test_sync_status_conflicts_and_reset_with_their_exit_codes(world, sync_serve
     with Replica(db) as replica:
         row = next(r for r in replica.rows("shop.Customer") if r["name"] == "Acme 5")
         replica.save("shop.Customer", {"id": row["id"], "age": 1})
-    Customer.objects.filter(id=row["id"]).update(age=2)  # a concurrent server edit (no signal: its version stays)
+    Customer.objects.filter(id=row["id"]).update(
+        age=2
+    )  # a concurrent server edit (no signal: its version stays)
     customer = Customer.objects.get(id=row["id"])
     customer.save()  # now its version moves on
 
@@ -45,7 +63,10 @@ def test_sync_status_conflicts_and_reset_with_their_exit_codes(world, sync_serve
     listed = cli("conflicts", "--db", db)
     refused_reset = cli("reset", "--db", db)
 
-    assert json.loads(status.stdout)["pending"] == 1 and json.loads(status.stdout)["models"]["shop.Customer"]["rows"] == 6
+    assert (
+        json.loads(status.stdout)["pending"] == 1
+        and json.loads(status.stdout)["models"]["shop.Customer"]["rows"] == 6
+    )
     assert conflicted.returncode == 3, conflicted.stderr
     assert "conflicts 1" in conflicted.stdout
     assert f"shop.Customer {row['id']}: conflict" in listed.stdout and "resolved: server" in listed.stdout
@@ -62,8 +83,17 @@ def test_sync_status_conflicts_and_reset_with_their_exit_codes(world, sync_serve
 def test_exit_codes_for_credentials_network_and_another_users_file(world, sync_server, tmp_path):
     db = str(tmp_path / "r.sqlite3")
     bad_password = cli("sync", "--db", db, "--url", sync_server.url, "--username", "alice", password="wrong")
-    unreachable = cli("sync", "--db", str(tmp_path / "x.sqlite3"), "--url", f"http://127.0.0.1:{free_port()}/api/sync/",
-                      "--username", "alice", "--retries", "2")
+    unreachable = cli(
+        "sync",
+        "--db",
+        str(tmp_path / "x.sqlite3"),
+        "--url",
+        f"http://127.0.0.1:{free_port()}/api/sync/",
+        "--username",
+        "alice",
+        "--retries",
+        "2",
+    )
     assert cli("sync", "--db", db, "--url", sync_server.url, "--username", "bob").returncode == 0
     mismatch = cli("sync", "--db", db, "--url", sync_server.url, "--username", "alice")
 
@@ -94,7 +124,16 @@ def test_the_client_runs_in_a_virtualenv_without_django(world, sync_server, tmp_
         "rep = r.sync(); print(json.dumps([rep.pulled, sorted(m for m in sys.modules if m.split('.')[0] == 'django')]))"
     )
     result = subprocess.run([python, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    by_cli = cli("sync", "--db", str(tmp_path / "cli.sqlite3"), "--url", sync_server.url, "--username", "alice", python=python)
+    by_cli = cli(
+        "sync",
+        "--db",
+        str(tmp_path / "cli.sqlite3"),
+        "--url",
+        sync_server.url,
+        "--username",
+        "alice",
+        python=python,
+    )
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [15, []]

@@ -52,12 +52,16 @@ def _organization(n: int):
     make_membership(user=users["sally"], organization=org, group=sales)
     make_permission(organization=org, group=managers, model_label="shop.Customer", actions=Action.values)
     make_permission(
-        organization=org, group=sales, model_label="shop.Customer",
+        organization=org,
+        group=sales,
+        model_label="shop.Customer",
         actions=[Action.PUSH, Action.PULL, Action.CREATE, Action.UPDATE, Action.READ],
     )
     sales_filter = make_filter(organization=org, group=sales, model_label="shop.Customer")
     for k in range(6):
-        make_customer(organization=org, name=f"Seed {k}", assigned_manager=users["sally" if k % 2 else "alice"])
+        make_customer(
+            organization=org, name=f"Seed {k}", assigned_manager=users["sally" if k % 2 else "alice"]
+        )
     return org, users, sales_filter
 
 
@@ -65,15 +69,26 @@ def _nth(rows: list, index: int):
     return rows[index % len(rows)] if rows else None
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(steps=st.lists(step, min_size=5, max_size=25))
-def test_replicas_converge_and_every_refused_change_is_in_a_conflicts_table(steps, world, sync_server, tmp_path):
+def test_replicas_converge_and_every_refused_change_is_in_a_conflicts_table(
+    steps, world, sync_server, tmp_path
+):
     n = next(_examples)
     org, users, sales_filter = _organization(n)
     replicas = {
         name: Replica(
-            str(tmp_path / f"{name}-{n}.sqlite3"), url=sync_server.url, username=users[name].username,
-            password=PASSWORD, retry=RetryPolicy(attempts=3, base=0.01, cap=0.05), batch_size=7, push_batch_size=5,
+            str(tmp_path / f"{name}-{n}.sqlite3"),
+            url=sync_server.url,
+            username=users[name].username,
+            password=PASSWORD,
+            retry=RetryPolicy(attempts=3, base=0.01, cap=0.05),
+            batch_size=7,
+            push_batch_size=5,
         )
         for name in USERS
     }
@@ -85,7 +100,9 @@ def test_replicas_converge_and_every_refused_change_is_in_a_conflicts_table(step
         if kind == "create":
             _, who, own = item
             manager = users[who] if own else users["alice" if who == "sally" else "sally"]
-            replicas[who].save("shop.Customer", {"name": f"{who} {next(names)}", "assigned_manager": manager.pk})
+            replicas[who].save(
+                "shop.Customer", {"name": f"{who} {next(names)}", "assigned_manager": manager.pk}
+            )
         elif kind == "update":
             _, who, index, age = item
             row = _nth(list(replicas[who].rows("shop.Customer")), index)
@@ -136,7 +153,9 @@ def test_replicas_converge_and_every_refused_change_is_in_a_conflicts_table(step
 
 
 def test_local_calls_refuse_what_the_role_cannot_do(world, sync_server, tmp_path):
-    with Replica(str(tmp_path / "sally.sqlite3"), url=sync_server.url, username="sally", password=PASSWORD) as sally:
+    with Replica(
+        str(tmp_path / "sally.sqlite3"), url=sync_server.url, username="sally", password=PASSWORD
+    ) as sally:
         sally.sync()
         mine = next(iter(sally.rows("shop.Customer")))
         try:

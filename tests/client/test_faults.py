@@ -67,8 +67,14 @@ def test_faults_leave_the_replica_equal_to_the_server_and_every_write_applied_on
     timeout = 0.5 if fault == "delay" else 30  # delayed answers arrive after the client gave up
     with FaultProxy(sync_server.port, free_port(), every_other(fault), delay=1.0) as proxy:
         replica = Replica(
-            str(tmp_path / "alice.sqlite3"), url=proxy.url, username="alice", password=PASSWORD,
-            retry=FAST, timeout=timeout, batch_size=4, push_batch_size=3,
+            str(tmp_path / "alice.sqlite3"),
+            url=proxy.url,
+            username="alice",
+            password=PASSWORD,
+            retry=FAST,
+            timeout=timeout,
+            batch_size=4,
+            push_batch_size=3,
         )
         sync_until_done(replica)
         writes = local_writes(replica, world)

@@ -48,8 +48,12 @@ def test_server_killed_in_the_middle_of_pushes_then_restarted(world, sync_server
     try:
         with FaultProxy(server.port, free_port(), kill_during_push, on_cut_after=server.kill) as proxy:
             replica = Replica(
-                str(tmp_path / "alice.sqlite3"), url=proxy.url, username="alice", password=PASSWORD,
-                retry=QUICK, push_batch_size=200,
+                str(tmp_path / "alice.sqlite3"),
+                url=proxy.url,
+                username="alice",
+                password=PASSWORD,
+                retry=QUICK,
+                push_batch_size=200,
             )
             replica.sync()
             for round_ in range(len(plan)):
@@ -80,7 +84,20 @@ def test_server_killed_in_the_middle_of_pushes_then_restarted(world, sync_server
 
 def _run_client(db: str, url: str, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "sbsync.client", "sync", "--db", db, "--url", url, "--username", "alice", "--quiet", *extra],
+        [
+            sys.executable,
+            "-m",
+            "sbsync.client",
+            "sync",
+            "--db",
+            db,
+            "--url",
+            url,
+            "--username",
+            "alice",
+            "--quiet",
+            *extra,
+        ],
         cwd=ROOT,
         env={**os.environ, "SBSYNC_PASSWORD": PASSWORD},
         stdout=subprocess.PIPE,
@@ -115,7 +132,9 @@ def test_client_killed_in_the_middle_of_a_pull_then_run_again(world, sync_server
     first.wait()
     with sqlite3.connect(db) as local:
         partial = local.execute('SELECT count(*) FROM "shop.Customer"').fetchone()[0]
-        unfinished = local.execute("SELECT count(*) FROM sbsync_models WHERE pull = 1 AND synced = 0").fetchone()[0]
+        unfinished = local.execute(
+            "SELECT count(*) FROM sbsync_models WHERE pull = 1 AND synced = 0"
+        ).fetchone()[0]
 
     second = _run_client(db, sync_server.url, "--batch-size", "500")
     output = second.communicate(timeout=120)[0].decode()

@@ -25,7 +25,9 @@ from tests.factories import PASSWORD
 
 
 def open_replica(tmp_path, server, username="alice", **options) -> Replica:
-    return Replica(str(tmp_path / f"{username}.sqlite3"), url=server.url, username=username, password=PASSWORD, **options)
+    return Replica(
+        str(tmp_path / f"{username}.sqlite3"), url=server.url, username=username, password=PASSWORD, **options
+    )
 
 
 def conflicting_edit(replica: Replica, name: str) -> str:
@@ -41,7 +43,9 @@ def conflicting_edit(replica: Replica, name: str) -> str:
 def test_server_wins_by_default_and_the_local_change_is_kept_with_both_versions(world, sync_server, tmp_path):
     replica = open_replica(tmp_path, sync_server)
     replica.sync()
-    base = replica.get("shop.Customer", next(r["id"] for r in replica.rows("shop.Customer") if r["name"] == "Acme 1"))
+    base = replica.get(
+        "shop.Customer", next(r["id"] for r in replica.rows("shop.Customer") if r["name"] == "Acme 1")
+    )
     pk = conflicting_edit(replica, "Acme 1")
 
     report = replica.sync()
@@ -112,7 +116,9 @@ def test_a_410_pulls_the_model_again_and_keeps_unsent_changes(world, sync_server
     assert replica_view(replica) == server_view(sync_server.url, "alice")
 
 
-def test_a_model_the_role_loses_is_dropped_and_its_unsent_changes_kept_as_conflicts(world, sync_server, tmp_path):
+def test_a_model_the_role_loses_is_dropped_and_its_unsent_changes_kept_as_conflicts(
+    world, sync_server, tmp_path
+):
     replica = open_replica(tmp_path, sync_server)
     replica.sync()
     report_row = next(replica.rows("shop.Report"))
@@ -124,7 +130,11 @@ def test_a_model_the_role_loses_is_dropped_and_its_unsent_changes_kept_as_confli
     assert report.dropped == ["shop.Report"] and "shop.Report" not in replica.models()
     assert Report.objects.get(id=report_row["id"]).results != "edited offline"
     [dropped] = replica.conflicts()
-    assert (dropped["model"], dropped["kind"], dropped["local"]) == ("shop.Report", "dropped", {"results": "edited offline"})
+    assert (dropped["model"], dropped["kind"], dropped["local"]) == (
+        "shop.Report",
+        "dropped",
+        {"results": "edited offline"},
+    )
     with sqlite3.connect(tmp_path / "alice.sqlite3") as local:
         tables = {row[0] for row in local.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "shop.Report" not in tables
@@ -140,9 +150,13 @@ def test_a_field_the_server_added_gets_a_column_and_its_values(world, sync_serve
     replica.save("shop.Customer", {"id": pk, "name": "Renamed offline"})
     db = replica.store.db
     db.execute('ALTER TABLE "shop.Customer" DROP COLUMN age')
-    description = json.loads(db.execute("SELECT description FROM sbsync_models WHERE label = 'shop.Customer'").fetchone()[0])
+    description = json.loads(
+        db.execute("SELECT description FROM sbsync_models WHERE label = 'shop.Customer'").fetchone()[0]
+    )
     description["fields"] = [f for f in description["fields"] if f["name"] != "age"]
-    db.execute("UPDATE sbsync_models SET description = ? WHERE label = 'shop.Customer'", (json.dumps(description),))
+    db.execute(
+        "UPDATE sbsync_models SET description = ? WHERE label = 'shop.Customer'", (json.dumps(description),)
+    )
     replica.store._columns.clear()
 
     report = replica.sync()
@@ -178,7 +192,11 @@ def test_429_and_5xx_are_retried_with_backoff_honouring_retry_after(fault, world
     faults = lambda number, method, path: fault if number < 2 else "pass"  # noqa: E731
     with FaultProxy(sync_server.port, free_port(), faults) as proxy:
         transport = Transport(
-            proxy.url, username="alice", password=PASSWORD, retry=RetryPolicy(base=0.5, cap=10), sleep=waits.append
+            proxy.url,
+            username="alice",
+            password=PASSWORD,
+            retry=RetryPolicy(base=0.5, cap=10),
+            sleep=waits.append,
         )
         answer = transport.request("GET", "models/")
         transport.close()
