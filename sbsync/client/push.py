@@ -144,7 +144,9 @@ def _take_apart(replica: Replica, batch_id: str, seqs: list[int], answer: Answer
 
 def _apply(replica: Replica, batch_id: str, seqs: list[int], results: list[Any], report: SyncReport) -> None:
     indexes = [r.get("index") for r in results if isinstance(r, dict)]
-    if sorted(i for i in indexes if isinstance(i, int)) != list(range(len(seqs))) or len(indexes) != len(seqs):
+    if sorted(i for i in indexes if isinstance(i, int)) != list(range(len(seqs))) or len(indexes) != len(
+        seqs
+    ):
         raise ProtocolError(f"push/ answered {len(results)} results for {len(seqs)} records.")
     with replica.store.transaction() as db:
         for result in results:

@@ -54,6 +54,7 @@ class Replica:
         self._bind(url, username, organization)
         self.limits: dict[str, Any] = {}
         self._new_token: str | None = None
+        self._models: dict[str, ModelInfo] | None = None
         self.transport = Transport(
             url,
             username=username or self.store.meta("username"),
@@ -120,8 +121,14 @@ class Replica:
 
     def models(self) -> dict[str, ModelInfo]:
         """The models known locally (from the last sync), by label."""
-        rows = self.store.db.execute("SELECT label, description FROM sbsync_models ORDER BY label").fetchall()
-        return {row["label"]: ModelInfo.from_server(json.loads(row["description"])) for row in rows}
+        if self._models is None:
+            rows = self.store.db.execute(
+                "SELECT label, description FROM sbsync_models ORDER BY label"
+            ).fetchall()
+            self._models = {
+                row["label"]: ModelInfo.from_server(json.loads(row["description"])) for row in rows
+            }
+        return self._models
 
     def model(self, label: str) -> ModelInfo:
         known = self.models()
@@ -221,9 +228,13 @@ class Replica:
             )
         self._claim(slug)
         self.limits = answer.body.get("limits") or {}
-        schema.apply(
-            self.store, [ModelInfo.from_server(item) for item in answer.body.get("models", [])], report
-        )
+        self._models = None
+        try:
+            schema.apply(
+                self.store, [ModelInfo.from_server(item) for item in answer.body.get("models", [])], report
+            )
+        finally:
+            self._models = None
 
     def status(self) -> dict[str, Any]:
         """What the local file holds: rows per model, unsent changes, batches in flight, conflicts."""
