@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sbsync.client.errors import ClientError
+from sbsync.client.errors import ClientError, ReplicaMismatch
 from sbsync.client.replica import Replica
 from sbsync.client.transport import RetryPolicy
 
@@ -144,8 +144,14 @@ def _sync(args: argparse.Namespace) -> int:
     return EXIT_CONFLICTS if report.conflicts else 0
 
 
+def _existing(path: str) -> Replica:
+    if not os.path.exists(path):
+        raise ReplicaMismatch(f"{path} does not exist: run sync first.")
+    return Replica(path)
+
+
 def _status(args: argparse.Namespace) -> int:
-    with Replica(args.db) as replica:
+    with _existing(args.db) as replica:
         state = replica.status()
     if args.json:
         print(json.dumps(state))
@@ -165,7 +171,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _conflicts(args: argparse.Namespace) -> int:
-    with Replica(args.db) as replica:
+    with _existing(args.db) as replica:
         items = replica.conflicts()
         if args.json:
             print(json.dumps(items))

@@ -88,7 +88,7 @@ class Transport:
         """``POST auth/token/``; keeps the token. Refused credentials raise AuthenticationError."""
         if not (self.username and self.password):
             raise AuthenticationError(
-                "The server refused the token and no username and password were given to log in again."
+                "No valid token, and no username and password to log in with: give them (or a new token)."
             )
         answer = self._send(
             "POST", "auth/token/", {"username": self.username, "password": self.password}, auth=False

@@ -16,8 +16,7 @@ from django.db import connection
 
 from sbsync.client import NetworkError, Replica, RetryPolicy
 from sbsync.demo.shop.models import Customer
-from sbsync.sync.tracking import mark_changed
-from tests.client.conftest import replica_view, server_view
+from tests.client.conftest import mark_changed, replica_view, server_view
 from tests.client.proxy import FaultProxy
 from tests.client.servers import ROOT, Server, free_port
 from tests.factories import PASSWORD
@@ -25,6 +24,7 @@ from tests.factories import PASSWORD
 QUICK = RetryPolicy(attempts=2, base=0.01, cap=0.02)
 
 
+@pytest.mark.slow
 def test_server_killed_in_the_middle_of_pushes_then_restarted(world, sync_server, tmp_path):
     """Rounds of 200 offline creates pushed in one batch; the server is SIGKILLed 0, 0.1 and 0.25 s
     after the push is forwarded, and in the last round right after it answered (committed) but before the

@@ -17,8 +17,7 @@ from sbsync.client.report import SyncReport
 from sbsync.client.transport import Transport
 from sbsync.demo.shop.models import Customer, Report
 from sbsync.models import ModelPermission, SyncJob
-from sbsync.sync.changes import compact_tombstones
-from tests.client.conftest import replica_view, server_view
+from tests.client.conftest import compact_tombstones, replica_view, server_view
 from tests.client.proxy import FaultProxy
 from tests.client.servers import free_port
 from tests.factories import PASSWORD
@@ -181,7 +180,7 @@ def test_an_expired_token_logs_in_again_or_fails_clearly(world, sync_server, tmp
     AuthToken.objects.filter(user=world.users["alice"]).delete()
     without_password = Replica(str(tmp_path / "alice.sqlite3"), url=sync_server.url, token=token)
     without_password.save("shop.Customer", {"name": "Kept for later"})
-    with pytest.raises(AuthenticationError, match="no username and password|Log in again"):
+    with pytest.raises(AuthenticationError, match="Log in again"):
         without_password.sync()
     assert without_password.pending() == 1
 
