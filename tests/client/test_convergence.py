@@ -70,6 +70,7 @@ def _nth(rows: list, index: int):
     return rows[index % len(rows)] if rows else None
 
 
+@pytest.mark.slow
 @settings(
     max_examples=8,
     deadline=None,
