@@ -160,10 +160,26 @@ def test_local_calls_refuse_what_the_role_cannot_do(world, sync_server, tmp_path
     ) as sally:
         sally.sync()
         mine = next(iter(sally.rows("shop.Customer")))
-        try:
-            sally.delete("shop.Customer", mine["id"])
-        except LocalError as exc:
-            assert "may not delete" in str(exc)
-        else:
-            raise AssertionError("sally may not delete")
+        refusals = {
+            "may not delete": lambda: sally.delete("shop.Customer", mine["id"]),
+            "no field a client may write named updated_at": lambda: sally.save(
+                "shop.Customer", {"id": mine["id"], "updated_at": "2026-01-01T00:00:00Z"}
+            ),
+            "no field a client may write named colour": lambda: sally.save(
+                "shop.Customer", {"colour": "red"}
+            ),
+            "not a model this replica syncs": lambda: sally.save("shop.Order", {"amount": "1.00"}),
+        }
+        for message, call in refusals.items():
+            with pytest.raises(LocalError, match=message):
+                call()
         assert sally.pending() == 0 and sally.get("shop.Customer", mine["id"]) == mine
+    with Replica(
+        str(tmp_path / "alice.sqlite3"), url=sync_server.url, username="alice", password=PASSWORD
+    ) as alice:
+        alice.sync()
+        with pytest.raises(LocalError, match="server assigns the keys of shop.Order"):
+            alice.save("shop.Order", {"amount": "1.00", "customer": mine["id"]})
+        with pytest.raises(LocalError, match="shop.Nothing is not a model this replica syncs"):
+            list(alice.rows("shop.Nothing"))
+        assert alice.pending() == 0
