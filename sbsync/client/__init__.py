@@ -21,6 +21,7 @@ from sbsync.client.errors import (
     NetworkError,
     ProtocolError,
     ReplicaMismatch,
+    SyncInProgress,
 )
 from sbsync.client.replica import Replica
 from sbsync.client.report import SyncReport
@@ -39,6 +40,7 @@ __all__ = [
     "ReplicaMismatch",
     "Resolution",
     "RetryPolicy",
+    "SyncInProgress",
     "SyncReport",
     "client_wins",
     "merge",

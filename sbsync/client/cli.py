@@ -3,7 +3,8 @@
 Exit codes (for cron jobs): 0 done; 3 synced, but some local changes were not applied (see
 ``conflicts``); 4 the server refused the credentials or the token (or the user left the organization);
 5 the server could not be reached or kept failing after every retry (try again later: nothing is lost);
-6 the file belongs to another server, user or organization; 1 any other error; 2 bad arguments.
+6 the file belongs to another server, user or organization; 7 another process is syncing the same file
+(nothing done); 1 any other error; 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ def _reset(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".lock"):
             if os.path.exists(args.db + suffix):
                 os.remove(args.db + suffix)
     print(f"{args.db} removed.")

@@ -51,6 +51,12 @@ class ReplicaMismatch(ClientError):
     exit_code = 6
 
 
+class SyncInProgress(ClientError):
+    """Another process is syncing the same file: nothing was done; run again later."""
+
+    exit_code = 7
+
+
 class LocalError(ClientError):
     """A local call was refused: an unknown model, a model the role may not push, a missing key."""
 

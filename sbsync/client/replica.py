@@ -202,13 +202,14 @@ class Replica:
         ``has_more`` is false. Network failures are retried; what could not be sent stays for the next call."""
         started = time.monotonic()
         report = SyncReport()
-        try:
-            self.refresh_models(report)
-            self._keep_token()
-            push.push_all(self, report)
-            pull.pull_all(self, report)
-        finally:
-            self._keep_token()
+        with self.store.sync_lock():
+            try:
+                self.refresh_models(report)
+                self._keep_token()
+                push.push_all(self, report)
+                pull.pull_all(self, report)
+            finally:
+                self._keep_token()
         self.store.set_meta("last_sync", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         report.duration = time.monotonic() - started
         return report

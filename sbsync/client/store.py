@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sbsync.client.errors import SyncInProgress
+
 FORMAT = "1"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sbsync_meta (key TEXT PRIMARY KEY, value TEXT);
@@ -69,6 +71,28 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    @contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        """One sync of a file at a time, across processes (an overlapping cron run): a second one is
+        refused at once rather than sending the same changes in two batches. Local reads and writes of
+        other processes go on meanwhile; their transactions keep the file consistent."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; run one sync at a time
+            yield
+            return
+        with open(self.path + ".lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SyncInProgress(
+                    f"Another process is syncing {self.path}; try again when it is done."
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -11,7 +11,15 @@ import pytest
 from django.utils import timezone
 from knox.models import AuthToken
 
-from sbsync.client import AuthenticationError, Conflict, Replica, RetryPolicy, client_wins, merge
+from sbsync.client import (
+    AuthenticationError,
+    Conflict,
+    Replica,
+    RetryPolicy,
+    SyncInProgress,
+    client_wins,
+    merge,
+)
 from sbsync.client import pull as client_pull
 from sbsync.client.report import SyncReport
 from sbsync.client.transport import Transport
@@ -234,3 +242,17 @@ def test_sally_sees_only_her_rows_and_a_rejected_create_rolls_back(world, sync_s
     view = replica_view(replica)
     assert {row["assigned_manager"] for row in view["shop.Customer"].values()} == {world.users["sally"].pk}
     assert set(view) == {"shop.Customer"} and view == server_view(sync_server.url, "sally")
+
+
+def test_one_sync_of_a_file_at_a_time(world, sync_server, tmp_path):
+    first = open_replica(tmp_path, sync_server)
+    first.sync()
+    second = Replica(str(tmp_path / "alice.sqlite3"))
+    second.save("shop.Customer", {"name": "While another syncs"})  # local writes go on meanwhile
+
+    with first.store.sync_lock(), pytest.raises(SyncInProgress):
+        second.sync()
+
+    assert second.pending() == 1 and not Customer.objects.filter(name="While another syncs").exists()
+    first.sync()
+    assert Customer.objects.filter(name="While another syncs").count() == 1 and second.pending() == 0
