@@ -1,7 +1,7 @@
 """sbsync's Python client: a local SQLite replica of what one user may see of one organization, kept in
 sync through the public HTTP protocol (``sbsync/docs/protocol.md``) and usable offline. It imports
-neither Django nor the server's code; its dependencies are in the ``client`` extra
-(``pip install "sbsync[client]"``).
+neither Django nor the server's code (an import-linter contract keeps it so); its dependencies are in the
+``client`` extra (``pip install "sbsync[client]"``).
 
     from sbsync.client import Replica
 
