@@ -28,15 +28,6 @@ from tests.factories import (
     make_user,
 )
 
-try:  # the engine's modules after the sbsync/sync/ packages refactoring, and before it
-    from sbsync.sync.changes.index import compact_tombstones
-    from sbsync.sync.changes.tracking import mark_changed
-except ImportError:
-    from sbsync.sync.changes import compact_tombstones  # type: ignore[no-redef]
-    from sbsync.sync.tracking import mark_changed  # type: ignore[no-redef]
-
-__all__ = ["compact_tombstones", "mark_changed"]
-
 MODELS = ("shop.Customer", "shop.Order", "shop.Report")
 
 

@@ -16,7 +16,8 @@ from django.db import connection
 
 from sbsync.client import NetworkError, Replica, RetryPolicy
 from sbsync.demo.shop.models import Customer
-from tests.client.conftest import mark_changed, replica_view, server_view
+from sbsync.sync.changes.tracking import mark_changed
+from tests.client.conftest import replica_view, server_view
 from tests.client.proxy import FaultProxy
 from tests.client.servers import ROOT, Server, free_port
 from tests.factories import PASSWORD

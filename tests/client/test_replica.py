@@ -25,7 +25,8 @@ from sbsync.client.report import SyncReport
 from sbsync.client.transport import Transport
 from sbsync.demo.shop.models import Customer, Report
 from sbsync.models import ModelPermission, SyncJob
-from tests.client.conftest import compact_tombstones, replica_view, server_view
+from sbsync.sync.changes.index import compact_tombstones
+from tests.client.conftest import replica_view, server_view
 from tests.client.proxy import FaultProxy
 from tests.client.servers import free_port
 from tests.factories import PASSWORD
