@@ -44,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
     "TOMBSTONE_RETENTION_DAYS": 90,
     "IDEMPOTENCY_TTL": timedelta(hours=24),
     "METRICS_RETENTION_DAYS": 90,
+    # WatermelonDB clients (docs/watermelon.md): table names by model label, records in one pull.
+    "WATERMELON_TABLES": {},
+    "WATERMELON_MAX_PULL_RECORDS": 10000,
     # Cache alias used for permissions and discovery (invalidated through the database; see access.py).
     "CACHE_ALIAS": "default",
 }
@@ -135,7 +138,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         for k, v in read_only.items()
     ):
         errors.append(_error("READ_ONLY_FIELDS", "must map model labels to lists of field names.", 8))
-    for name in ("MAX_PUSH_RECORDS", "MAX_PULL_BATCH", "DEFAULT_PULL_BATCH", "MAX_BODY_BYTES"):
+    for name in (
+        "MAX_PUSH_RECORDS",
+        "MAX_PULL_BATCH",
+        "DEFAULT_PULL_BATCH",
+        "MAX_BODY_BYTES",
+        "WATERMELON_MAX_PULL_RECORDS",
+    ):
         if not _is_int(get(name), 1):
             errors.append(_error(name, "must be a positive integer.", 9))
     default_batch, max_batch = get("DEFAULT_PULL_BATCH"), get("MAX_PULL_BATCH")
@@ -153,8 +162,40 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             errors.append(_error(name, "must be a rate like '10/min', or None to disable.", 13))
     if not isinstance(get("LOG_DIR"), (str, Path)) or not str(get("LOG_DIR")):
         errors.append(_error("LOG_DIR", "must be a directory path.", 14))
+    errors.extend(_check_watermelon_tables(get("WATERMELON_TABLES")))
     if get("CACHE_ALIAS") not in settings.CACHES:
         errors.append(_error("CACHE_ALIAS", f"names {get('CACHE_ALIAS')!r}, which is not in CACHES.", 15))
+    return errors
+
+
+WATERMELON_TABLE_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# Names WatermelonDB reserves or refuses, and the keys of a WatermelonDB push body.
+WATERMELON_RESERVED = frozenset({"id", "_changed", "_status", "local_storage", "changes", "lastpulledat"})
+
+
+def _check_watermelon_tables(value: Any) -> list[CheckMessage]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and LABEL_RE.match(k) and isinstance(v, str) for k, v in value.items()
+    ):
+        return [_error("WATERMELON_TABLES", "must map model labels to table names.", 16)]
+    errors: list[CheckMessage] = []
+    for label, name in value.items():
+        if (
+            not WATERMELON_TABLE_RE.match(name)
+            or name.startswith("__")
+            or name.lower() in WATERMELON_RESERVED
+        ):
+            errors.append(
+                _error(
+                    "WATERMELON_TABLES",
+                    f"names {label!r} {name!r}: a table name is letters, digits and underscores, "
+                    "starts with a letter or one underscore, and is not a name WatermelonDB reserves.",
+                    16,
+                )
+            )
+    names = [name.lower() for name in value.values()]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        errors.append(_error("WATERMELON_TABLES", f"gives the table name {name!r} to several models.", 16))
     return errors
 
 

@@ -1,0 +1,105 @@
+"""The ``timestamp`` of the WatermelonDB protocol: the id of a stored checkpoint (models/watermelon.py).
+
+WatermelonDB keeps one number between syncs and sends it back as ``lastPulledAt``. It must be a
+JavaScript-safe integer, yet it has to carry everything an sbsync pull cursor carries per model (the
+scope's position, the shared scope's position, the view fingerprint, a first sync's floor). A checkpoint
+row holds the cursors; its id is the number. Nothing lives in process memory, so any worker can serve the
+next request.
+
+A checkpoint is valid only for the user and organization it was issued to. The checkpoint a pull started
+from is deleted when the client presents the new one (it has applied it, so it will never go back), and
+``purge_checkpoints`` removes the rest after TOMBSTONE_RETENTION_DAYS, when their positions would be past
+the tombstone horizon anyway. An unknown or purged timestamp answers 410: reset the local database and
+sync from null.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from sbsync.access import Access
+from sbsync.models import WatermelonCheckpoint
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+class TimestampError(Exception):
+    """``code`` is ``invalid_timestamp`` (400) or ``cursor_expired`` (410)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+    @property
+    def status_code(self) -> int:
+        return 410 if self.code == "cursor_expired" else 400
+
+
+def parse_timestamp(text: str | None) -> int | None:
+    """``last_pulled_at`` as given in a query string: None for a first sync (absent, ``null``, ``0``),
+    else a positive whole number."""
+    if text is None or text in ("", "null", "0"):
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_SAFE_INTEGER:
+        raise TimestampError(
+            "invalid_timestamp",
+            "last_pulled_at must be null or the timestamp a previous WatermelonDB pull returned.",
+        )
+    return int(text)
+
+
+def load_checkpoint(access: Access, timestamp: int, *, for_update: bool = False) -> WatermelonCheckpoint:
+    """The checkpoint behind ``timestamp`` for the caller. Unknown, purged and someone else's checkpoints
+    answer alike (410), so the number reveals nothing about other clients."""
+    rows = WatermelonCheckpoint.objects.filter(
+        pk=timestamp, user=access.user, organization=access.organization
+    )
+    checkpoint = (rows.select_for_update() if for_update else rows).first()
+    if checkpoint is None:
+        raise TimestampError(
+            "cursor_expired",
+            f"last_pulled_at {timestamp} is unknown or expired: reset the local database and sync from null.",
+        )
+    return checkpoint
+
+
+def issue_checkpoint(
+    access: Access, cursors: dict[str, str], previous: WatermelonCheckpoint | None
+) -> WatermelonCheckpoint:
+    """Store the cursors a pull reached; its id is the pull's timestamp. Side effect: deletes the
+    checkpoint ``previous`` started from, which its client can no longer present."""
+    checkpoint = WatermelonCheckpoint.objects.create(
+        user=access.user,
+        organization=access.organization,
+        previous=previous.pk if previous else None,
+        cursors=cursors,
+        created_at=timezone.now(),
+    )
+    if checkpoint.pk > MAX_SAFE_INTEGER:  # about 9e15 pulls: never, but the client would corrupt it
+        raise OverflowError("WatermelonDB timestamps are past JavaScript's safe integers.")
+    if previous is not None and previous.previous is not None:
+        WatermelonCheckpoint.objects.filter(
+            pk=previous.previous, user=access.user, organization=access.organization
+        ).delete()
+    return checkpoint
+
+
+def note_created(checkpoint: WatermelonCheckpoint, created: dict[str, list[str]]) -> None:
+    """Remember rows a push naming ``checkpoint`` created (model label → primary keys), so the next pull
+    from it sends them as ``updated``: the client holds them already. Call inside a transaction with the
+    checkpoint locked (``load_checkpoint(for_update=True)``)."""
+    merged: dict[str, Any] = dict(checkpoint.created)
+    for label, keys in created.items():
+        merged[label] = sorted({*merged.get(label, []), *keys})
+    checkpoint.created = merged
+    checkpoint.save(update_fields=["created"])
+
+
+def purge_checkpoints(*, older_than: datetime) -> int:
+    """Delete checkpoints issued before ``older_than``. Returns how many."""
+    count, _ = WatermelonCheckpoint.objects.filter(created_at__lt=older_than).delete()
+    return count
