@@ -9,6 +9,8 @@
 // The app's schema is built from the server's schema endpoint (<sync URL>schema/), as a client author
 // would generate it. Commands:
 //   {"op": "sync"}                                     synchronize() once
+//   {"op": "sync", "pauseBeforePush": true}            the same, but before pushing it writes
+//                                                      {"paused": true} and waits for {"op": "continue"}
 //   {"op": "create", "table": t, "values": {...}}      create a record offline; answers its id
 //   {"op": "update", "table": t, "id": i, "values": {...}}
 //   {"op": "delete", "table": t, "id": i}              markAsDeleted (pushed by the next sync)
@@ -31,7 +33,12 @@ console.error = (...args) => logged.push(`error: ${args.map(String).join(' ')}`)
 
 const { Database, Model, appSchema, tableSchema, Q } = require('@nozbe/watermelondb')
 const LokiJSAdapter = require('@nozbe/watermelondb/adapters/lokijs').default
+const { schemaMigrations } = require('@nozbe/watermelondb/Schema/migrations')
 const { synchronize, hasUnsyncedChanges } = require('@nozbe/watermelondb/sync')
+const { setGenerator } = require('@nozbe/watermelondb/utils/common/randomId')
+
+// The demo's customers have UUID primary keys: new records get UUIDs, as sbsync's docs tell apps to do.
+setGenerator(() => require('node:crypto').randomUUID())
 
 const [syncUrl, token, organization] = process.argv.slice(2)
 if (!syncUrl || !token) {
@@ -80,6 +87,7 @@ async function openDatabase() {
   })
   const adapter = new LokiJSAdapter({
     schema,
+    migrations: schemaMigrations({ migrations: [] }), // migration syncs need a migrations spec
     useWebWorker: false,
     useIncrementalIndexedDB: true, // no IndexedDB in Node: LokiJS falls back to memory
     dbName: 'sbsync-e2e',
@@ -87,7 +95,14 @@ async function openDatabase() {
   return new Database({ adapter, modelClasses })
 }
 
-async function sync(database) {
+// Lines of stdin, read on demand: by the command loop, and by a sync paused before its push.
+const queue = []
+const waiting = []
+function nextLine() {
+  return queue.length ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve))
+}
+
+async function sync(database, { pauseBeforePush = false } = {}) {
   const log = {}
   await synchronize({
     database,
@@ -103,6 +118,13 @@ async function sync(database) {
       return { changes, timestamp }
     },
     pushChanges: async ({ changes, lastPulledAt }) => {
+      if (pauseBeforePush) {
+        process.stdout.write(`${JSON.stringify({ paused: true })}\n`)
+        const line = await nextLine()
+        if (line === null || JSON.parse(line).op !== 'continue') {
+          throw new Error('expected {"op": "continue"}')
+        }
+      }
       await call(`${syncUrl}?last_pulled_at=${lastPulledAt}`, {
         method: 'POST',
         body: JSON.stringify({ changes, lastPulledAt }),
@@ -134,7 +156,7 @@ async function dump(database) {
 async function run(database, command) {
   switch (command.op) {
     case 'sync':
-      return { sync: await sync(database) }
+      return { sync: await sync(database, command) }
     case 'create': {
       const record = await database.write(() =>
         database.get(command.table).create((r) => assign(r, command.values)),
@@ -164,7 +186,12 @@ async function main() {
   const database = await openDatabase()
   process.stdout.write(`${JSON.stringify({ ok: true, ready: true, console: logged.splice(0) })}\n`)
   const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
-  for await (const line of lines) {
+  lines.on('line', (line) => (waiting.length ? waiting.shift()(line) : queue.push(line)))
+  lines.on('close', () => {
+    queue.push(null)
+    waiting.splice(0).forEach((resolve) => resolve(null))
+  })
+  for (let line = await nextLine(); line !== null; line = await nextLine()) {
     if (!line.trim()) {
       continue
     }
@@ -181,6 +208,7 @@ async function main() {
     answer.console = logged.splice(0)
     process.stdout.write(`${JSON.stringify(answer)}\n`)
   }
+  process.exit(0) // LokiJS keeps an autosave timer running
 }
 
 main().catch((error) => {

@@ -154,7 +154,7 @@ def _translate(record: _Record) -> None:
             detail = SERVER_KEYS if table.server_keys else "This id cannot be used."
             record.refusal = {"status": RecordStatus.REJECTED.value, "errors": {"id": [detail]}}
         return  # a deleted id that cannot name a row: nothing to delete
-    engine: dict[str, Any] = {"_model": table.label, pk_field.name: record.pk}
+    engine: dict[str, Any] = {"_model": table.label, pk_field.name: raw_pk}
     if record.kind == DELETED:
         engine["_deleted"] = True
     else:
