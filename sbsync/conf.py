@@ -193,8 +193,15 @@ def _check_watermelon_tables(value: Any) -> list[CheckMessage]:
                     16,
                 )
             )
+    configured = {label.lower() for label in value}
     names = [name.lower() for name in value.values()]
-    for name in sorted({n for n in names if names.count(n) > 1}):
+    # A model left with its default name (<app_label>_<model_name>) must not meet a configured one.
+    names += [
+        f"{model._meta.app_label}_{model._meta.model_name}".lower()
+        for model in apps.get_models()
+        if model._meta.label_lower not in configured
+    ]
+    for name in sorted({n.lower() for n in value.values() if names.count(n.lower()) > 1}):
         errors.append(_error("WATERMELON_TABLES", f"gives the table name {name!r} to several models.", 16))
     return errors
 

@@ -95,3 +95,10 @@ def test_table_names_watermelondb_would_refuse_or_that_collide_fail_the_check():
     assert len(messages) == 2
     assert "'changes'" in messages[0]
     assert "'x' to several models" in messages[1]
+
+
+@override_settings(SBSYNC={"WATERMELON_TABLES": {"shop.Order": "shop_customer"}})
+def test_a_table_name_may_not_take_another_models_default_name():
+    messages = [e.msg for e in check_settings() if e.id == "sbsync.E016"]
+
+    assert messages == ["SBSYNC['WATERMELON_TABLES'] gives the table name 'shop_customer' to several models."]

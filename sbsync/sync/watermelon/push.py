@@ -30,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from sbsync.access import Access
-from sbsync.enums import LogStatus, Operation, RecordStatus
+from sbsync.enums import Action, LogStatus, Operation, RecordStatus
 from sbsync.errors import error_body
 from sbsync.models import SyncRecord
 from sbsync.sync.activity import measured, record_activity
@@ -178,8 +178,17 @@ def _check_conflicts(access: Access, cursors: dict[str, str], records: list[_Rec
     that name a visible row get its current ``_version``. Queries per model: the change index, the view."""
     groups: dict[str, list[_Record]] = defaultdict(list)
     for record in records:
-        if record.table is not None and record.refusal is None and record.pk is not None:
-            groups[record.table.label].append(record)
+        table = record.table
+        # Only rows the client could have pulled and may push: the engine answers the others (forbidden,
+        # or an unusable id), so a conflict never tells anything about rows the caller cannot see.
+        if (
+            table is not None
+            and record.refusal is None
+            and record.pk is not None
+            and access.can(table.model, Action.PULL)
+            and access.can(table.model, Action.PUSH)
+        ):
+            groups[table.label].append(record)
     for scope in {access.scope(group[0].table.model) for group in groups.values()}:  # type: ignore[union-attr]
         stamp_pending(scope)
     conflicts = []
@@ -219,7 +228,7 @@ def push_changes(*, access: Access, last_pulled_at: int, body: Any) -> PushAnswe
     """
     changes, _ = changes_of(body)
     tables = {table.name: table for table in map(table_for, (s.model for s in access.enabled.values()))}
-    records = [r for r in _read(changes, tables)]
+    records = _read(changes, tables)
     checkpoint = load_checkpoint(access, last_pulled_at)
     with measured() as measurement:
         for record in records:
@@ -245,8 +254,7 @@ def push_changes(*, access: Access, last_pulled_at: int, body: Any) -> PushAnswe
         if result["status"] == RecordStatus.CREATED and record.table is not None:
             created[record.table.label].append(pk_key(record.table.model, record.pk))
     if created:
-        with transaction.atomic():
-            note_created(load_checkpoint(access, last_pulled_at, for_update=True), dict(created))
+        note_created(checkpoint.pk, dict(created))
     counts: dict[str, int] = defaultdict(int)
     for result in results:
         counts[result["status"]] += 1

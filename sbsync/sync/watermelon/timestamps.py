@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from sbsync.access import Access
@@ -52,13 +53,12 @@ def parse_timestamp(text: str | None) -> int | None:
     return int(text)
 
 
-def load_checkpoint(access: Access, timestamp: int, *, for_update: bool = False) -> WatermelonCheckpoint:
+def load_checkpoint(access: Access, timestamp: int) -> WatermelonCheckpoint:
     """The checkpoint behind ``timestamp`` for the caller. Unknown, purged and someone else's checkpoints
     answer alike (410), so the number reveals nothing about other clients."""
-    rows = WatermelonCheckpoint.objects.filter(
+    checkpoint = WatermelonCheckpoint.objects.filter(
         pk=timestamp, user=access.user, organization=access.organization
-    )
-    checkpoint = (rows.select_for_update() if for_update else rows).first()
+    ).first()
     if checkpoint is None:
         raise TimestampError(
             "cursor_expired",
@@ -88,15 +88,19 @@ def issue_checkpoint(
     return checkpoint
 
 
-def note_created(checkpoint: WatermelonCheckpoint, created: dict[str, list[str]]) -> None:
-    """Remember rows a push naming ``checkpoint`` created (model label → primary keys), so the next pull
-    from it sends them as ``updated``: the client holds them already. Call inside a transaction with the
-    checkpoint locked (``load_checkpoint(for_update=True)``)."""
-    merged: dict[str, Any] = dict(checkpoint.created)
-    for label, keys in created.items():
-        merged[label] = sorted({*merged.get(label, []), *keys})
-    checkpoint.created = merged
-    checkpoint.save(update_fields=["created"])
+def note_created(checkpoint_id: int, created: dict[str, list[str]]) -> None:
+    """Remember rows a push naming the checkpoint created (model label → primary keys), so the next pull
+    from it sends them as ``updated``: the client holds them already. Nothing to do when the checkpoint
+    is gone (the client has pulled past it)."""
+    with transaction.atomic():
+        checkpoint = WatermelonCheckpoint.objects.select_for_update().filter(pk=checkpoint_id).first()
+        if checkpoint is None:
+            return
+        merged: dict[str, Any] = dict(checkpoint.created)
+        for label, keys in created.items():
+            merged[label] = sorted({*merged.get(label, []), *keys})
+        checkpoint.created = merged
+        checkpoint.save(update_fields=["created"])
 
 
 def purge_checkpoints(*, older_than: datetime) -> int:
