@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import models
+from django.db import connection, models, transaction
 from django.test import override_settings
 
 from sbsync.access import access_for
 from sbsync.conf import check_settings
+from sbsync.demo.shop.models import Customer
 from sbsync.models import WatermelonCheckpoint
 from sbsync.sync.watermelon.pull import pull_changes
 from sbsync.sync.watermelon.tables import Column, ColumnError, column_type, protocol_value, raw_value
@@ -102,3 +104,42 @@ def test_a_table_name_may_not_take_another_models_default_name():
     messages = [e.msg for e in check_settings() if e.id == "sbsync.E016"]
 
     assert messages == ["SBSYNC['WATERMELON_TABLES'] gives the table name 'shop_customer' to several models."]
+
+
+def _ids(pull, kind):
+    return sorted(r if kind == "deleted" else r["name"] for r in pull.changes["shop_customer"][kind])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent transactions")
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_after_a_later_one_was_pulled_reaches_the_next_pull(trio):
+    access = access_for(trio.alice, trio.acme)
+    earlier = make_customer(organization=trio.acme, name="before")
+    first = pull_changes(access=access, last_pulled_at=None, migration=None)
+    wrote, may_commit, failures = threading.Event(), threading.Event(), []
+
+    def transaction_a():
+        try:
+            with transaction.atomic():
+                make_customer(organization=trio.acme, name="A created")
+                Customer.objects.get(pk=earlier.pk).save()
+                wrote.set()
+                assert may_commit.wait(10)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    thread_a = threading.Thread(target=transaction_a)
+    thread_a.start()
+    assert wrote.wait(10)
+    make_customer(organization=trio.acme, name="B created")  # transaction B: writes and commits
+
+    during = pull_changes(access=access, last_pulled_at=first.timestamp, migration=None)
+    may_commit.set()
+    thread_a.join(10)
+    after = pull_changes(access=access, last_pulled_at=during.timestamp, migration=None)
+
+    assert failures == []
+    assert (_ids(during, "created"), _ids(during, "updated")) == (["B created"], [])
+    assert (_ids(after, "created"), _ids(after, "updated")) == (["A created"], ["before"])
