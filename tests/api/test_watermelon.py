@@ -7,9 +7,12 @@ import calendar
 import json
 import uuid
 from decimal import Decimal
+from functools import partial
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from sbsync.demo.shop.models import Customer, Order, Report
 from sbsync.enums import Action
@@ -500,3 +503,27 @@ def test_push_accepts_the_bare_changes_body_as_text_and_checks_last_pulled_at(tr
     assert answer.status_code == 200, answer.json()
     assert Customer.objects.filter(pk=new_id).exists()
     assert (mismatch.status_code, missing.status_code) == (400, 400)
+
+
+def count_queries(call) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        answer = call()
+    assert answer.status_code == 200, answer.json()
+    return len(queries)
+
+
+def test_pull_and_push_cost_the_same_queries_whatever_their_size(trio, api):
+    client = api(trio.alice)
+    pull(client)
+    pulls, pushes = [], []
+    for size in (3, 30):
+        for _ in range(size):
+            make_customer(organization=trio.acme)
+        since = WatermelonCheckpoint.objects.latest("pk").pk
+        pulls.append(count_queries(partial(pull, client, since)))
+        created = [{"id": str(uuid.uuid4()), "name": "N", "department": ""} for _ in range(size)]
+        changes = empty(shop_customer={"created": created})
+        pushes.append(count_queries(partial(push, client, since + 1, changes)))
+
+    assert pulls[0] == pulls[1]
+    assert pushes[0] == pushes[1]
