@@ -144,7 +144,7 @@ def _pull(request: Request) -> Response:
             organization=access.organization if access else None,
             operation=Operation.PULL,
             status=LogStatus.ERROR if error else LogStatus.SUCCESS,
-            models=sorted(answer.changes) if answer else [],
+            models=answer.labels if answer else [],
             object_count=total,
             success_count=total,
             error_count=1 if error else 0,

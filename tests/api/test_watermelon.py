@@ -15,8 +15,8 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from sbsync.demo.shop.models import Customer, Order, Report
-from sbsync.enums import Action
-from sbsync.models import WatermelonCheckpoint
+from sbsync.enums import Action, LogStatus, Operation
+from sbsync.models import SyncLog, WatermelonCheckpoint
 from tests.factories import make_customer, make_filter, make_order, make_permission, make_product, make_report
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +110,24 @@ def test_next_pull_sends_creates_updates_and_deletes_after_the_timestamp(trio, a
     assert ids(answer, "shop_customer", "deleted") == [gone_pk]
     assert str(kept.pk) not in json.dumps(answer.json())
     assert answer.json()["timestamp"] > first
+
+
+def test_a_pull_is_logged_like_any_pull(trio, api):
+    make_customer(organization=trio.acme)
+
+    pull(api(trio.alice))
+
+    log = SyncLog.objects.get()
+    assert (log.operation, log.status, log.user, log.organization) == (
+        Operation.PULL,
+        LogStatus.SUCCESS,
+        trio.alice,
+        trio.acme,
+    )
+    assert (log.models, log.object_count) == (
+        ["shop.Customer", "shop.Order", "shop.Product", "shop.Report"],
+        1,
+    )
 
 
 def test_a_timestamp_is_only_good_for_the_user_it_was_issued_to(trio, api):

@@ -124,6 +124,7 @@ class WatermelonPull:
     timestamp: int
     dropped: list[str]  # tables the caller may no longer pull: the client must empty them
     records: int
+    labels: list[str]  # the models pulled
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"changes": self.changes, "timestamp": self.timestamp}
@@ -198,7 +199,9 @@ def pull_changes(
     issued = issue_checkpoint(access, cursors, checkpoint)
     changes = {name: c.as_dict() for name, c in collected.items()}
     changes.update({name: {CREATED: [], UPDATED: [], DELETED: []} for name in dropped})
-    return WatermelonPull(changes=changes, timestamp=issued.pk, dropped=dropped, records=records)
+    return WatermelonPull(
+        changes=changes, timestamp=issued.pk, dropped=dropped, records=records, labels=sorted(by_label)
+    )
 
 
 def _values(table: Table, record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
