@@ -124,7 +124,7 @@ def test_a_pull_is_logged_like_any_pull(trio, api):
         trio.alice,
         trio.acme,
     )
-    assert (log.models, log.object_count) == (
+    assert (log.model_names, log.object_count) == (
         ["shop.Customer", "shop.Order", "shop.Product", "shop.Report"],
         1,
     )
