@@ -272,11 +272,32 @@ def test_a_thousand_rows_sharing_one_timestamp_arrive_exactly_once(live_server, 
     answer = john.sync()
 
     assert answer["sync"]["remoteChangeCount"] == 1000
-    clients_rows = rows(john.tables(), "shop_customer")
-    assert {pk for pk, row in clients_rows.items() if row["name"].startswith("Tied ")} == {
+    client_rows = rows(john.tables(), "shop_customer")
+    assert {pk for pk, row in client_rows.items() if row["name"].startswith("Tied ")} == {
         str(pk) for pk in tied.values_list("pk", flat=True)
     }
-    assert {row["updated_at"] for row in clients_rows.values() if row["name"].startswith("Tied ")} == {
+    assert {row["updated_at"] for row in client_rows.values() if row["name"].startswith("Tied ")} == {
         milliseconds(moment)
     }
-    assert len(clients_rows) == 1120
+    assert len(client_rows) == 1120
+
+
+def test_a_first_sync_in_parts_splits_tied_rows_and_still_gets_each_once(live_server, demo):
+    acme = Customer.objects.filter(organization__slug="acme-corp").first().organization
+    Customer.objects.bulk_create(
+        [Customer(name=f"Tied {n:04d}", organization=acme, department="SALES") for n in range(1000)]
+    )
+    tied = Customer.objects.filter(name__startswith="Tied ")
+    tied.update(updated_at=tied.first().updated_at)
+    mark_changed(tied)
+    john = open_client(live_server, demo, "john_manager")
+
+    answer = john.send(op="sync", maxRecords=300)
+
+    assert answer["console"] == []
+    assert [part["remoteChangeCount"] for part in answer["parts"]] == [300, 300, 300, 300, 244]
+    tables = john.tables()
+    assert set(rows(tables, "shop_customer")) == {
+        str(pk) for pk in Customer.objects.filter(organization=acme).values_list("pk", flat=True)
+    }
+    assert sum(len(records) for records in tables.values()) == 1444

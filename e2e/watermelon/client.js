@@ -11,6 +11,8 @@
 //   {"op": "sync"}                                     synchronize() once
 //   {"op": "sync", "pauseBeforePush": true}            the same, but before pushing it writes
 //                                                      {"paused": true} and waits for {"op": "continue"}
+//   {"op": "sync", "maxRecords": n}                    synchronize() in parts of n records, again while
+//                                                      the server says has_more; answers every part
 //   {"op": "create", "table": t, "values": {...}}      create a record offline; answers its id
 //   {"op": "update", "table": t, "id": i, "values": {...}}
 //   {"op": "delete", "table": t, "id": i}              markAsDeleted (pushed by the next sync)
@@ -102,8 +104,9 @@ function nextLine() {
   return queue.length ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve))
 }
 
-async function sync(database, { pauseBeforePush = false } = {}) {
+async function sync(database, { pauseBeforePush = false, maxRecords = null } = {}) {
   const log = {}
+  let hasMore = false
   await synchronize({
     database,
     log,
@@ -114,7 +117,11 @@ async function sync(database, { pauseBeforePush = false } = {}) {
         schema_version: String(schemaVersion),
         migration: JSON.stringify(migration),
       })
-      const { changes, timestamp } = await call(`${syncUrl}?${params}`)
+      if (maxRecords) {
+        params.set('max_records', String(maxRecords))
+      }
+      const { changes, timestamp, has_more: more } = await call(`${syncUrl}?${params}`)
+      hasMore = Boolean(more)
       return { changes, timestamp }
     },
     pushChanges: async ({ changes, lastPulledAt }) => {
@@ -132,6 +139,7 @@ async function sync(database, { pauseBeforePush = false } = {}) {
     },
   })
   return {
+    hasMore,
     lastPulledAt: log.lastPulledAt ?? null,
     newLastPulledAt: log.newLastPulledAt,
     remoteChangeCount: log.remoteChangeCount,
@@ -155,8 +163,13 @@ async function dump(database) {
 
 async function run(database, command) {
   switch (command.op) {
-    case 'sync':
-      return { sync: await sync(database, command) }
+    case 'sync': {
+      const parts = [await sync(database, command)]
+      while (parts[parts.length - 1].hasMore) {
+        parts.push(await sync(database, command))
+      }
+      return { sync: parts[parts.length - 1], parts }
+    }
     case 'create': {
       const record = await database.write(() =>
         database.get(command.table).create((r) => assign(r, command.values)),

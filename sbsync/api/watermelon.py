@@ -13,6 +13,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from sbsync import conf
 from sbsync.access import Access
 from sbsync.api.context import request_access
 from sbsync.api.decorators import sync_endpoint
@@ -59,6 +60,9 @@ PullAnswer = inline_serializer(
     {
         "changes": Changes,
         "timestamp": serializers.IntegerField(help_text="Send it back as last_pulled_at (pull and push)."),
+        "has_more": serializers.BooleanField(
+            required=False, help_text="With max_records: whether another pull has more changes."
+        ),
         "experimentalStrategy": serializers.DictField(
             required=False,
             help_text="Present when tables must be emptied: the caller may no longer pull them.",
@@ -114,6 +118,17 @@ def _schema_version(request: Request) -> None:
         raise ApiError(400, "validation_error", message, {"schema_version": [message]})
 
 
+def _max_records(request: Request) -> int | None:
+    text = request.query_params.get("max_records")
+    if text is None:
+        return None
+    limit = conf.get("WATERMELON_MAX_PULL_RECORDS")
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= limit):
+        message = f"max_records must be a whole number between 1 and WATERMELON_MAX_PULL_RECORDS ({limit})."
+        raise ApiError(400, "validation_error", message, {"max_records": [message]})
+    return int(text)
+
+
 def _pull(request: Request) -> Response:
     access: Access | None = None
     answer: WatermelonPull | None = None
@@ -127,7 +142,12 @@ def _pull(request: Request) -> Response:
                 migration = parse_migration(request.query_params.get("migration"))
             except MigrationError as exc:
                 raise ApiError(400, "validation_error", str(exc), {"migration": [str(exc)]}) from None
-            answer = pull_changes(access=access, last_pulled_at=last_pulled_at, migration=migration)
+            answer = pull_changes(
+                access=access,
+                last_pulled_at=last_pulled_at,
+                migration=migration,
+                max_records=_max_records(request),
+            )
         except ApiError as exc:
             error = exc
         except TimestampError as exc:

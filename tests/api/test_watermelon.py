@@ -164,6 +164,22 @@ def test_a_pull_past_the_limit_is_refused_naming_the_limit_and_stores_nothing(tr
     assert WatermelonCheckpoint.objects.count() == 0
 
 
+def test_a_pull_in_parts_serves_every_row_once_as_created_and_says_when_it_is_done(trio, api):
+    client = api(trio.alice)
+    customers = {str(make_customer(organization=trio.acme).pk) for _ in range(5)}
+    seen, parts, timestamp = [], [], None
+
+    while not parts or parts[-1]["has_more"]:
+        parts.append(pull(client, timestamp, max_records="2").json())
+        timestamp = parts[-1]["timestamp"]
+        seen += [r["id"] for r in parts[-1]["changes"]["shop_customer"]["created"]]
+        assert parts[-1]["changes"]["shop_customer"]["updated"] == []
+
+    assert sorted(seen) == sorted(customers)
+    assert [p["has_more"] for p in parts] == [True, True, False]
+    assert pull(client, max_records="0").status_code == 400
+
+
 def test_migration_sends_all_rows_of_new_tables_as_created_and_of_altered_tables_as_updated(trio, api):
     client = api(trio.alice)
     customer = make_customer(organization=trio.acme)

@@ -14,7 +14,9 @@ push of this client created it; everything else, and every row of a rescan, arri
 (WatermelonDB creates an ``updated`` row it does not hold).
 
 Size: an answer holds at most WATERMELON_MAX_PULL_RECORDS records; past that the pull is refused with an
-error naming the setting, and nothing is stored.
+error naming the setting, and nothing is stored. A client may instead ask for parts (``max_records``):
+each answer then stops at that many records, in change order, says ``has_more``, and its timestamp
+continues where it stopped.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ class PullTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.detail = (
-            f"This pull holds more than WATERMELON_MAX_PULL_RECORDS ({limit}) records. Sync the first time "
-            "with unsafeTurbo, or ask the server's operator to raise the limit."
+            f"This pull holds more than WATERMELON_MAX_PULL_RECORDS ({limit}) records: pull in parts "
+            "(max_records), sync the first time with unsafeTurbo, or ask the server's operator to raise the "
+            "limit."
         )
         super().__init__(self.detail)
 
@@ -125,9 +128,12 @@ class WatermelonPull:
     dropped: list[str]  # tables the caller may no longer pull: the client must empty them
     records: int
     labels: list[str]  # the models pulled
+    has_more: bool | None = None  # for a pull in parts (max_records): whether more is waiting
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"changes": self.changes, "timestamp": self.timestamp}
+        if self.has_more is not None:
+            body["has_more"] = self.has_more
         if self.dropped:
             # WatermelonDB's replacement strategy with no rows empties a table (kept: unpushed creations).
             body["experimentalStrategy"] = {
@@ -138,9 +144,14 @@ class WatermelonPull:
 
 
 def pull_changes(
-    *, access: Access, last_pulled_at: int | None, migration: Migration | None
+    *,
+    access: Access,
+    last_pulled_at: int | None,
+    migration: Migration | None,
+    max_records: int | None = None,
 ) -> WatermelonPull:
-    """Serve a WatermelonDB pull for the caller.
+    """Serve a WatermelonDB pull for the caller: everything, or with ``max_records`` a part of at most
+    that many records (``has_more`` tells whether the client should sync again).
 
     Raises TimestampError (an unknown or expired ``last_pulled_at``), the engine's PullError (a position
     past the tombstone horizon: CursorExpired) and PullTooLarge. Side effects: those of
@@ -162,15 +173,24 @@ def pull_changes(
             kinds[table.label] = CREATED
         else:
             cursor = decode_cursor(start, table.label)
-            kinds[table.label] = UPDATED if cursor.fingerprint != access.fingerprint(table.model) else ""
+            if cursor.fingerprint != access.fingerprint(table.model):
+                kinds[table.label] = UPDATED  # a rescan: the client may hold any of the rows
+            elif cursor.initial:
+                kinds[table.label] = CREATED  # a first sync in parts, still going
+            else:
+                kinds[table.label] = ""
 
     limit = conf.get("WATERMELON_MAX_PULL_RECORDS")
+    cap = limit if max_records is None else min(max_records, limit)
     collected = {name: _Changes() for name in tables}
     cursors: dict[str, str] = {}
     requests = starts
     while requests:
-        budget = limit + 1 - sum(len(c.rows) for c in collected.values())
-        page = build_pull_page(access=access, requests=requests, batch_size=max(budget, 1))
+        held = sum(len(c.rows) for c in collected.values())
+        if max_records is not None and held >= cap:
+            break  # a part: the rest comes with the next pull
+        budget = cap - held if max_records is not None else cap + 1 - held
+        page = build_pull_page(access=access, requests=requests, batch_size=budget)
         for record in page.data:
             table = by_label[record["_model"]]
             row_id, values = _values(table, record)
@@ -200,7 +220,12 @@ def pull_changes(
     changes = {name: c.as_dict() for name, c in collected.items()}
     changes.update({name: {CREATED: [], UPDATED: [], DELETED: []} for name in dropped})
     return WatermelonPull(
-        changes=changes, timestamp=issued.pk, dropped=dropped, records=records, labels=sorted(by_label)
+        changes=changes,
+        timestamp=issued.pk,
+        dropped=dropped,
+        records=records,
+        labels=sorted(by_label),
+        has_more=bool(requests) if max_records is not None else None,
     )
 
 
