@@ -22,7 +22,7 @@ from sbsync.demo.shop.models import Customer, Order, Report
 from sbsync.demo.shop.seed import PASSWORD
 from sbsync.enums import LogStatus, Operation
 from sbsync.models import DataFilter, ModelPermission, SyncLog
-from sbsync.sync.tracking import mark_changed
+from sbsync.sync.changes.tracking import mark_changed
 
 CLIENT = Path(__file__).parent / "watermelon" / "client.js"
 NODE_MODULES = CLIENT.parent / "node_modules" / "@nozbe" / "watermelondb"

@@ -4,37 +4,18 @@ the work is in sbsync/sync/watermelon/."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from sbsync import conf
-from sbsync.access import Access
-from sbsync.api.context import request_access
+from sbsync.api.context import organization_header
 from sbsync.api.decorators import sync_endpoint
-from sbsync.api.errors import ApiError
 from sbsync.api.json import JSONParser
 from sbsync.api.push_schema import ORGANIZATION_HEADER
 from sbsync.api.schema import ErrorResponse
-from sbsync.enums import LogStatus, Operation
-from sbsync.sync.activity import measured, record_activity
-from sbsync.sync.cursor import CursorExpired, PullError
-from sbsync.sync.envelope import EnvelopeError
-from sbsync.sync.watermelon.pull import (
-    MigrationError,
-    PullTooLarge,
-    WatermelonPull,
-    parse_migration,
-    pull_changes,
-)
-from sbsync.sync.watermelon.push import PushShapeError, changes_of, push_changes
-from sbsync.sync.watermelon.tables import describe_table, pullable_tables
-from sbsync.sync.watermelon.timestamps import TimestampError, parse_timestamp
+from sbsync.sync.watermelon.serve import serve_watermelon_pull, serve_watermelon_push, watermelon_schema
 
 
 class TextJSONParser(JSONParser):
@@ -100,111 +81,17 @@ LAST_PULLED_AT = OpenApiParameter(
 )
 
 
-def _last_pulled_at(request: Request, body_value: Any = None) -> int | None:
-    try:
-        value = parse_timestamp(request.query_params.get("last_pulled_at"))
-    except TimestampError as exc:
-        raise ApiError(exc.status_code, exc.code, exc.detail, {"last_pulled_at": [exc.detail]}) from None
-    if body_value is not None and body_value != value:
-        message = "lastPulledAt in the body and last_pulled_at in the query differ: send one, or the same."
-        raise ApiError(400, "validation_error", message, {"lastPulledAt": [message]})
-    return value
-
-
-def _schema_version(request: Request) -> None:
-    text = request.query_params.get("schema_version")
-    if text is not None and text != "null" and not (text.isascii() and text.isdigit() and len(text) < 10):
-        message = "schema_version must be the local schema version, a whole number."
-        raise ApiError(400, "validation_error", message, {"schema_version": [message]})
-
-
-def _max_records(request: Request) -> int | None:
-    text = request.query_params.get("max_records")
-    if text is None:
-        return None
-    limit = conf.get("WATERMELON_MAX_PULL_RECORDS")
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= limit):
-        message = f"max_records must be a whole number between 1 and WATERMELON_MAX_PULL_RECORDS ({limit})."
-        raise ApiError(400, "validation_error", message, {"max_records": [message]})
-    return int(text)
-
-
-def _pull(request: Request) -> Response:
-    access: Access | None = None
-    answer: WatermelonPull | None = None
-    error: ApiError | None = None
-    with measured() as measurement:
-        try:
-            access = request_access(request)
-            last_pulled_at = _last_pulled_at(request)
-            _schema_version(request)
-            try:
-                migration = parse_migration(request.query_params.get("migration"))
-            except MigrationError as exc:
-                raise ApiError(400, "validation_error", str(exc), {"migration": [str(exc)]}) from None
-            answer = pull_changes(
-                access=access,
-                last_pulled_at=last_pulled_at,
-                migration=migration,
-                max_records=_max_records(request),
-            )
-        except ApiError as exc:
-            error = exc
-        except TimestampError as exc:
-            error = ApiError(exc.status_code, exc.code, exc.detail, {"last_pulled_at": [exc.detail]})
-        except PullError as exc:
-            status = 410 if isinstance(exc, CursorExpired) else 400
-            error = ApiError(status, exc.code, exc.detail, {"last_pulled_at": [exc.detail]})
-        except PullTooLarge as exc:
-            error = ApiError(413, "too_many_changes", exc.detail)
-    total = answer.records if answer else 0
-    with transaction.atomic():  # the log and the metrics row in one commit
-        record_activity(
-            user=request.user,
-            organization=access.organization if access else None,
-            operation=Operation.PULL,
-            status=LogStatus.ERROR if error else LogStatus.SUCCESS,
-            models=answer.labels if answer else [],
-            object_count=total,
-            success_count=total,
-            error_count=1 if error else 0,
-            errors=[{"error": error.code, "detail": error.detail, "status": error.status_code}]
-            if error
-            else [],
-            request_data={"watermelon": dict(request.query_params.items())},
-            measurement=measurement,
-        )
-    if error is not None:
-        raise error
-    assert answer is not None
-    return Response(answer.as_dict())
-
-
-def _push(request: Request) -> Response:
-    body = request.data
-    try:
-        _, body_last_pulled_at = changes_of(body)
-    except PushShapeError as exc:
-        raise ApiError(400, "validation_error", exc.detail, exc.errors) from None
-    last_pulled_at = _last_pulled_at(request, body_last_pulled_at)
-    if last_pulled_at is None:
-        message = "A push needs last_pulled_at, the timestamp of the pull before it."
-        raise ApiError(400, "validation_error", message, {"last_pulled_at": [message]})
-    access = request_access(request)
-    try:
-        answer = push_changes(access=access, last_pulled_at=last_pulled_at, body=body)
-    except PushShapeError as exc:
-        raise ApiError(400, "validation_error", exc.detail, exc.errors) from None
-    except TimestampError as exc:
-        raise ApiError(exc.status_code, exc.code, exc.detail, {"last_pulled_at": [exc.detail]}) from None
-    except EnvelopeError as exc:
-        raise ApiError(exc.status_code, exc.code, exc.detail, exc.errors) from None
-    return Response(answer.body, status=answer.status_code)
-
-
 @sync_endpoint(["GET", "POST"])
 def sync(request: Request) -> Response:
-    return _pull(request) if request.method == "GET" else _push(request)
+    organization = organization_header(request)
+    if request.method == "GET":
+        return Response(
+            serve_watermelon_pull(user=request.user, organization=organization, params=request.query_params)
+        )
+    answer = serve_watermelon_push(
+        user=request.user, organization=organization, params=request.query_params, body=request.data
+    )
+    return Response(answer.body, status=answer.status_code)
 
 
 sync = extend_schema(
@@ -278,5 +165,4 @@ sync.cls.parser_classes = [JSONParser, TextJSONParser]  # type: ignore[attr-defi
 )
 @sync_endpoint(["GET"])
 def schema(request: Request) -> Response:
-    access = request_access(request)
-    return Response({"tables": [describe_table(t, access) for t in pullable_tables(access).values()]})
+    return Response(watermelon_schema(user=request.user, organization=organization_header(request)))

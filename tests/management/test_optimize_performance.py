@@ -98,7 +98,7 @@ def test_optimize_performance_cleanup_deletes_what_is_past_retention():
     out = run("--action", "cleanup")
 
     assert out == (
-        "Deleted: 1 sync logs, 0 log files, 1 metrics, 0 tombstones, 1 idempotency records, 0 tokens, 0 cache entries.\n"
+        "Deleted: 1 sync logs, 0 log files, 1 metrics, 0 tombstones, 0 watermelon checkpoints, 1 idempotency records, 0 tokens, 0 cache entries.\n"
     )
     assert list(SyncLog.objects.values_list("pk", flat=True)) == [kept_log.pk]
     assert (PerformanceMetrics.objects.count(), IdempotencyRecord.objects.count()) == (0, 0)
@@ -155,7 +155,7 @@ def test_optimize_performance_rejects_bad_arguments(args):
 
 
 def test_monitor_reports_an_unreachable_task_queue_instead_of_failing(db, monkeypatch):
-    import sbsync.sync.performance as performance
+    import sbsync.monitoring.performance as performance
 
     monkeypatch.setattr(performance, "HUEY", RedisHuey("sbsync-unreachable", url="redis://127.0.0.1:1/0"))
     out = StringIO()

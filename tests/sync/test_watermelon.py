@@ -14,10 +14,11 @@ from django.test import override_settings
 from sbsync.access import access_for
 from sbsync.conf import check_settings
 from sbsync.demo.shop.models import Customer
+from sbsync.errors import ProtocolError
 from sbsync.models import WatermelonCheckpoint
 from sbsync.sync.watermelon.pull import pull_changes
 from sbsync.sync.watermelon.tables import Column, ColumnError, column_type, protocol_value, raw_value
-from sbsync.sync.watermelon.timestamps import TimestampError, parse_timestamp, purge_checkpoints
+from sbsync.sync.watermelon.timestamps import parse_timestamp, purge_checkpoints
 from tests.factories import make_customer
 
 
@@ -63,7 +64,7 @@ def test_a_value_of_the_wrong_watermelon_type_is_refused(field, value):
 def test_timestamps_are_null_or_whole_numbers_within_javascripts_safe_range():
     assert [parse_timestamp(v) for v in (None, "", "null", "0", "42")] == [None, None, None, None, 42]
     for bad in ("-1", "1.5", "٣", str(2**53)):
-        with pytest.raises(TimestampError):
+        with pytest.raises(ProtocolError):
             parse_timestamp(bad)
 
 

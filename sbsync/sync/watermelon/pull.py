@@ -30,9 +30,10 @@ from django.db import models
 
 from sbsync import conf
 from sbsync.access import Access
-from sbsync.sync.changes import pk_key
-from sbsync.sync.cursor import decode_cursor
-from sbsync.sync.pull import build_pull_page
+from sbsync.errors import ProtocolError
+from sbsync.sync.changes.index import pk_key
+from sbsync.sync.pull.cursor import decode_cursor
+from sbsync.sync.pull.page import build_pull_page
 from sbsync.sync.records import output_fields
 from sbsync.sync.watermelon.tables import Table, pullable_tables, raw_record, table_name
 from sbsync.sync.watermelon.timestamps import issue_checkpoint, load_checkpoint
@@ -41,19 +42,18 @@ CREATED, UPDATED, DELETED = "created", "updated", "deleted"
 MAX_MIGRATION_NAMES = 1000
 
 
-class PullTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.detail = (
-            f"This pull holds more than WATERMELON_MAX_PULL_RECORDS ({limit}) records: pull in parts "
-            "(max_records), sync the first time with unsafeTurbo, or ask the server's operator to raise the "
-            "limit."
-        )
-        super().__init__(self.detail)
+def too_many_changes(limit: int) -> ProtocolError:
+    return ProtocolError(
+        413,
+        "too_many_changes",
+        f"This pull holds more than WATERMELON_MAX_PULL_RECORDS ({limit}) records: pull in parts "
+        "(max_records), sync the first time with unsafeTurbo, or ask the server's operator to raise the "
+        "limit.",
+    )
 
 
-class MigrationError(ValueError):
-    pass
+def _bad_migration(detail: str) -> ProtocolError:
+    return ProtocolError(400, "validation_error", detail, {"migration": [detail]})
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def parse_migration(text: str | None) -> Migration | None:
     try:
         value = json.loads(text)
     except ValueError:
-        raise MigrationError("migration must be null or JSON.") from None
+        raise _bad_migration("migration must be null or JSON.") from None
     if value is None:
         return None
     tables, columns = (value.get("tables"), value.get("columns")) if isinstance(value, dict) else (None, None)
@@ -92,13 +92,13 @@ def parse_migration(text: str | None) -> Migration | None:
         )
     )
     if not shape_ok:
-        raise MigrationError(
+        raise _bad_migration(
             'migration must be {"from": <version>, "tables": [<table>...], '
             '"columns": [{"table": <table>, "columns": [<column>...]}...]}.'
         )
     assert isinstance(tables, list) and isinstance(columns, list)
     if len(tables) + len(columns) > MAX_MIGRATION_NAMES:
-        raise MigrationError(f"migration names more than {MAX_MIGRATION_NAMES} tables.")
+        raise _bad_migration(f"migration names more than {MAX_MIGRATION_NAMES} tables.")
     return Migration(tables=frozenset(tables), columns=frozenset(c["table"] for c in columns if c["columns"]))
 
 
@@ -153,8 +153,8 @@ def pull_changes(
     """Serve a WatermelonDB pull for the caller: everything, or with ``max_records`` a part of at most
     that many records (``has_more`` tells whether the client should sync again).
 
-    Raises TimestampError (an unknown or expired ``last_pulled_at``), the engine's PullError (a position
-    past the tombstone horizon: CursorExpired) and PullTooLarge. Side effects: those of
+    Raises ProtocolError: 410 for an unknown or expired ``last_pulled_at`` or a position past the
+    tombstone horizon, 413 ``too_many_changes``. Side effects: those of
     ``build_pull_page`` (backfill, stamping, sync metadata); stores the new checkpoint and deletes the
     one the client's previous checkpoint started from.
     """
@@ -203,7 +203,7 @@ def pull_changes(
             pk = table.model._meta.pk
             collected[table.name].put(pk_key(table.model, record[pk.name]), DELETED, None)
         if sum(len(c.rows) for c in collected.values()) > limit:
-            raise PullTooLarge(limit)
+            raise too_many_changes(limit)
         cursors.update({label: model_page.cursor.encode() for label, model_page in page.models.items()})
         requests = {
             model: cursors[model._meta.label] for model in requests if page.models[model._meta.label].has_more
@@ -214,7 +214,7 @@ def pull_changes(
             _add_all_rows(access, tables[name], collected[name])
     records = sum(len(c.rows) for c in collected.values())
     if records > limit:
-        raise PullTooLarge(limit)
+        raise too_many_changes(limit)
     dropped = _dropped_tables(stored, tables)
     issued = issue_checkpoint(access, cursors, checkpoint)
     changes = {name: c.as_dict() for name, c in collected.items()}

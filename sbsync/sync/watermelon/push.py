@@ -31,13 +31,13 @@ from django.db import models, transaction
 
 from sbsync.access import Access
 from sbsync.enums import Action, LogStatus, Operation, RecordStatus
-from sbsync.errors import error_body
+from sbsync.errors import ProtocolError, error_body
 from sbsync.models import SyncRecord
 from sbsync.sync.activity import measured, record_activity
-from sbsync.sync.changes import pk_key, stamp_pending
-from sbsync.sync.cursor import decode_cursor
-from sbsync.sync.envelope import parse_envelope
-from sbsync.sync.submit import submit_push
+from sbsync.sync.changes.index import pk_key, stamp_pending
+from sbsync.sync.pull.cursor import decode_cursor
+from sbsync.sync.push.envelope import parse_envelope
+from sbsync.sync.push.serve import PushAnswer, serve_push
 from sbsync.sync.watermelon.tables import ColumnError, Table, protocol_value, table_for
 from sbsync.sync.watermelon.timestamps import load_checkpoint, note_created
 
@@ -52,19 +52,9 @@ SERVER_KEYS = (
 )
 
 
-class PushShapeError(Exception):
+def _not_changes(detail: str, errors: dict[str, list[str]] | None = None) -> ProtocolError:
     """A body that is not a WatermelonDB ``changes`` object (400, nothing read)."""
-
-    def __init__(self, detail: str, errors: dict[str, list[str]] | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.errors = errors
-
-
-@dataclass(frozen=True)
-class PushAnswer:
-    status_code: int
-    body: dict[str, Any]
+    return ProtocolError(400, "validation_error", detail, errors)
 
 
 @dataclass
@@ -87,16 +77,16 @@ def changes_of(body: Any) -> tuple[dict[str, Any], Any]:
     """The ``changes`` object and the body's ``lastPulledAt`` (or None) of a push body:
     ``{"changes": {...}, "lastPulledAt": n}``, ``{"changes": {...}}``, or the changes object itself."""
     if not isinstance(body, dict):
-        raise PushShapeError(
+        raise _not_changes(
             'Send a JSON object: {"changes": {<table>: {"created": [], "updated": [], "deleted": []}}}.'
         )
     if "changes" in body:
         unknown = sorted(set(body) - {"changes", "lastPulledAt"})
         if unknown:
-            raise PushShapeError(f"Unknown key {unknown[0][:100]!r} beside changes.")
+            raise _not_changes(f"Unknown key {unknown[0][:100]!r} beside changes.")
         changes = body["changes"]
         if not isinstance(changes, dict):
-            raise PushShapeError("changes must be an object of tables.", {"changes": ["Give an object."]})
+            raise _not_changes("changes must be an object of tables.", {"changes": ["Give an object."]})
         return changes, body.get("lastPulledAt")
     return body, None
 
@@ -130,7 +120,7 @@ def _read(changes: dict[str, Any], tables: dict[str, Table]) -> list[_Record]:
                 break
     if errors:
         first = next(iter(errors))
-        raise PushShapeError(f"{first}: {errors[first][0]}", errors)
+        raise _not_changes(f"{first}: {errors[first][0]}", errors)
     return records
 
 
@@ -221,9 +211,8 @@ def _check_conflicts(access: Access, cursors: dict[str, str], records: list[_Rec
 def push_changes(*, access: Access, last_pulled_at: int, body: Any) -> PushAnswer:
     """Apply a WatermelonDB push for the caller.
 
-    Raises PushShapeError (not a changes object), TimestampError (unknown or expired
-    ``last_pulled_at``) and EnvelopeError (more than MAX_PUSH_RECORDS records). Side effects: those of
-    ``submit_push`` (rows, history, change index, SyncLog); a refused push writes nothing but its SyncLog;
+    Raises ProtocolError: 400 for a body that is not a changes object, 410 for an unknown or expired
+    ``last_pulled_at``, 413 past MAX_PUSH_RECORDS records. Side effects: those of ``serve_push`` (rows, history, change index, SyncLog); a refused push writes nothing but its SyncLog;
     rows created are noted on the checkpoint (timestamps.note_created).
     """
     changes, _ = changes_of(body)
@@ -243,7 +232,7 @@ def push_changes(*, access: Access, last_pulled_at: int, body: Any) -> PushAnswe
     if not wanted:
         return PushAnswer(200, {"status": "success", "applied": 0})
     envelope = parse_envelope({"data": [r.engine for r in wanted], "atomic": True})
-    engine_answer = submit_push(access=access, envelope=envelope)
+    engine_answer = serve_push(access=access, envelope=envelope)
     results = engine_answer.body.get("results", [])
     failed = [(wanted[r["index"]], r) for r in results if r["status"] not in _SUCCESS]
     if engine_answer.status_code != 200 or failed:

@@ -22,31 +22,24 @@ from django.db import transaction
 from django.utils import timezone
 
 from sbsync.access import Access
+from sbsync.errors import ProtocolError
 from sbsync.models import WatermelonCheckpoint
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-class TimestampError(Exception):
-    """``code`` is ``invalid_timestamp`` (400) or ``cursor_expired`` (410)."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-
-    @property
-    def status_code(self) -> int:
-        return 410 if self.code == "cursor_expired" else 400
+def _refused(status: int, code: str, detail: str) -> ProtocolError:
+    return ProtocolError(status, code, detail, {"last_pulled_at": [detail]})
 
 
 def parse_timestamp(text: str | None) -> int | None:
     """``last_pulled_at`` as given in a query string: None for a first sync (absent, ``null``, ``0``),
-    else a positive whole number."""
+    else a positive whole number; ProtocolError 400 ``invalid_timestamp`` otherwise."""
     if text is None or text in ("", "null", "0"):
         return None
     if not (text.isascii() and text.isdigit()) or int(text) > MAX_SAFE_INTEGER:
-        raise TimestampError(
+        raise _refused(
+            400,
             "invalid_timestamp",
             "last_pulled_at must be null or the timestamp a previous WatermelonDB pull returned.",
         )
@@ -55,12 +48,14 @@ def parse_timestamp(text: str | None) -> int | None:
 
 def load_checkpoint(access: Access, timestamp: int) -> WatermelonCheckpoint:
     """The checkpoint behind ``timestamp`` for the caller. Unknown, purged and someone else's checkpoints
-    answer alike (410), so the number reveals nothing about other clients."""
+    answer alike (ProtocolError 410 ``cursor_expired``), so the number reveals nothing about other
+    clients."""
     checkpoint = WatermelonCheckpoint.objects.filter(
         pk=timestamp, user=access.user, organization=access.organization
     ).first()
     if checkpoint is None:
-        raise TimestampError(
+        raise _refused(
+            410,
             "cursor_expired",
             f"last_pulled_at {timestamp} is unknown or expired: reset the local database and sync from null.",
         )
