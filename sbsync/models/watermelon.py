@@ -29,6 +29,7 @@ class WatermelonCheckpoint(models.Model):
     previous = models.BigIntegerField(null=True, blank=True)
     cursors = models.JSONField(default=dict)
     created = models.JSONField(default=dict)
+    unfinished = models.JSONField(default=list)
     created_at = models.DateTimeField(db_index=True)
 
     def __str__(self) -> str:

@@ -112,6 +112,20 @@ def test_next_pull_sends_creates_updates_and_deletes_after_the_timestamp(trio, a
     assert answer.json()["timestamp"] > first
 
 
+def test_after_a_first_sync_a_changed_row_is_updated_even_when_other_tables_changed_later(trio, api):
+    client = api(trio.alice)
+    customer = make_customer(organization=trio.acme)
+    make_order(customer=customer)  # positioned after the customer: its first sync ends below the floor
+    timestamp = pull(client).json()["timestamp"]
+    customer.name = "Changed"
+    customer.save()
+
+    answer = pull(client, timestamp)
+
+    assert ids(answer, "shop_customer", "updated") == [str(customer.pk)]
+    assert ids(answer, "shop_customer", "created") == []
+
+
 def test_a_pull_is_logged_like_any_pull(trio, api):
     make_customer(organization=trio.acme)
 

@@ -175,7 +175,7 @@ def pull_changes(
             cursor = decode_cursor(start, table.label)
             if cursor.fingerprint != access.fingerprint(table.model):
                 kinds[table.label] = UPDATED  # a rescan: the client may hold any of the rows
-            elif cursor.initial:
+            elif checkpoint is not None and table.label in checkpoint.unfinished:
                 kinds[table.label] = CREATED  # a first sync in parts, still going
             else:
                 kinds[table.label] = ""
@@ -216,7 +216,8 @@ def pull_changes(
     if records > limit:
         raise too_many_changes(limit)
     dropped = _dropped_tables(stored, tables)
-    issued = issue_checkpoint(access, cursors, checkpoint)
+    unfinished = sorted(m._meta.label for m in requests if kinds[m._meta.label] == CREATED)
+    issued = issue_checkpoint(access, cursors, checkpoint, unfinished)
     changes = {name: c.as_dict() for name, c in collected.items()}
     changes.update({name: {CREATED: [], UPDATED: [], DELETED: []} for name in dropped})
     return WatermelonPull(

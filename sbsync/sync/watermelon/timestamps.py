@@ -63,15 +63,20 @@ def load_checkpoint(access: Access, timestamp: int) -> WatermelonCheckpoint:
 
 
 def issue_checkpoint(
-    access: Access, cursors: dict[str, str], previous: WatermelonCheckpoint | None
+    access: Access,
+    cursors: dict[str, str],
+    previous: WatermelonCheckpoint | None,
+    unfinished: list[str] | None = None,
 ) -> WatermelonCheckpoint:
-    """Store the cursors a pull reached; its id is the pull's timestamp. Side effect: deletes the
-    checkpoint ``previous`` started from, which its client can no longer present."""
+    """Store the cursors a pull reached (and the models whose first sync it left ``unfinished``); its id
+    is the pull's timestamp. Side effect: deletes the checkpoint ``previous`` started from, which its
+    client can no longer present."""
     checkpoint = WatermelonCheckpoint.objects.create(
         user=access.user,
         organization=access.organization,
         previous=previous.pk if previous else None,
         cursors=cursors,
+        unfinished=unfinished or [],
         created_at=timezone.now(),
     )
     if checkpoint.pk > MAX_SAFE_INTEGER:  # about 9e15 pulls: never, but the client would corrupt it
