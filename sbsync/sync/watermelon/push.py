@@ -65,7 +65,8 @@ class _Record:
     row_id: str
     kind: str
     table: Table | None
-    engine: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)  # as sent (created and updated records)
+    engine: dict[str, Any] = field(default_factory=dict)  # the push engine's record
     pk: Any = None
     refusal: dict[str, Any] | None = None  # {"status": ..., "errors"|"detail": ...}
 
@@ -113,9 +114,9 @@ def _read(changes: dict[str, Any], tables: dict[str, Table]) -> list[_Record]:
                         else "Give a record: an object with a string id."
                     ]
                     continue
-                record = _Record(str(name), raw, kind, tables.get(name))
-                record.engine = item if kind != DELETED else {}
-                records.append(record)
+                records.append(
+                    _Record(str(name), raw, kind, tables.get(name), item if kind != DELETED else {})
+                )
             if len(errors) >= 20:
                 break
     if errors:
@@ -150,7 +151,7 @@ def _translate(record: _Record) -> None:
     else:
         columns = table.by_name()
         errors: dict[str, list[str]] = {}
-        for key, value in record.engine.items():
+        for key, value in record.raw.items():
             column = columns.get(key)
             if key in BOOKKEEPING or column is None or column.server_owned:
                 continue
@@ -166,7 +167,7 @@ def _translate(record: _Record) -> None:
 def _check_conflicts(access: Access, cursors: dict[str, str], records: list[_Record]) -> list[_Record]:
     """Records whose row changed after the client's checkpoint (or moved out of its view); the others
     that name a visible row get its current ``_version``. Queries per model: the change index, the view."""
-    groups: dict[str, list[_Record]] = defaultdict(list)
+    groups: dict[type[models.Model], list[_Record]] = defaultdict(list)
     for record in records:
         table = record.table
         # Only rows the client could have pulled and may push: the engine answers the others (forbidden,
@@ -178,12 +179,12 @@ def _check_conflicts(access: Access, cursors: dict[str, str], records: list[_Rec
             and access.can(table.model, Action.PULL)
             and access.can(table.model, Action.PUSH)
         ):
-            groups[table.label].append(record)
-    for scope in {access.scope(group[0].table.model) for group in groups.values()}:  # type: ignore[union-attr]
+            groups[table.model].append(record)
+    for scope in {access.scope(model) for model in groups}:
         stamp_pending(scope)
     conflicts = []
-    for label, group in groups.items():
-        model = group[0].table.model  # type: ignore[union-attr]
+    for model, group in groups.items():
+        label = model._meta.label
         text = cursors.get(label)
         reached = decode_cursor(text, label).reached if text else 0
         keys = {pk_key(model, r.pk): r for r in group}
