@@ -257,6 +257,23 @@ def test_rita_readonly_write_fails_the_sync_with_the_reason_and_writes_nothing(l
     ).exists()
 
 
+def test_a_table_the_user_may_no_longer_pull_is_emptied_on_the_client(live_server, demo):
+    rita = open_client(live_server, demo, "rita_readonly")
+    rita.sync()
+    assert len(rita.tables()["shop_report"]) == 60
+    permission = ModelPermission.objects.get(
+        organization__slug="global-retail", group__name="Read Only", model_label="shop.Report"
+    )
+    permission.can_pull = False
+    permission.save()
+
+    rita.sync()
+
+    tables = rita.tables()
+    assert tables["shop_report"] == []
+    assert len(tables["shop_customer"]) == 120
+
+
 def test_a_thousand_rows_sharing_one_timestamp_arrive_exactly_once(live_server, demo):
     john = open_client(live_server, demo, "john_manager")
     john.sync()

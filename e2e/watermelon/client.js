@@ -120,9 +120,9 @@ async function sync(database, { pauseBeforePush = false, maxRecords = null } = {
       if (maxRecords) {
         params.set('max_records', String(maxRecords))
       }
-      const { changes, timestamp, has_more: more } = await call(`${syncUrl}?${params}`)
+      const { changes, timestamp, experimentalStrategy, has_more: more } = await call(`${syncUrl}?${params}`)
       hasMore = Boolean(more)
-      return { changes, timestamp }
+      return { changes, timestamp, experimentalStrategy }
     },
     pushChanges: async ({ changes, lastPulledAt }) => {
       if (pauseBeforePush) {
