@@ -11,10 +11,10 @@ from django.utils.html import format_html, format_html_join
 
 from sbsync.models import DataFilter, Organization, PerformanceMetrics, ServiceToken, SyncLog
 from sbsync.service_tokens import status_of
+from sbsync.ui import audit
 from sbsync.ui.audit import ACTIONS, KINDS, Detail
 
 TEMPLATE = "sbsync/table.html"
-EXPORT_FORMATS = ("csv",)
 NUMERIC = {"td": {"class": "numeric"}, "th": {"class": "numeric"}}
 
 
@@ -197,9 +197,17 @@ class AuditTable(tables.Table):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.details: dict[tuple[str, int], Detail] = {}
+        self.details: dict[tuple[str, int], Detail] | None = None
+
+    def as_values(self, exclude_columns: Any = None) -> Any:
+        # The export covers every row, not one page: describe them all first (a few queries per kind).
+        self.details = audit.describe(list(self.data))
+        return super().as_values(exclude_columns)
 
     def _detail(self, record: dict[str, Any]) -> Detail:
+        if self.details is None:
+            # Labels and diffs of the shown page only, described together (queries per kind, not per row).
+            self.details = audit.describe(row.record for row in self.page.object_list)
         return self.details.get((record["kind"], record["history_id"]), Detail(label="", changes=[]))
 
     def render_kind(self, value: str) -> str:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path
+from collections.abc import Callable
+from typing import Any
 
+from django.urls import URLPattern
+from django.urls import path as django_path
+
+from sbsync.ui.decorators import ui_policy
 from sbsync.ui.views import (
     audit,
     auth,
@@ -16,6 +21,12 @@ from sbsync.ui.views import (
     permissions,
     tokens,
 )
+
+
+def path(route: str, view: Callable[..., Any], *, name: str) -> URLPattern:
+    """Every page of the UI sends the UI's Content-Security-Policy."""
+    return django_path(route, ui_policy(view), name=name)
+
 
 urlpatterns: list[URLPattern] = [
     path("", dashboard.dashboard, name="dashboard"),

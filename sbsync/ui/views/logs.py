@@ -8,16 +8,13 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
-from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from sbsync.models import SyncLog
 from sbsync.ui.decorators import login_required, staff_required
 from sbsync.ui.filters import SyncLogFilter
 from sbsync.ui.http import StaffRequest, render_page
-from sbsync.ui.tables import EXPORT_FORMATS, SyncLogTable
-
-PER_PAGE = 50
+from sbsync.ui.lists import list_page
+from sbsync.ui.tables import SyncLogTable
 
 
 @require_GET
@@ -27,14 +24,10 @@ PER_PAGE = 50
 def sync_log_list(request: StaffRequest) -> HttpResponse:
     queryset = SyncLog.objects.select_related("user", "organization")
     filterset = SyncLogFilter(request.GET, queryset=queryset, request=request)
-    table = SyncLogTable(filterset.qs if filterset.is_valid() else queryset.none())
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
-    if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
-        export: HttpResponse = TableExport(fmt, table).response(f"sync-logs.{fmt}")
-        return export
-    return render_page(
-        request, "sbsync/sync_log_list.html", {"filter": filterset, "table": table}, partial="table"
-    )
+    page = list_page(request, filterset=filterset, table_class=SyncLogTable, filename="sync-logs")
+    if page.export:
+        return page.export
+    return render_page(request, "sbsync/sync_log_list.html", page.context, partial="table")
 
 
 @require_GET

@@ -15,17 +15,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
-from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from sbsync.models import Membership, Organization
 from sbsync.ui.decorators import login_required, staff_required
 from sbsync.ui.filters import OrganizationFilter
 from sbsync.ui.forms import AddMemberForm, MembershipForm, OrganizationCreateForm, OrganizationEditForm
 from sbsync.ui.http import StaffRequest, is_partial_request, render_page
-from sbsync.ui.tables import EXPORT_FORMATS, OrganizationTable
-
-PER_PAGE = 50
+from sbsync.ui.lists import list_page
+from sbsync.ui.tables import OrganizationTable
 
 
 def _detail_url(organization: Organization) -> str:
@@ -50,12 +47,10 @@ def organization_list(request: StaffRequest) -> HttpResponse:
         members=Count("memberships", filter=Q(memberships__is_active=True))
     )
     filterset = OrganizationFilter(request.GET, queryset=queryset, request=request)
-    table = OrganizationTable(filterset.qs if filterset.is_valid() else queryset.none())
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
-    if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
-        export: HttpResponse = TableExport(fmt, table).response(f"organizations.{fmt}")
-        return export
-    context = {"filter": filterset, "table": table, "form": form}
+    page = list_page(request, filterset=filterset, table_class=OrganizationTable, filename="organizations")
+    if page.export:
+        return page.export
+    context = {**page.context, "form": form}
     return render_page(request, "sbsync/organization_list.html", context, partial="table")
 
 
