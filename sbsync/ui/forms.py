@@ -31,19 +31,39 @@ class OrganizationField(forms.ModelChoiceField):  # type: ignore[type-arg]
 
 
 class OrganizationSelectForm(forms.Form):
-    """Which organization a page shows, chosen among ``organizations`` (already loaded by the view)."""
+    """Which organization a page shows, chosen among ``organizations`` (already loaded by the view), and
+    for the matrix which groups (none ticked: every group)."""
 
     organization = forms.ChoiceField()
+    groups = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Groups shown"
+    )
 
-    def __init__(self, *args: Any, organizations: list[Organization], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, organizations: list[Organization], groups: list[Group] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.organizations = {org.slug: org for org in organizations}
         cast(forms.ChoiceField, self.fields["organization"]).choices = [
             (org.slug, org.name if org.is_active else f"{org.name} (inactive)") for org in organizations
         ]
+        cast(forms.ChoiceField, self.fields["groups"]).choices = [(str(g.pk), g.name) for g in groups]
 
     def clean_organization(self) -> Organization:
         return self.organizations[self.cleaned_data["organization"]]
+
+    def clean_groups(self) -> list[int]:
+        return [int(pk) for pk in self.cleaned_data["groups"]]
+
+
+class GroupsField(forms.TypedMultipleChoiceField):
+    """The groups a matrix shows, posted back by its forms so a redrawn matrix shows the same ones."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(coerce=int, required=False, **kwargs)
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value).isdigit()
 
 
 def ticked_keys(data: Any) -> set[str]:
@@ -73,13 +93,27 @@ class CellForm(forms.Form):
 
 class BulkForm(forms.Form):
     """A whole row, column or the whole matrix: ``bulk`` is ``grant:all``, ``revoke:row:<model>`` or
-    ``grant:column:<group id>:<action>`` (one value, so a plain submit button can carry it)."""
+    ``grant:column:<group id>:<action>`` (one value, so a plain submit button can carry it). Posted as
+    ``bulk`` it asks first (how many boxes per group would change); posted as ``confirmed`` it applies."""
 
     organization = OrganizationField()
-    bulk = forms.CharField(max_length=200)
+    bulk = forms.CharField(max_length=200, required=False)
+    confirmed = forms.CharField(max_length=200, required=False)
+    groups = GroupsField()
 
-    def clean_bulk(self) -> dict[str, Any]:
-        parts = self.cleaned_data["bulk"].split(":")
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        raw = data.get("confirmed") or data.get("bulk")
+        if not raw:
+            raise forms.ValidationError("Choose a row, a column or the whole matrix.")
+        data["spec"] = self.parse(raw)
+        data["spec"]["confirmed"] = bool(data.get("confirmed"))
+        data["spec"]["raw"] = raw
+        return data
+
+    @staticmethod
+    def parse(raw: str) -> dict[str, Any]:
+        parts = raw.split(":")
         verb, scope, rest = parts[0], parts[1] if len(parts) > 1 else "", parts[2:]
         if verb not in ("grant", "revoke"):
             raise forms.ValidationError("Choose grant or revoke.")
@@ -90,6 +124,30 @@ class BulkForm(forms.Form):
         if scope == "column" and len(rest) == 2 and rest[0].isdigit() and rest[1] in ACTIONS:
             return {"grant": verb == "grant", "scope": "column", "group": int(rest[0]), "action": rest[1]}
         raise forms.ValidationError("Not a row, column or the whole matrix.")
+
+
+class UndoForm(forms.Form):
+    """Puts back what a bulk change changed: ``undo`` is ``grant|<key>,<key>...`` (grant these cells
+    again) or ``revoke|...``, as the answer to the bulk change wrote it."""
+
+    organization = OrganizationField()
+    undo = forms.CharField()
+    groups = GroupsField()
+
+    def clean_undo(self) -> tuple[bool, list[Cell]]:
+        verb, _, keys = self.cleaned_data["undo"].partition("|")
+        try:
+            cells = [Cell.parse(key) for key in keys.split(",") if key]
+        except ValueError:
+            raise forms.ValidationError("Not a change of the matrix.") from None
+        if verb not in ("grant", "revoke") or not cells:
+            raise forms.ValidationError("Not a change of the matrix.")
+        return verb == "grant", cells
+
+
+def undo_value(grant: bool, cells: list[Cell]) -> str:
+    """The ``undo`` of UndoForm that sets ``cells`` back: the opposite of ``grant``."""
+    return f"{'revoke' if grant else 'grant'}|{','.join(c.key for c in cells)}"
 
 
 class MatrixSaveForm(forms.Form):

@@ -9,6 +9,8 @@ so every worker process serves the new permissions at its next request.
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,10 +115,16 @@ def _existing(organization: Organization) -> dict[tuple[int, str], ModelPermissi
     return {(p.group_id, p.model_label.lower()): p for p in rows}
 
 
-def build_matrix(organization: Organization) -> Matrix:
-    """The current flags of every group on every enabled model in ``organization`` (three queries: the
-    groups, the organization's permissions and the discovery configuration)."""
-    groups = list(Group.objects.order_by("name"))
+def build_matrix(
+    organization: Organization, group_ids: Collection[int] = (), *, groups: list[Group] | None = None
+) -> Matrix:
+    """The current flags of the groups ``group_ids`` (every group when empty) on every enabled model in
+    ``organization`` (three queries: the groups unless given, the organization's permissions and the
+    discovery configuration)."""
+    if groups is None:
+        groups = list(Group.objects.order_by("name"))
+    if group_ids:
+        groups = [g for g in groups if g.pk in group_ids]
     existing = _existing(organization)
     rows = []
     for status in discovery.enabled_by_label().values():
@@ -159,7 +167,7 @@ def check_cells(cells: list[Cell]) -> list[Cell]:
     return result
 
 
-def _apply_once(organization: Organization, changes: dict[Cell, bool], user: Any) -> int:
+def _apply_once(organization: Organization, changes: dict[Cell, bool], user: Any) -> list[Cell]:
     by_row: dict[tuple[int, str], dict[str, bool]] = {}
     for cell, granted in changes.items():
         by_row.setdefault((cell.group_id, cell.model_label), {})[f"can_{cell.action}"] = granted
@@ -169,7 +177,7 @@ def _apply_once(organization: Organization, changes: dict[Cell, bool], user: Any
         existing = {(p.group_id, p.model_label.lower()): p for p in locked}
         to_update: list[ModelPermission] = []
         to_create: list[ModelPermission] = []
-        changed = 0
+        changed: list[Cell] = []
         now = timezone.now()
         for (group_id, label), flags in by_row.items():
             row = existing.get((group_id, label.lower()))
@@ -180,7 +188,7 @@ def _apply_once(organization: Organization, changes: dict[Cell, bool], user: Any
                     organization=organization, group_id=group_id, model_label=label, **flags
                 )
                 to_create.append(row)
-                changed += sum(flags.values())
+                changed += [Cell(group_id, label, n[4:]) for n, value in flags.items() if value]
                 continue
             delta = {name: value for name, value in flags.items() if getattr(row, name) != value}
             if delta:
@@ -188,7 +196,7 @@ def _apply_once(organization: Organization, changes: dict[Cell, bool], user: Any
                     setattr(row, name, value)
                 row.updated_at = now
                 to_update.append(row)
-                changed += len(delta)
+                changed += [Cell(group_id, label, name[4:]) for name in delta]
         if to_create:
             bulk_create_with_history(to_create, ModelPermission, default_user=user)
         if to_update:
@@ -198,17 +206,29 @@ def _apply_once(organization: Organization, changes: dict[Cell, bool], user: Any
     return changed
 
 
-def apply_cells(*, organization: Organization, changes: dict[Cell, bool], user: Any) -> int:
+def apply_cells(*, organization: Organization, changes: dict[Cell, bool], user: Any) -> list[Cell]:
     """Set each cell to granted (True) or revoked (False). Writes only rows whose flags change, with
     history attributed to ``user``, and changes the configuration generation (through the QuerySet's
-    bulk methods). Returns the number of flags that changed."""
+    bulk methods). Returns the cells that changed (what an undo sets back)."""
     if not changes:
-        return 0
+        return []
     try:
         return _apply_once(organization, changes, user)
     except IntegrityError:
         # Another request created one of the rows between our read and insert; it exists now.
         return _apply_once(organization, changes, user)
+
+
+def pending_changes(matrix: Matrix, cells: Iterable[Cell], grant: bool) -> list[MatrixCell]:
+    """The boxes among ``cells`` that granting (or revoking) would change, as the matrix shows them."""
+    wanted = set(cells)
+    return [c for row in matrix.rows for c in row.cells if c.cell in wanted and c.granted != grant]
+
+
+def count_by_group(matrix: Matrix, cells: Iterable[Cell]) -> list[tuple[str, int]]:
+    """(group name, boxes) in the matrix's group order, for "this changes N boxes: A 3, B 2"."""
+    counts = Counter(c.group_id for c in cells)
+    return [(g.name, counts[g.pk]) for g in matrix.groups if counts[g.pk]]
 
 
 def row_cells(matrix: Matrix, label: str) -> list[Cell]:

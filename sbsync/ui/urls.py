@@ -35,6 +35,7 @@ urlpatterns: list[URLPattern] = [
     path("permissions/", permissions.permission_matrix, name="permission-matrix"),
     path("permissions/cell/", permissions.permission_cell, name="permission-cell"),
     path("permissions/bulk/", permissions.permission_bulk, name="permission-bulk"),
+    path("permissions/undo/", permissions.permission_undo, name="permission-undo"),
     path("filters/", data_filters.data_filter_list, name="data-filters"),
     path("filters/add/", data_filters.data_filter_add, name="data-filter-add"),
     path("filters/<int:pk>/", data_filters.data_filter_edit, name="data-filter-edit"),
