@@ -3,6 +3,7 @@ re-renders the form with its errors (never a 500, never a partial write)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, cast
 
@@ -40,7 +41,7 @@ class OrganizationSelectForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, organizations: list[Organization], groups: list[Group] = (), **kwargs: Any
+        self, *args: Any, organizations: list[Organization], groups: Sequence[Group] = (), **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         self.organizations = {org.slug: org for org in organizations}
@@ -102,7 +103,8 @@ class BulkForm(forms.Form):
     groups = GroupsField()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         raw = data.get("confirmed") or data.get("bulk")
         if not raw:
             raise forms.ValidationError("Choose a row, a column or the whole matrix.")
