@@ -16,6 +16,8 @@ from sbsync.ui.audit import ACTIONS, KINDS, Detail
 
 TEMPLATE = "sbsync/table.html"
 NUMERIC = {"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+# The last column of buttons, kept in view at the right edge when the table scrolls sideways (ui.css).
+ACTIONS_COLUMN = {"td": {"class": "nowrap actions"}, "th": {"class": "actions"}}
 
 
 def badge(text: str, kind: str) -> str:
@@ -42,7 +44,7 @@ class DataFilterTable(tables.Table):
     )
     actions = tables.TemplateColumn(
         template_name="sbsync/data_filter_list.html#actions",
-        attrs={"td": {"class": "nowrap"}},
+        attrs=ACTIONS_COLUMN,
         orderable=False,
         exclude_from_export=True,
         verbose_name="",
@@ -278,6 +280,7 @@ class ServiceTokenTable(tables.Table):
     status = tables.Column(empty_values=(), orderable=False)
     revoke = tables.TemplateColumn(
         template_name="sbsync/token_list.html#revoke",
+        attrs=ACTIONS_COLUMN,
         orderable=False,
         exclude_from_export=True,
         verbose_name="",
