@@ -295,6 +295,9 @@ class ServiceTokenTable(tables.Table):
     def render_token_key(self, value: str) -> str:
         return format_html("<code>{}…</code>", value)
 
+    def value_token_key(self, value: str) -> str:
+        return f"{value}…"
+
     def render_status(self, record: ServiceToken) -> str:
         status = status_of(record)
         return badge(status, status)

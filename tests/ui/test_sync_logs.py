@@ -198,3 +198,18 @@ def test_detail_shows_the_log_and_its_errors(staff_client, trio):
     assert '<td class="mono">shop.Customer 7d0e</td>' in html
     assert "Enter a whole number." in html
     assert "&quot;age&quot;: &quot;old&quot;" in html
+
+
+def test_list_user_filter_matches_part_of_the_name_in_any_case(staff_client, logs):
+    response = staff_client.get(LIST, {"user": "LIC"}, headers=HTMX)
+
+    expected = ["alice push", "orders", "customer notes"]
+    assert codes_in(response.content.decode()) == [str(logs[name].code) for name in expected]
+
+
+def test_list_filter_form_keeps_the_sort(staff_client, logs):
+    response = staff_client.get(LIST, {"sort": "user", "operation": "PULL"})
+
+    form = response.content.decode().split('role="search"')[1].split("</form>")[0]
+    assert '<input type="hidden" name="sort" value="user">' in form
+    assert "data-keep-sort" in response.content.decode()
