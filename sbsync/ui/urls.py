@@ -52,6 +52,11 @@ urlpatterns: list[URLPattern] = [
     path(
         "organizations/<slug:slug>/members/<int:pk>/", organizations.membership_edit, name="membership-edit"
     ),
+    path(
+        "organizations/<slug:slug>/members/<int:pk>/delete/",
+        organizations.membership_delete,
+        name="membership-delete",
+    ),
     path("tokens/", tokens.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token-revoke"),
 ]

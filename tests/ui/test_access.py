@@ -43,6 +43,7 @@ POST_ROUTES = [
     "organization-detail",
     "membership-add",
     "membership-edit",
+    "membership-delete",
     "tokens",
     "token-revoke",
     "logout",
@@ -65,6 +66,7 @@ def objects(db):
         "organization-detail": [organization.slug],
         "membership-add": [organization.slug],
         "membership-edit": [organization.slug, membership.pk],
+        "membership-delete": [organization.slug, membership.pk],
         "token-revoke": [token.pk],
     }
 

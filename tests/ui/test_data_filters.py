@@ -224,7 +224,10 @@ def test_delete_over_htmx_removes_the_row_and_records_who(staff_client, staff_us
 
     response = staff_client.post(reverse("sbsync:data-filter-delete", args=[data_filter.pk]), headers=HTMX)
 
-    assert response.content == b""
+    html = response.content.decode()
+    assert html.strip().startswith('<div id="messages"') and 'hx-swap-oob="true"' in html
+    assert f"Data filter “{data_filter.name}” deleted." in html
+    assert "<tr" not in html
     assert not DataFilter.objects.exists()
     assert DataFilter.history.filter(history_type="-").get().history_user == staff_user
 

@@ -14,7 +14,7 @@ from sbsync.models import DataFilter
 from sbsync.ui.decorators import login_required, staff_required
 from sbsync.ui.filters import DataFilterFilter
 from sbsync.ui.forms import DataFilterForm
-from sbsync.ui.http import StaffRequest, is_partial_request, render_page
+from sbsync.ui.http import StaffRequest, is_partial_request, render_page, with_messages
 from sbsync.ui.lists import list_page
 from sbsync.ui.tables import DataFilterTable
 
@@ -75,8 +75,8 @@ def data_filter_delete(request: StaffRequest, pk: int) -> HttpResponse:
     instance = get_object_or_404(DataFilter, pk=pk)
     name = instance.name
     instance.delete()
-    if is_partial_request(request):
-        # The row's button targets the row: an empty answer removes it.
-        return HttpResponse("")
     messages.success(request, f"Data filter “{name}” deleted.")
+    if is_partial_request(request):
+        # The row's button targets the row: the answer removes it and shows the message.
+        return with_messages(request, HttpResponse(""))
     return HttpResponseRedirect(reverse("sbsync:data-filters"))
