@@ -3,6 +3,8 @@ the models they enable, computed from the unsaved form (``discovery.evaluate``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -19,7 +21,7 @@ from sbsync.ui.http import StaffRequest, render_page
 TEMPLATE = "sbsync/model_discovery.html"
 
 
-def _context(form: DiscoveryForm, preview: discovery.DiscoverySettings | None) -> dict[str, object]:
+def _context(form: DiscoveryForm, preview: discovery.DiscoverySettings | None) -> dict[str, Any]:
     statuses = discovery.evaluate(preview) if preview is not None else []
     current = discovery.current_config()
     return {
