@@ -246,6 +246,10 @@ class DataFilterForm(forms.Form):
         target = cast("models.ForeignKey[Any, Any]", found).target_field if found.is_relation else found
         raw = (data.get("value") or "").strip()
         operator = data["operator"]
+        if not raw:
+            # An empty value is never a condition (it would be checked as the field's type, e.g. as a UUID).
+            self.add_error("value", "Enter a value for the condition.")
+            return data
         value: Any
         if operator == FilterOperator.ISNULL:
             value = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(

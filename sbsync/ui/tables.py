@@ -9,6 +9,7 @@ import django_tables2 as tables
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from sbsync.enums import FilterOperator
 from sbsync.models import DataFilter, Organization, PerformanceMetrics, ServiceToken, SyncLog
 from sbsync.service_tokens import status_of
 from sbsync.ui import audit
@@ -57,11 +58,21 @@ class DataFilterTable(tables.Table):
         empty_text = "No data filters match."
         attrs = {"class": "table"}
 
+    @staticmethod
+    def _condition(record: DataFilter) -> str:
+        """The condition in words: the operator by its label ("at least", not ``gte``)."""
+        c: dict[str, Any] = record.condition if isinstance(record.condition, dict) else {}
+        operator = c.get("operator")
+        label = FilterOperator(operator).label if operator in FilterOperator.values else operator
+        value = c.get("value")
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        return f"{c.get('field')} {label} {shown}"
+
     def render_condition(self, record: DataFilter) -> str:
-        return format_html("<code>{}</code>", record.describe())
+        return format_html("<code>{}</code>", self._condition(record))
 
     def value_condition(self, record: DataFilter) -> Any:
-        return record.describe()
+        return self._condition(record)
 
 
 class SyncLogTable(tables.Table):
