@@ -107,7 +107,7 @@
 
   // A table wider than its card scrolls inside it: say so, and let the keyboard scroll it.
   function markScrollers(root) {
-    (root.querySelectorAll ? root : document).querySelectorAll("[data-scroller]").forEach(function (box) {
+    (root.querySelectorAll ? root : document).querySelectorAll("[data-scroller], .table-container").forEach(function (box) {
       var wide = box.scrollWidth > box.clientWidth + 1;
       box.toggleAttribute("data-overflowing", wide);
       if (wide) {
