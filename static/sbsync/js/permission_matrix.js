@@ -73,9 +73,10 @@
       replayQueued(target.id);
     }
     setUpGrid();
+    // A bulk question takes the focus (after the swap has put back the focus it had).
     var confirm = document.querySelector("[data-confirm-focus]");
-    if (confirm && evt.detail.target && evt.detail.target.id === "permission-matrix") {
-      confirm.focus();
+    if (confirm && evt.target.contains(confirm)) {
+      setTimeout(function () { confirm.focus(); }, 0);
     }
   });
 
