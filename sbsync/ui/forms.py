@@ -354,7 +354,11 @@ class OrganizationCreateForm(forms.ModelForm):  # type: ignore[type-arg]
         help_texts = {
             "slug": "Clients name the organization by it (X-Sync-Organization); it cannot change later."
         }
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        # organization_list.js fills the slug from the (prefixed) name field as it is typed.
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "slug": forms.TextInput(attrs={"data-slug-from": "new-name"}),
+        }
 
 
 class OrganizationEditForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -98,6 +98,8 @@ class SyncLogTable(tables.Table):
         fields = ()
         order_by = ("-timestamp",)
         empty_text = "No sync logs match."
+        # A stable id per row: the 30-second refresh morphs rows by it, so focus stays on the same log.
+        row_attrs = {"id": lambda record: f"log-{record.code}"}
 
     def render_operation(self, record: SyncLog) -> str:
         return badge(record.get_operation_display(), record.operation)
