@@ -47,8 +47,8 @@ def pretty_json(value: Any) -> str:
 
 
 @register.filter
-def seconds(value: float | None) -> str:
-    """A duration in seconds, shown in ms below one second, as the charts' axes show it."""
+def ms(value: float | None) -> str:
+    """A duration stored in seconds, shown in milliseconds, as everywhere in the UI."""
     return "–" if value is None else format_value(value, "s")
 
 

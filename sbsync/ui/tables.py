@@ -90,7 +90,7 @@ class SyncLogTable(tables.Table):
     object_count = tables.Column(verbose_name="Records", attrs=NUMERIC)
     success_count = tables.Column(verbose_name="OK", attrs=NUMERIC)
     error_count = tables.Column(verbose_name="Errors", attrs=NUMERIC)
-    processing_time = tables.Column(verbose_name="Time (s)", attrs=NUMERIC)
+    processing_time = tables.Column(verbose_name="Time (ms)", attrs=NUMERIC)
 
     class Meta:
         model = SyncLog
@@ -124,10 +124,10 @@ class SyncLogTable(tables.Table):
         return " ".join(self._models(record))
 
     def render_processing_time(self, value: float) -> str:
-        return f"{value:.3f}"
+        return f"{value * 1000:,.1f}"
 
     def value_processing_time(self, value: float) -> float:
-        return value
+        return round(value * 1000, 3)
 
 
 class MetricsTable(tables.Table):
@@ -138,7 +138,7 @@ class MetricsTable(tables.Table):
     model_name = tables.Column(verbose_name="Model")
     organization = tables.Column(order_by=("organization__name",), default="–")
     batch_size = tables.Column(verbose_name="Batch", attrs=NUMERIC)
-    processing_time = tables.Column(verbose_name="Time (s)", attrs=NUMERIC)
+    processing_time = tables.Column(verbose_name="Time (ms)", attrs=NUMERIC)
     records_per_second = tables.Column(
         verbose_name="Records/s",
         orderable=False,
@@ -159,10 +159,10 @@ class MetricsTable(tables.Table):
         empty_text = "No performance samples match."
 
     def render_processing_time(self, value: float) -> str:
-        return f"{value:.3f}"
+        return f"{value * 1000:,.1f}"
 
     def value_processing_time(self, value: float) -> float:
-        return value
+        return round(value * 1000, 3)
 
     def render_records_per_second(self, value: float) -> str:
         return f"{value:,.0f}"
