@@ -12,13 +12,14 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import models
 
 from sbsync import discovery
 from sbsync.conditions import validate_condition
-from sbsync.enums import FilterOperator
+from sbsync.enums import ACTIONS, FilterOperator
 from sbsync.models import DataFilter, DiscoveryConfig, Membership, Organization
-from sbsync.ui.matrix import ACTIONS, Cell
+from sbsync.provisioning import AlreadyMember, SetupError, add_member
+from sbsync.ui.matrix import Cell
 
 
 class OrganizationField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -410,23 +411,25 @@ class AddMemberForm(forms.Form):
         return f"“{username}” already belongs to {self.organization}; change its group below."
 
     def save(self) -> Membership | None:
-        """The new membership (and service user), or None when a concurrent request added the same
-        user first (the form then carries that error)."""
-        user_model = get_user_model()
+        """The new membership (and service user) through ``provisioning.add_member``, or None when it
+        refused (a concurrent request added the same user first, or the new username is not valid): the
+        form then carries the error on the username."""
+        username = self.cleaned_data["username"]
         try:
-            with transaction.atomic():
-                if self.user is None:
-                    self.user = user_model(**{str(user_model.USERNAME_FIELD): self.cleaned_data["username"]})
-                    self.user.set_unusable_password()
-                    self.user.save()
-                membership = Membership(
-                    user=self.user, organization=self.organization, group=self.cleaned_data["group"]
-                )
-                membership.save()
-        except IntegrityError:
-            self.add_error("username", self.already_member(self.cleaned_data["username"]))
+            result = add_member(
+                username=username,
+                organization=self.organization,
+                group=self.cleaned_data["group"],
+                service_account=bool(self.cleaned_data.get("create_user")),
+                move=False,
+            )
+        except AlreadyMember:
+            self.add_error("username", self.already_member(username))
             return None
-        return membership
+        except SetupError as exc:
+            self.add_error("username", str(exc))
+            return None
+        return result.membership
 
 
 class MembershipForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -1,4 +1,5 @@
-"""The request type of staff views and the rendering rules of every page (STYLE.md section 4)."""
+"""The request type of staff views and the rendering rules of every page (sbsync/docs/ui.md): a full
+page, or the partial an htmx request asks for, with the message area out of band."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one recipe of every list page (STYLE.md section 5): a FilterSet narrows a queryset, a Table sorts
+"""The one recipe of every list page (sbsync/docs/ui.md): a FilterSet narrows a queryset, a Table sorts
 and pages it 50 rows at a time, and ``_export=csv`` downloads every filtered row through the same table.
 
 Invalid filter input gives an empty list (django-filter's strict mode), never an error page.

@@ -1,9 +1,10 @@
 """The permission matrix: rows are enabled models, columns are groups × actions, cells are the
 ``can_<action>`` flags of ModelPermission rows in one organization.
 
-Writes go through ``apply_cells``: only rows whose flags change are written, with history attributed to
-the staff user, and the configuration generation changes in the same transaction (models/access.py),
-so every worker process serves the new permissions at its next request.
+Writes go through ``apply_cells``, which calls the domain function ``permission_rows.write_permission_flags``
+(shared with the permissions document's import): only rows whose flags change are written, with history
+attributed to the staff user, and the configuration generation changes in the same transaction, so every
+worker process serves the new permissions at its next request.
 """
 
 from __future__ import annotations
@@ -16,16 +17,12 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
-from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from sbsync import discovery
 from sbsync.access import PULL_ONLY_ACTIONS
-from sbsync.enums import Action
+from sbsync.enums import ACTIONS
 from sbsync.models import ModelPermission, Organization
-from sbsync.models.access import FLAG_FIELDS
-
-ACTIONS: tuple[str, ...] = tuple(Action.values)
+from sbsync.permission_rows import write_permission_flags
 
 
 @dataclass(frozen=True)
@@ -168,41 +165,20 @@ def check_cells(cells: list[Cell]) -> list[Cell]:
 
 
 def _apply_once(organization: Organization, changes: dict[Cell, bool], user: Any) -> list[Cell]:
-    by_row: dict[tuple[int, str], dict[str, bool]] = {}
+    wanted: dict[tuple[int, str], dict[str, bool]] = {}
     for cell, granted in changes.items():
-        by_row.setdefault((cell.group_id, cell.model_label), {})[f"can_{cell.action}"] = granted
+        wanted.setdefault((cell.group_id, cell.model_label), {})[f"can_{cell.action}"] = granted
     with transaction.atomic():
-        # Lock this organization's rows: two cells of one row saved at once must not lose either flag.
-        locked = ModelPermission.objects.for_tenant(organization).select_for_update()
-        existing = {(p.group_id, p.model_label.lower()): p for p in locked}
-        to_update: list[ModelPermission] = []
-        to_create: list[ModelPermission] = []
-        changed: list[Cell] = []
-        now = timezone.now()
-        for (group_id, label), flags in by_row.items():
-            row = existing.get((group_id, label.lower()))
-            if row is None:
-                if not any(flags.values()):
-                    continue
-                row = ModelPermission(
-                    organization=organization, group_id=group_id, model_label=label, **flags
-                )
-                to_create.append(row)
-                changed += [Cell(group_id, label, n[4:]) for n, value in flags.items() if value]
-                continue
-            delta = {name: value for name, value in flags.items() if getattr(row, name) != value}
-            if delta:
-                for name, value in delta.items():
-                    setattr(row, name, value)
-                row.updated_at = now
-                to_update.append(row)
-                changed += [Cell(group_id, label, name[4:]) for name in delta]
-        if to_create:
-            bulk_create_with_history(to_create, ModelPermission, default_user=user)
-        if to_update:
-            bulk_update_with_history(
-                to_update, ModelPermission, [*FLAG_FIELDS, "updated_at"], default_user=user
-            )
+        # write_permission_flags locks this organization's rows: two cells of one row saved at once must
+        # not lose either flag. A row that would grant nothing is not created.
+        written = write_permission_flags(organization, wanted, user=user, create_empty=False)
+    changed: list[Cell] = []
+    for change in written:
+        before = change.before or dict.fromkeys(change.after, False)
+        label = change.row.model_label
+        for name in wanted[(change.row.group_id, label)]:
+            if before[name] != change.after[name]:
+                changed.append(Cell(change.row.group_id, label, name.removeprefix("can_")))
     return changed
 
 
