@@ -18,7 +18,7 @@ from sbsync.ui.lists import list_page
 from sbsync.ui.performance import breakdown, build_charts, load_samples
 from sbsync.ui.tables import MetricsTable
 
-DEFAULT_DAYS = 7
+DEFAULT_DAYS = 2  # yesterday and today: hourly buckets, a curve worth reading
 
 
 @require_GET
@@ -28,7 +28,7 @@ DEFAULT_DAYS = 7
 def metrics(request: StaffRequest) -> HttpResponse:
     data = request.GET.copy()
     if "timestamp_after" not in data and "timestamp_before" not in data:
-        # First visit: the last week. An emptied date field means "no bound".
+        # First visit: yesterday and today. An emptied date field means "no bound".
         data["timestamp_after"] = (timezone.localdate() - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
     queryset = PerformanceMetrics.objects.select_related("organization")
     filterset = MetricsFilter(data, queryset=queryset, request=request)
