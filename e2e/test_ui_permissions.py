@@ -150,9 +150,9 @@ def test_a_permission_change_appears_in_the_audit_trail_with_its_diff(
     first = page.locator("#audit-table tbody tr").first
     expect(first).to_contain_text("staffer")
     expect(first).to_contain_text("Sales: shop.Order in Acme")
-    expect(first.locator(".diff li")).to_have_text("can_delete: no → yes")
+    expect(first.locator(".diff li")).to_have_text("can delete: no → yes")
     expect(page).to_have_url(
-        f"{live_server.url}{CONFIG}audit-trails/?model=modelpermission&user=&action=&history_date_after=&history_date_before="
+        f"{live_server.url}{CONFIG}audit-trails/?model=modelpermission&user=&action=&history_date_after=&history_date_before=&object="
     )
     screenshot(page, "audit-after-permission-change")
 

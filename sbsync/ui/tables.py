@@ -4,8 +4,10 @@ so it has the page's filters and order; action columns are left out of it."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import django_tables2 as tables
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -17,6 +19,7 @@ from sbsync.ui.audit import ACTIONS, KINDS, Detail
 
 TEMPLATE = "sbsync/table.html"
 NUMERIC = {"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+COLLAPSE_AFTER = 3  # an audit row lists up to this many changes, more are folded under their count
 # The last column of buttons, kept in view at the right edge when the table scrolls sideways (ui.css).
 ACTIONS_COLUMN = {"td": {"class": "nowrap actions"}, "th": {"class": "actions"}}
 
@@ -237,9 +240,6 @@ class AuditTable(tables.Table):
     def value_history_type(self, value: str) -> str:
         return ACTIONS.get(value, value)
 
-    def render_object(self, record: dict[str, Any]) -> str:
-        return self._detail(record).label
-
     def value_object(self, record: dict[str, Any]) -> str:
         return self._detail(record).label
 
@@ -253,13 +253,37 @@ class AuditTable(tables.Table):
                 '<li><span class="field-name">{}</span>: <ins>{}</ins></li>',
                 ((c.field, c.after) for c in changes),
             )
+        elif record["history_type"] == "-":
+            items = format_html_join(
+                "",
+                '<li><span class="field-name">{}</span>: <del>{}</del></li>',
+                ((c.field, c.before) for c in changes),
+            )
         else:
             items = format_html_join(
                 "",
                 '<li><span class="field-name">{}</span>: <del>{}</del> → <ins>{}</ins></li>',
                 ((c.field, c.before or "∅", c.after or "∅") for c in changes),
             )
-        return format_html('<ul class="diff">{}</ul>', items)
+        diff = format_html('<ul class="diff">{}</ul>', items)
+        if len(changes) <= COLLAPSE_AFTER:
+            return diff
+        # Long diffs (a created or deleted record lists every value) are collapsed, with their count.
+        noun = {"+": "values", "-": "last values"}.get(record["history_type"], "fields changed")
+        return format_html(
+            '<details class="diff-details"><summary>{} {}</summary>{}</details>', len(changes), noun, diff
+        )
+
+    def render_object(self, record: dict[str, Any]) -> str:
+        url = reverse("sbsync:audit-trails")
+        query = urlencode({"model": record["kind"], "object": record["id"]})
+        return format_html(
+            '{} <a class="history-link" href="{}?{}" aria-label="History of {}">history</a>',
+            self._detail(record).label,
+            url,
+            query,
+            self._detail(record).label,
+        )
 
     def value_changes(self, record: dict[str, Any]) -> str:
         return self._detail(record).as_text()
