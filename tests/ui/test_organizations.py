@@ -266,3 +266,16 @@ def test_remove_member_of_another_organization_is_404(staff_client, trio):
 
     assert response.status_code == 404
     assert Membership.objects.filter(pk=charlie.pk).exists()
+
+
+def test_admin_and_ui_link_to_each_other_for_an_organization(staff_client, trio):
+    staff = User.objects.get(username="staff")
+    staff.is_superuser = True
+    staff.save()
+
+    admin_page = staff_client.get(reverse("admin:sbsync_organization_change", args=[trio.acme.pk]))
+    ui_page = staff_client.get(detail("acme"))
+
+    assert f'href="{detail("acme")}"' in admin_page.content.decode()
+    admin_url = reverse("admin:sbsync_organization_change", args=[trio.acme.pk])
+    assert f'href="{admin_url}"' in ui_page.content.decode()
