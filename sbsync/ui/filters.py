@@ -115,9 +115,8 @@ class AuditFilter(django_filters.FilterSet):
         choices=[(code, name.capitalize()) for code, name in audit.ACTIONS.items()],
     )
     history_date = date_range("Date")
-    object = django_filters.NumberFilter(
-        field_name="id", label="Object id", help_text="With a model: that object's whole history."
-    )
+    # The history of one object (with ``model``): each row of the table links to it.
+    object = django_filters.NumberFilter(field_name="id", label="Object id")
 
     def filter_model(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset if queryset.model.instance_type._meta.model_name == value else queryset.none()
