@@ -245,6 +245,7 @@ def test_organization_slug_follows_the_name_until_edited(watched_page: Page, liv
     make_membership(organization=acme[0], group=acme[1])
     page = watched_page
     sign_in(page, live_server, next_path=f"{CONFIG}organizations/")
+    page.wait_for_load_state()  # the page's scripts run before typing starts
     form = page.locator("#organization-create")
 
     form.get_by_label("Name", exact=True).press_sequentially("Initech Systems Ltd.")
