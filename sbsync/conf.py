@@ -267,3 +267,17 @@ def check_labels_exist(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
                     )
                 )
     return warnings
+
+
+@register(Tags.security)
+def check_csp_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The staff UI's views attach a Content-Security-Policy; only django-csp's middleware sends it."""
+    if "csp.middleware.CSPMiddleware" in settings.MIDDLEWARE:
+        return []
+    return [
+        Warning(
+            "The sbsync staff UI sends a Content-Security-Policy through django-csp: add "
+            "'csp.middleware.CSPMiddleware' to MIDDLEWARE.",
+            id="sbsync.W002",
+        )
+    ]
