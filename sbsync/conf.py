@@ -46,6 +46,26 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_RETENTION_DAYS": 90,
     # Cache alias used for permissions and discovery (invalidated through the database; see access.py).
     "CACHE_ALIAS": "default",
+    # Health thresholds (api/health.py): past one, the check warns and the status is "degraded".
+    "HEALTH_MEMORY_MB": 1024,
+    "HEALTH_WINDOW_MINUTES": 15,
+    "HEALTH_SLOW_SECONDS": 5.0,
+    "HEALTH_ERROR_RATE": 0.25,
+    "HEALTH_DEGRADED_STATUS": 200,
+    # sb-sync's key, mapped: False turns auto-discovery off (only INCLUDE_MODELS sync).
+    "INCLUDE_CUSTOM_MODELS": True,
+}
+
+# sb-sync's settings dict, read (with a warning naming SBSYNC) when a project still has it. Its sections
+# (SyncConfig's CORE, MODEL_DISCOVERY, ...) are flattened; these keys have another name here.
+LEGACY_SETTING = "SB_SYNC_SETTINGS"
+LEGACY_SECTIONS = frozenset(
+    {"CORE", "ADVANCED", "ERROR", "PERFORMANCE", "SECURITY", "MODEL_DISCOVERY", "PERMISSIONS"}
+)
+LEGACY_RENAMES = {
+    "DEFAULT_BATCH_SIZE": "DEFAULT_PULL_BATCH",
+    "MAX_BATCH_SIZE": "MAX_PULL_BATCH",
+    "JWT_EXPIRATION": "TOKEN_TTL",
 }
 
 LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
@@ -54,7 +74,32 @@ RATE_RE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 
 def _user_settings() -> dict[str, Any]:
     value = getattr(settings, "SBSYNC", {})
-    return value if isinstance(value, dict) else {}
+    own = value if isinstance(value, dict) else {}
+    mapped, _ = legacy_settings()
+    return {**{new: v for (_, new), v in mapped.items()}, **own}
+
+
+def legacy_settings() -> tuple[dict[tuple[str, str], Any], list[str]]:
+    """What ``SB_SYNC_SETTINGS`` holds: ``{(its key, SBSYNC key): value}`` for keys that mean something
+    here, and the keys that do not. SBSYNC wins where both set a key."""
+    raw = getattr(settings, LEGACY_SETTING, None)
+    if not isinstance(raw, dict):
+        return {}, []
+    items: list[tuple[str, Any]] = []
+    for key, value in raw.items():
+        if key in LEGACY_SECTIONS and isinstance(value, dict):
+            items.extend(value.items())
+        else:
+            items.append((key, value))
+    mapped: dict[tuple[str, str], Any] = {}
+    ignored: list[str] = []
+    for key, value in items:
+        new = LEGACY_RENAMES.get(key, key)
+        if new in DEFAULTS:
+            mapped[(key, new)] = value
+        else:
+            ignored.append(key)
+    return mapped, ignored
 
 
 def get(name: str) -> Any:
@@ -110,7 +155,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     for name in sorted(set(raw) - set(DEFAULTS)):
         errors.append(_error(name, "is not a known setting (typo?).", 2))
 
-    for name in ("AUTO_DISCOVER_MODELS",):
+    for name in ("AUTO_DISCOVER_MODELS", "INCLUDE_CUSTOM_MODELS"):
         if not isinstance(get(name), bool):
             errors.append(_error(name, "must be True or False.", 3))
     include_apps = get("INCLUDE_APPS")
@@ -155,7 +200,54 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         errors.append(_error("LOG_DIR", "must be a directory path.", 14))
     if get("CACHE_ALIAS") not in settings.CACHES:
         errors.append(_error("CACHE_ALIAS", f"names {get('CACHE_ALIAS')!r}, which is not in CACHES.", 15))
+    for name in ("HEALTH_MEMORY_MB", "HEALTH_WINDOW_MINUTES"):
+        if not _is_int(get(name), 1):
+            errors.append(_error(name, "must be a positive integer.", 9))
+    if not _is_duration(get("HEALTH_SLOW_SECONDS")):
+        errors.append(_error("HEALTH_SLOW_SECONDS", "must be a positive number of seconds.", 16))
+    rate = get("HEALTH_ERROR_RATE")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
+        errors.append(_error("HEALTH_ERROR_RATE", "must be a share between 0 (excluded) and 1.", 17))
+    if get("HEALTH_DEGRADED_STATUS") not in (200, 503):
+        errors.append(_error("HEALTH_DEGRADED_STATUS", "must be 200 or 503.", 18))
     return errors
+
+
+@register(Tags.compatibility)
+def check_legacy_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """sb-sync's ``SB_SYNC_SETTINGS`` is read, never silently: a warning names each key's SBSYNC name,
+    and the keys that have no meaning here."""
+    raw = getattr(settings, LEGACY_SETTING, None)
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        return [
+            Error(
+                f"{LEGACY_SETTING} must be a dict; sbsync's settings are SBSYNC = {{...}}.", id="sbsync.E019"
+            )
+        ]
+    mapped, ignored = legacy_settings()
+    messages: list[CheckMessage] = []
+    if mapped:
+        names = ", ".join(
+            f"SBSYNC['{new}']" if old == new else f"{old} → SBSYNC['{new}']" for old, new in mapped
+        )
+        messages.append(
+            Warning(
+                f"{LEGACY_SETTING} is sb-sync's setting and is deprecated: move its keys into SBSYNC ({names}).",
+                hint="SBSYNC wins where both set a key. TOKEN_TTL is a timedelta or seconds.",
+                id="sbsync.W002",
+            )
+        )
+    if ignored:
+        messages.append(
+            Warning(
+                f"{LEGACY_SETTING} has keys with no meaning in sbsync, ignored: {', '.join(ignored)}.",
+                hint="Delete them; README.md 'Settings' lists sbsync's.",
+                id="sbsync.W003",
+            )
+        )
+    return messages
 
 
 @register(Tags.compatibility)

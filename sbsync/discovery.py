@@ -80,7 +80,9 @@ class ModelStatus:
 
 def settings_config() -> DiscoverySettings:
     return DiscoverySettings(
-        auto_discover_models=bool(conf.get("AUTO_DISCOVER_MODELS")),
+        # INCLUDE_CUSTOM_MODELS is sb-sync's key: False means the same as AUTO_DISCOVER_MODELS False.
+        auto_discover_models=bool(conf.get("AUTO_DISCOVER_MODELS"))
+        and bool(conf.get("INCLUDE_CUSTOM_MODELS")),
         include_apps=tuple(conf.get("INCLUDE_APPS")),
         exclude_models=tuple(conf.get("EXCLUDE_MODELS")),
         include_models=tuple(conf.get("INCLUDE_MODELS")),
