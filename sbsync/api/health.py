@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import psutil
 from django.core.cache import caches
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -102,11 +102,14 @@ def check_performance() -> None:
     """The sync operations of the last HEALTH_WINDOW_MINUTES: their mean time against
     HEALTH_SLOW_SECONDS and the share that failed against HEALTH_ERROR_RATE (one aggregate query)."""
     since = timezone.now() - timedelta(minutes=conf.get("HEALTH_WINDOW_MINUTES"))
-    figures = SyncLog.objects.filter(timestamp__gte=since).aggregate(
-        operations=Count("id"),
-        failed=Count("id", filter=Q(status=LogStatus.ERROR)),
-        mean_seconds=Avg("processing_time"),
-    )
+    try:
+        figures = SyncLog.objects.filter(timestamp__gte=since).aggregate(
+            operations=Count("id"),
+            failed=Count("id", filter=Q(status=LogStatus.ERROR)),
+            mean_seconds=Avg("processing_time"),
+        )
+    except DatabaseError as exc:
+        raise CheckWarning("the sync logs cannot be read") from exc
     if not figures["operations"]:
         return
     error_rate = figures["failed"] / figures["operations"]
