@@ -57,7 +57,7 @@ def test_defaults_and_demo_settings_pass_the_checks(settings):
     assert conf.check_settings() == []
 
 
-def test_manage_py_check_names_the_misconfigured_setting(settings):
+def test_manage_py_check_names_the_misconfigured_setting(db, settings):
     settings.SBSYNC = {"MAX_PULL_BATCH": -1}
 
     with pytest.raises(SystemCheckError) as error:
@@ -148,7 +148,7 @@ def test_sb_sync_settings_that_is_not_a_dict_is_an_error_saying_how_to_rename(se
     )
 
 
-def test_manage_py_check_shows_the_sb_sync_settings_warning(settings):
+def test_manage_py_check_shows_the_sb_sync_settings_warning(db, settings):
     settings.SB_SYNC_SETTINGS = {"INCLUDE_APPS": ["shop"]}
     out = StringIO()
 
