@@ -116,14 +116,14 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Django 6 has {% partialdef %} and "template.html#partial" built in; Django 5.2 needs the
+            # package (which on Django 6 only warns that it is deprecated).
+            "builtins": ["template_partials.templatetags.partials"] if django.VERSION < (6, 0) else [],
         },
     }
 ]
 if django.VERSION < (6, 0):
-    # Django 6 has {% partialdef %} and "template.html#partial" built in; Django 5.2 needs the package
-    # (which on Django 6 only warns that it is deprecated).
     INSTALLED_APPS.insert(INSTALLED_APPS.index("django_tables2"), "template_partials")
-    TEMPLATES[0]["OPTIONS"]["builtins"] = ["template_partials.templatetags.partials"]
 
 SQLITE_OPTIONS = {
     # IMMEDIATE: a write transaction takes SQLite's write lock at BEGIN, so concurrent requests queue
