@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q, QuerySet
 
-from sbsync import cache, discovery
+from sbsync import cache, conf, discovery
 from sbsync.conditions import condition_q, resolved
 from sbsync.enums import Action
 from sbsync.models import SHARED_SCOPE, DataFilter, Membership, ModelPermission, Organization
@@ -73,7 +73,11 @@ class Access:
         return {
             label: {
                 action: bool(self.permissions.get(label, {}).get(action))
-                and (not status.shared or action in PULL_ONLY_ACTIONS)
+                and (
+                    not status.shared
+                    or action in PULL_ONLY_ACTIONS
+                    or writes_shared(label, self.organization, self.group.name)
+                )
                 for action in ACTIONS
             }
             for label, status in self.enabled.items()
@@ -124,6 +128,17 @@ class Access:
             "filters": [resolved(c, self.user) for c in self.conditions(model)],
         }
         return hashlib.sha256(json.dumps(view, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def writes_shared(label: str, organization: Organization, group_name: str) -> bool:
+    """May ``group_name`` of ``organization`` have push flags on the shared model ``label``? Only when
+    SHARED_MODEL_WRITERS names that organization (by slug) as the model's owner and the group among its
+    writers; its ModelPermission flags then apply as on any model."""
+    owners = {key.lower(): owner for key, owner in conf.get("SHARED_MODEL_WRITERS").items()}
+    owner = owners.get(label.lower())
+    if owner is None:
+        return False
+    return organization.slug == owner["organization"] and group_name in owner["groups"]
 
 
 def _cached_discovery(gen: str) -> discovery.DiscoverySettings:

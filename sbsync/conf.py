@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "EXCLUDE_MODELS": [],
     "INCLUDE_MODELS": [],
     "SHARED_MODELS": [],
+    # Shared models are pull-only, except for these groups of their owner organization:
+    # {"shop.Product": {"organization": "acme-corp", "groups": ["Managers"]}}.
+    "SHARED_MODEL_WRITERS": {},
     # Tenancy and payloads.
     "TENANT_FIELD": "organization",
     "READ_ONLY_FIELDS": {},
@@ -142,6 +145,19 @@ def _is_label_list(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and all(isinstance(v, str) and LABEL_RE.match(v) for v in value)
 
 
+def _is_writers(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(label, str)
+        and LABEL_RE.match(label)
+        and isinstance(owner, dict)
+        and set(owner) == {"organization", "groups"}
+        and isinstance(owner["organization"], str)
+        and isinstance(owner["groups"], (list, tuple))
+        and all(isinstance(g, str) for g in owner["groups"])
+        for label, owner in value.items()
+    )
+
+
 def _error(name: str, message: str, number: int) -> Error:
     return Error(f"SBSYNC['{name}'] {message}", id=f"sbsync.E{number:03d}")
 
@@ -200,6 +216,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         errors.append(_error("LOG_DIR", "must be a directory path.", 14))
     if get("CACHE_ALIAS") not in settings.CACHES:
         errors.append(_error("CACHE_ALIAS", f"names {get('CACHE_ALIAS')!r}, which is not in CACHES.", 15))
+    if not _is_writers(get("SHARED_MODEL_WRITERS")):
+        errors.append(
+            _error(
+                "SHARED_MODEL_WRITERS",
+                'must map model labels to {"organization": "<slug>", "groups": ["<group name>", ...]}.',
+                20,
+            )
+        )
     for name in ("HEALTH_MEMORY_MB", "HEALTH_WINDOW_MINUTES"):
         if not _is_int(get(name), 1):
             errors.append(_error(name, "must be a positive integer.", 9))

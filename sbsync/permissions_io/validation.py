@@ -11,7 +11,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
-from sbsync import discovery
+from sbsync import conf, discovery
 from sbsync.access import PULL_ONLY_ACTIONS
 from sbsync.conditions import validate_condition
 from sbsync.enums import Action
@@ -210,7 +210,12 @@ def _parse_permissions(raw: list[Any], check: _Checker) -> list[PermissionEntry]
             )
             continue
         seen[key] = index
-        if status.shared and any(flags[f"can_{a}"] for a in Action.values if a not in PULL_ONLY_ACTIONS):
+        # Unless SHARED_MODEL_WRITERS names writers of the model (whose flags then apply, per organization).
+        if (
+            status.shared
+            and status.label.lower() not in {k.lower() for k in conf.get("SHARED_MODEL_WRITERS")}
+            and any(flags[f"can_{a}"] for a in Action.values if a not in PULL_ONLY_ACTIONS)
+        ):
             check.warnings.append(
                 f"{where}: {status.label} is shared, so only its pull and read flags take effect (shared models are pull-only)."
             )

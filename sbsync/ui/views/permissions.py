@@ -84,7 +84,7 @@ def permission_cell(request: StaffRequest) -> HttpResponse:
     organization, cell = form.cleaned_data["organization"], form.cleaned_data["cell"]
     granted = form.granted
     try:
-        (cell,) = check_cells([cell])
+        (cell,) = check_cells([cell], organization)
         count = apply_cells(organization=organization, changes={cell: granted}, user=request.user)
         problem = ""
     except CellError as exc:
