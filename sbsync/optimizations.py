@@ -35,12 +35,13 @@ from django.db.models import QuerySet
 
 from sbsync import cache as config_cache
 from sbsync import conf, discovery
-from sbsync.access import server_access
+from sbsync.access import Access, server_access
 from sbsync.enums import RecordStatus
 from sbsync.legacy_names import model_label_hint
 from sbsync.models import ConfigGeneration, Membership, Organization, SyncLog
-from sbsync.sync.batch import SUCCESS
-from sbsync.sync.push import apply_push
+from sbsync.sync.push.apply import apply_push
+from sbsync.sync.push.items import SUCCESS, PushResult
+from sbsync.sync.push.locks import retrying
 
 logger = logging.getLogger("sbsync.optimizations")
 
@@ -81,7 +82,10 @@ class BulkOperations:
             access = server_access(owner, user=user)
             for start in range(0, len(indexes), batch_size):
                 chunk = indexes[start : start + batch_size]
-                result = apply_push(access=access, records=[{**data_list[i], "_model": label} for i in chunk])
+                # One transaction per batch, retried as a whole after a PostgreSQL deadlock.
+                result = retrying(
+                    functools.partial(_push, access, [{**data_list[i], "_model": label} for i in chunk])
+                )
                 for index, answer in zip(chunk, result.results, strict=True):
                     counts[answer["status"]] += 1
                     if answer["status"] not in SUCCESS:
@@ -93,6 +97,10 @@ class BulkOperations:
             "errors": len(details),
             "error_details": details,
         }
+
+
+def _push(access: Access, records: list[dict[str, Any]]) -> PushResult:
+    return apply_push(access=access, records=records)
 
 
 def _by_organization(

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sbsync.legacy_names import model_label_hint
 from sbsync.management.commands._options import whole_days
-from sbsync.sync import audit
+from sbsync.monitoring import audit
 
 ACTIONS = ("setup", "check", "cleanup")
 
