@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "REQUEST_THROTTLE_RATE": "600/min",
     # Logs and retention.
     "LOG_DIR": "logs",
+    # The log line of a request summarises it; True adds its field values (secrets masked, bounded).
+    "LOG_PAYLOAD_VALUES": False,
     "LOG_RETENTION_DAYS": 90,
     "TOMBSTONE_RETENTION_DAYS": 90,
     "IDEMPOTENCY_TTL": timedelta(hours=24),
@@ -105,7 +107,7 @@ def legacy_settings() -> tuple[dict[tuple[str, str], Any], list[str]]:
     return mapped, ignored
 
 
-BoolSetting = Literal["AUTO_DISCOVER_MODELS", "INCLUDE_CUSTOM_MODELS"]
+BoolSetting = Literal["AUTO_DISCOVER_MODELS", "INCLUDE_CUSTOM_MODELS", "LOG_PAYLOAD_VALUES"]
 IntSetting = Literal[
     "MAX_PUSH_RECORDS",
     "MAX_PULL_BATCH",
@@ -218,7 +220,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     for name in sorted(set(configured) - set(DEFAULTS)):
         errors.append(_error(name, "is not a known setting (typo?).", 2))
 
-    for name in ("AUTO_DISCOVER_MODELS", "INCLUDE_CUSTOM_MODELS"):
+    for name in ("AUTO_DISCOVER_MODELS", "INCLUDE_CUSTOM_MODELS", "LOG_PAYLOAD_VALUES"):
         if not isinstance(raw(name), bool):
             errors.append(_error(name, "must be True or False.", 3))
     include_apps = raw("INCLUDE_APPS")

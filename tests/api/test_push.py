@@ -474,7 +474,9 @@ def test_push_writes_a_sync_log_metrics_and_a_log_line_without_secrets(trio, api
     assert (metric.operation_type, metric.batch_size, metric.organization) == ("PUSH", 2, trio.acme)
     assert metric.query_count > 0 and metric.memory_usage > 0
     line = log_file_for(log.timestamp.date()).read_text().splitlines()[-1]
-    assert "PUSH WARNING from user alice in Acme: 2 records of shop.Customer" in line
+    assert ' - sb_sync - WARNING - PUSH request from user alice in Acme: {"status": "warning", ' in line
+    assert '"models": {"shop.Customer": 2}, "records": 2, "succeeded": 1, "failed": 1' in line
+    assert "hunter2" not in line
 
 
 def test_async_push_is_queued_and_its_job_reports_the_push_answer(
