@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q, QuerySet
 
-from sbsync import cache, discovery
+from sbsync import cache, conf, discovery
 from sbsync.conditions import condition_q, resolved
 from sbsync.enums import ACTIONS, Action
 from sbsync.models import SHARED_SCOPE, DataFilter, Membership, ModelPermission, Organization
@@ -72,7 +72,11 @@ class Access:
         return {
             label: {
                 action: bool(self.permissions.get(label, {}).get(action))
-                and (not status.shared or action in PULL_ONLY_ACTIONS)
+                and (
+                    not status.shared
+                    or action in PULL_ONLY_ACTIONS
+                    or writes_shared(label, self.organization, self.group.name)
+                )
                 for action in ACTIONS
             }
             for label, status in self.enabled.items()
@@ -125,6 +129,17 @@ class Access:
         return hashlib.sha256(json.dumps(view, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def writes_shared(label: str, organization: Organization, group_name: str) -> bool:
+    """May ``group_name`` of ``organization`` have push flags on the shared model ``label``? Only when
+    SHARED_MODEL_WRITERS names that organization (by slug) as the model's owner and the group among its
+    writers; its ModelPermission flags then apply as on any model."""
+    owners = {key.lower(): owner for key, owner in conf.get("SHARED_MODEL_WRITERS").items()}
+    owner = owners.get(label.lower())
+    if owner is None:
+        return False
+    return organization.slug == owner["organization"] and group_name in owner["groups"]
+
+
 def _cached_discovery(gen: str) -> discovery.DiscoverySettings:
     # The settings are part of the key: a deploy that changes them must not meet a shared cache's old entry.
     settings = json.dumps(discovery.settings_config().as_dict(), sort_keys=True)
@@ -174,3 +189,21 @@ def access_for(user: Any, organization: Organization) -> Access | None:
     """The Access of ``user`` in ``organization``, or None when it is not an active member."""
     membership = membership_for(user, organization)
     return build_access(membership) if membership else None
+
+
+def server_access(organization: Organization, *, user: Any = None) -> Access:
+    """The server's own access to ``organization``, for server-side code (sbsync.optimizations), never for
+    a request: every flag on every enabled model (shared ones stay pull-only), no row filters, and still
+    only the organization's rows. ``user`` (or None) is who history attributes the writes to."""
+    gen = cache.generation()
+    config = _cached_discovery(gen)
+    everything = dict.fromkeys(ACTIONS, True)
+    return Access(
+        user=user,
+        organization=organization,
+        group=Group(name="sbsync server-side code"),
+        permissions={label: everything for label in discovery.enabled_by_label(config)},
+        filters={},
+        config=config,
+        generation=gen,
+    )

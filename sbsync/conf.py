@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "EXCLUDE_MODELS": [],
     "INCLUDE_MODELS": [],
     "SHARED_MODELS": [],
+    # Shared models are pull-only, except for these groups of their owner organization:
+    # {"shop.Product": {"organization": "acme-corp", "groups": ["Managers"]}}.
+    "SHARED_MODEL_WRITERS": {},
     # Tenancy and payloads.
     "TENANT_FIELD": "organization",
     "READ_ONLY_FIELDS": {},
@@ -40,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "REQUEST_THROTTLE_RATE": "600/min",
     # Logs and retention.
     "LOG_DIR": "logs",
+    # The log line of a request summarises it; True adds its field values (secrets masked, bounded).
+    "LOG_PAYLOAD_VALUES": False,
     "LOG_RETENTION_DAYS": 90,
     "TOMBSTONE_RETENTION_DAYS": 90,
     "IDEMPOTENCY_TTL": timedelta(hours=24),
@@ -49,6 +54,26 @@ DEFAULTS: dict[str, Any] = {
     "WATERMELON_MAX_PULL_RECORDS": 10000,
     # Cache alias used for permissions and discovery (invalidated through the database; see access.py).
     "CACHE_ALIAS": "default",
+    # Health thresholds (api/health.py): past one, the check warns and the status is "degraded".
+    "HEALTH_MEMORY_MB": 1024,
+    "HEALTH_WINDOW_MINUTES": 15,
+    "HEALTH_SLOW_SECONDS": 5.0,
+    "HEALTH_ERROR_RATE": 0.25,
+    "HEALTH_DEGRADED_STATUS": 200,
+    # sb-sync's key, mapped: False turns auto-discovery off (only INCLUDE_MODELS sync).
+    "INCLUDE_CUSTOM_MODELS": True,
+}
+
+# sb-sync's settings dict, read (with a warning naming SBSYNC) when a project still has it. Its sections
+# (SyncConfig's CORE, MODEL_DISCOVERY, ...) are flattened; these keys have another name here.
+LEGACY_SETTING = "SB_SYNC_SETTINGS"
+LEGACY_SECTIONS = frozenset(
+    {"CORE", "ADVANCED", "ERROR", "PERFORMANCE", "SECURITY", "MODEL_DISCOVERY", "PERMISSIONS"}
+)
+LEGACY_RENAMES = {
+    "DEFAULT_BATCH_SIZE": "DEFAULT_PULL_BATCH",
+    "MAX_BATCH_SIZE": "MAX_PULL_BATCH",
+    "JWT_EXPIRATION": "TOKEN_TTL",
 }
 
 LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
@@ -57,17 +82,46 @@ RATE_RE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 
 def _user_settings() -> dict[str, Any]:
     value = getattr(settings, "SBSYNC", {})
-    return value if isinstance(value, dict) else {}
+    own = value if isinstance(value, dict) else {}
+    mapped, _ = legacy_settings()
+    return {**{new: v for (_, new), v in mapped.items()}, **own}
 
 
-BoolSetting = Literal["AUTO_DISCOVER_MODELS"]
+def legacy_settings() -> tuple[dict[tuple[str, str], Any], list[str]]:
+    """What ``SB_SYNC_SETTINGS`` holds: ``{(its key, SBSYNC key): value}`` for keys that mean something
+    here, and the keys that do not. SBSYNC wins where both set a key."""
+    legacy = getattr(settings, LEGACY_SETTING, None)
+    if not isinstance(legacy, dict):
+        return {}, []
+    items: list[tuple[str, Any]] = []
+    for key, value in legacy.items():
+        if key in LEGACY_SECTIONS and isinstance(value, dict):
+            items.extend(value.items())
+        else:
+            items.append((key, value))
+    mapped: dict[tuple[str, str], Any] = {}
+    ignored: list[str] = []
+    for key, value in items:
+        new = LEGACY_RENAMES.get(key, key)
+        if new in DEFAULTS:
+            mapped[(key, new)] = value
+        else:
+            ignored.append(key)
+    return mapped, ignored
+
+
+BoolSetting = Literal["AUTO_DISCOVER_MODELS", "INCLUDE_CUSTOM_MODELS", "LOG_PAYLOAD_VALUES"]
 IntSetting = Literal[
     "MAX_PUSH_RECORDS",
     "MAX_PULL_BATCH",
     "DEFAULT_PULL_BATCH",
     "MAX_BODY_BYTES",
     "WATERMELON_MAX_PULL_RECORDS",
+    "HEALTH_MEMORY_MB",
+    "HEALTH_WINDOW_MINUTES",
+    "HEALTH_DEGRADED_STATUS",
 ]
+FloatSetting = Literal["HEALTH_SLOW_SECONDS", "HEALTH_ERROR_RATE"]
 RetentionSetting = Literal["LOG_RETENTION_DAYS", "TOMBSTONE_RETENTION_DAYS", "METRICS_RETENTION_DAYS"]
 StrSetting = Literal["TENANT_FIELD", "CACHE_ALIAS"]
 RateSetting = Literal["LOGIN_THROTTLE_RATE", "REQUEST_THROTTLE_RATE"]
@@ -96,6 +150,10 @@ def get(name: Literal["READ_ONLY_FIELDS"]) -> dict[str, list[str]]: ...
 def get(name: Literal["LOG_DIR"]) -> str | Path: ...
 @overload
 def get(name: Literal["WATERMELON_TABLES"]) -> dict[str, str]: ...
+@overload
+def get(name: FloatSetting) -> float: ...
+@overload
+def get(name: Literal["SHARED_MODEL_WRITERS"]) -> dict[str, dict[str, Any]]: ...
 def get(name: str) -> Any:
     """The effective value of one SBSYNC setting, typed by its name."""
     return raw(name)
@@ -142,6 +200,19 @@ def _is_label_list(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and all(isinstance(v, str) and LABEL_RE.match(v) for v in value)
 
 
+def _is_writers(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(label, str)
+        and LABEL_RE.match(label)
+        and isinstance(owner, dict)
+        and set(owner) == {"organization", "groups"}
+        and isinstance(owner["organization"], str)
+        and isinstance(owner["groups"], (list, tuple))
+        and all(isinstance(g, str) for g in owner["groups"])
+        for label, owner in value.items()
+    )
+
+
 def _error(name: str, message: str, number: int) -> Error:
     return Error(f"SBSYNC['{name}'] {message}", id=f"sbsync.E{number:03d}")
 
@@ -155,7 +226,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     for name in sorted(set(configured) - set(DEFAULTS)):
         errors.append(_error(name, "is not a known setting (typo?).", 2))
 
-    for name in ("AUTO_DISCOVER_MODELS",):
+    for name in ("AUTO_DISCOVER_MODELS", "INCLUDE_CUSTOM_MODELS", "LOG_PAYLOAD_VALUES"):
         if not isinstance(raw(name), bool):
             errors.append(_error(name, "must be True or False.", 3))
     include_apps = raw("INCLUDE_APPS")
@@ -207,6 +278,24 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     errors.extend(_check_watermelon_tables(raw("WATERMELON_TABLES")))
     if raw("CACHE_ALIAS") not in settings.CACHES:
         errors.append(_error("CACHE_ALIAS", f"names {raw('CACHE_ALIAS')!r}, which is not in CACHES.", 15))
+    if not _is_writers(raw("SHARED_MODEL_WRITERS")):
+        errors.append(
+            _error(
+                "SHARED_MODEL_WRITERS",
+                'must map model labels to {"organization": "<slug>", "groups": ["<group name>", ...]}.',
+                20,
+            )
+        )
+    for name in ("HEALTH_MEMORY_MB", "HEALTH_WINDOW_MINUTES"):
+        if not _is_int(raw(name), 1):
+            errors.append(_error(name, "must be a positive integer.", 9))
+    if not _is_duration(raw("HEALTH_SLOW_SECONDS")):
+        errors.append(_error("HEALTH_SLOW_SECONDS", "must be a positive number of seconds.", 16))
+    rate = raw("HEALTH_ERROR_RATE")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
+        errors.append(_error("HEALTH_ERROR_RATE", "must be a share between 0 (excluded) and 1.", 17))
+    if raw("HEALTH_DEGRADED_STATUS") not in (200, 503):
+        errors.append(_error("HEALTH_DEGRADED_STATUS", "must be 200 or 503.", 18))
     return errors
 
 
@@ -219,7 +308,7 @@ def _check_watermelon_tables(value: Any) -> list[CheckMessage]:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and LABEL_RE.match(k) and isinstance(v, str) for k, v in value.items()
     ):
-        return [_error("WATERMELON_TABLES", "must map model labels to table names.", 16)]
+        return [_error("WATERMELON_TABLES", "must map model labels to table names.", 21)]
     errors: list[CheckMessage] = []
     for label, name in value.items():
         if (
@@ -232,7 +321,7 @@ def _check_watermelon_tables(value: Any) -> list[CheckMessage]:
                     "WATERMELON_TABLES",
                     f"names {label!r} {name!r}: a table name is letters, digits and underscores, "
                     "starts with a letter or one underscore, and is not a name WatermelonDB reserves.",
-                    16,
+                    21,
                 )
             )
     configured = {label.lower() for label in value}
@@ -244,8 +333,45 @@ def _check_watermelon_tables(value: Any) -> list[CheckMessage]:
         if model._meta.label_lower not in configured
     ]
     for name in sorted({n.lower() for n in value.values() if names.count(n.lower()) > 1}):
-        errors.append(_error("WATERMELON_TABLES", f"gives the table name {name!r} to several models.", 16))
+        errors.append(_error("WATERMELON_TABLES", f"gives the table name {name!r} to several models.", 21))
     return errors
+
+
+@register(Tags.compatibility)
+def check_legacy_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """sb-sync's ``SB_SYNC_SETTINGS`` is read, never silently: a warning names each key's SBSYNC name,
+    and the keys that have no meaning here."""
+    legacy = getattr(settings, LEGACY_SETTING, None)
+    if legacy is None:
+        return []
+    if not isinstance(legacy, dict):
+        return [
+            Error(
+                f"{LEGACY_SETTING} must be a dict; sbsync's settings are SBSYNC = {{...}}.", id="sbsync.E019"
+            )
+        ]
+    mapped, ignored = legacy_settings()
+    messages: list[CheckMessage] = []
+    if mapped:
+        names = ", ".join(
+            f"SBSYNC['{new}']" if old == new else f"{old} → SBSYNC['{new}']" for old, new in mapped
+        )
+        messages.append(
+            Warning(
+                f"{LEGACY_SETTING} is sb-sync's setting and is deprecated: move its keys into SBSYNC ({names}).",
+                hint="SBSYNC wins where both set a key. TOKEN_TTL is a timedelta or seconds.",
+                id="sbsync.W002",
+            )
+        )
+    if ignored:
+        messages.append(
+            Warning(
+                f"{LEGACY_SETTING} has keys with no meaning in sbsync, ignored: {', '.join(ignored)}.",
+                hint="Delete them; README.md 'Settings' lists sbsync's.",
+                id="sbsync.W003",
+            )
+        )
+    return messages
 
 
 @register(Tags.compatibility)
@@ -278,6 +404,6 @@ def check_csp_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         Warning(
             "The sbsync staff UI sends a Content-Security-Policy through django-csp: add "
             "'csp.middleware.CSPMiddleware' to MIDDLEWARE.",
-            id="sbsync.W002",
+            id="sbsync.W004",
         )
     ]

@@ -21,6 +21,8 @@ from django.db import models
 from simple_history.models import HistoricalChanges
 
 from sbsync import conf
+from sbsync.errors import ProtocolError
+from sbsync.legacy_names import model_label_hint
 from sbsync.models import DiscoveryConfig, Organization
 
 # Apps never offered for sync: sbsync itself and its dependencies. Django's own apps are excluded by prefix.
@@ -81,7 +83,9 @@ class ModelStatus:
 
 def settings_config() -> DiscoverySettings:
     return DiscoverySettings(
-        auto_discover_models=bool(conf.get("AUTO_DISCOVER_MODELS")),
+        # INCLUDE_CUSTOM_MODELS is sb-sync's key: False means the same as AUTO_DISCOVER_MODELS False.
+        auto_discover_models=bool(conf.get("AUTO_DISCOVER_MODELS"))
+        and bool(conf.get("INCLUDE_CUSTOM_MODELS")),
         include_apps=tuple(conf.get("INCLUDE_APPS")),
         exclude_models=tuple(conf.get("EXCLUDE_MODELS")),
         include_models=tuple(conf.get("INCLUDE_MODELS")),
@@ -192,6 +196,31 @@ def enabled_models(config: DiscoverySettings | None = None) -> list[type[models.
 def enabled_by_label(config: DiscoverySettings | None = None) -> dict[str, ModelStatus]:
     """Enabled models keyed by lower-case label, for case-insensitive lookups of ``_model``."""
     return {s.model._meta.label_lower: s for s in evaluate(config) if s.enabled}
+
+
+def installed_model(label: Any) -> type[models.Model] | None:
+    """The installed model named ``label`` (``app_label.ModelName``, any case), enabled or not, or None
+    when no model of the project has that label."""
+    if not isinstance(label, str):
+        return None
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError):
+        return None
+
+
+def unknown_model_error(labels: list[str], keys: list[str]) -> ProtocolError:
+    """400 ``unknown_model`` naming ``labels`` (no model of the project has them), with the error at each
+    of ``keys`` (where the request names them)."""
+    shown = ", ".join(repr(label[:100]) for label in labels[:5])
+    hints = "".join(dict.fromkeys(model_label_hint(label) for label in labels))
+    message = "No model of this project has this label (app_label.ModelName; GET models/ lists yours)."
+    return ProtocolError(
+        400,
+        "unknown_model",
+        f"Unknown model: {shown}.{hints} GET models/ lists the models you may sync.",
+        {key: [message] for key in keys[:20]},
+    )
 
 
 def get_sync_model(label: str, config: DiscoverySettings | None = None) -> type[models.Model] | None:

@@ -48,14 +48,22 @@ def _messages(exc: ValidationError) -> str:
 def get_organization(slug: str) -> Organization:
     organization = Organization.objects.filter(slug=slug).first()
     if organization is None:
-        raise SetupError(f"There is no organization with slug {slug!r}.")
+        slugs = list(Organization.objects.order_by("slug").values_list("slug", flat=True)[:10])
+        known = f"Existing slugs: {', '.join(slugs)}." if slugs else "There are none yet."
+        raise SetupError(
+            f"There is no organization with slug {slug!r}. {known} Create one with setup_organizations "
+            "--action create_org --org-name NAME --org-slug SLUG."
+        )
     return organization
 
 
 def get_group(name: str) -> Group:
     group = Group.objects.filter(name=name).first()
     if group is None:
-        raise SetupError(f"There is no group named {name!r}.")
+        raise SetupError(
+            f"There is no group named {name!r} (names are case-sensitive). Create the seed's seven groups "
+            "with setup_organizations --action create_groups, or add the group in the admin."
+        )
     return group
 
 

@@ -27,6 +27,14 @@ class PermissionTemplate:
         granted = self.actions & PULL_ONLY_ACTIONS if shared else self.actions
         return {f"can_{action}": action in granted for action in Action.values}
 
+    def within(self, role: PermissionTemplate) -> PermissionTemplate:
+        """This template capped by a role's: only the actions both grant."""
+        if self.actions <= role.actions:
+            return self
+        return PermissionTemplate(
+            f"{self.name} within {role.name}", self.description, self.actions & role.actions
+        )
+
 
 TEMPLATES: dict[str, PermissionTemplate] = {
     t.name: t

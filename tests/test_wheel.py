@@ -21,21 +21,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL_DOC = ROOT / "README.md"
 
-ITEM_MODELS = """
-from django.db import models
-
-from sbsync.models import Organization
-
-
-class Item(models.Model):
-    name = models.CharField(max_length=100)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
-
-
-class Note(models.Model):
-    text = models.TextField()
-"""
-
 SERVE_API = """
 from django.test import Client
 from django.test.utils import setup_test_environment
@@ -75,12 +60,28 @@ def run(*args: str | Path, cwd: Path = ROOT) -> str:
     return result.stdout + result.stderr
 
 
-def documented_block(name: str) -> str:
-    """The python block of the README whose first line is ``# <name>``."""
-    blocks = re.findall(r"```python\n(.*?)```", INSTALL_DOC.read_text(), flags=re.S)
-    found = [b for b in map(textwrap.dedent, blocks) if b.startswith(f"# {name}\n")]
-    assert len(found) == 1, f"README.md needs exactly one python block starting with '# {name}'"
-    return found[0]
+def install_section() -> str:
+    text = INSTALL_DOC.read_text()
+    start = text.index("## Add sbsync to an existing project")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def install_script(sbsync: Path) -> str:
+    """The README's install section as one shell script: its ``sh`` blocks in order, each ``python`` block
+    added to the end of the file its first line names (``# mysite/settings.py``), ``SBSYNC`` set to
+    ``sbsync``. Every line is echoed (``set -x``), so a failure names the README line."""
+    lines = ["set -ex"]
+    for kind, body in re.findall(r"```(sh|python)\n(.*?)```", install_section(), flags=re.S):
+        body = textwrap.dedent(body)
+        if kind == "sh":
+            lines += [
+                f"SBSYNC={sbsync}" if line.startswith("SBSYNC=") else line for line in body.splitlines()
+            ]
+        else:
+            target, _, code = body.partition("\n")
+            assert re.fullmatch(r"# [\w/]+\.py", target), f"a python block must start with its file: {target}"
+            lines += [f"cat >> {target[2:]} <<'README_BLOCK'", "", code.rstrip(), "README_BLOCK"]
+    return "\n".join(lines) + "\n"
 
 
 def source_files(folder: str) -> set[str]:
@@ -108,39 +109,52 @@ def test_wheel_ships_templates_static_files_and_migrations_but_not_the_demo(whee
     assert [n for n in names if n.startswith("sbsync/demo") or n.startswith("tests/")] == []
 
 
-@pytest.mark.slow
-def test_wheel_installs_into_a_new_project(wheel, tmp_path):
-    venv = tmp_path / "venv"
-    run(sys.executable, "-m", "venv", venv)
-    python = venv / "bin" / "python"
-    run(python, "-m", "pip", "install", "--quiet", wheel)
-    run(venv / "bin" / "django-admin", "startproject", "hostproject", cwd=tmp_path)
-    project = tmp_path / "hostproject"
-    run(python, "manage.py", "startapp", "inventory", cwd=project)
-    (project / "inventory" / "models.py").write_text(ITEM_MODELS)
-    settings = project / "hostproject" / "settings.py"
-    settings.write_text(
-        settings.read_text() + "\n" + documented_block("settings.py") + '\nINSTALLED_APPS += ["inventory"]\n'
-    )
-    urls = project / "hostproject" / "urls.py"
-    urls.write_text(urls.read_text() + "\n" + documented_block("urls.py"))
+PROJECT_STATE = """
+from sbsync.models import Membership, ModelPermission
+member = Membership.objects.select_related("user", "organization", "group").get()
+print("member", member.user.username, member.organization.slug, member.group.name, member.user.check_password("correct-horse-battery"))
+for row in ModelPermission.objects.filter(model_label="inventory.Item").select_related("group").order_by("group__name"):
+    print("permission", row.group.name, row.can_pull, row.can_push)
+"""
 
-    run(python, "manage.py", "makemigrations", "inventory", cwd=project)
-    run(python, "manage.py", "migrate", cwd=project)
-    check = run(python, "manage.py", "check", cwd=project)
+
+def test_install_script_is_the_readme_section_line_by_line():
+    script = install_script(Path("/wheels/sbsync.whl"))
+
+    assert "SBSYNC=/wheels/sbsync.whl\n" in script
+    assert "python manage.py makemigrations inventory\n" in script
+    assert "cat >> mysite/settings.py <<'README_BLOCK'\n" in script
+    assert "cat >> inventory/models.py <<'README_BLOCK'\n" in script
+    assert script.index("startapp inventory") < script.index("mysite/settings.py") < script.index("migrate")
+
+
+@pytest.mark.slow
+def test_the_readme_install_section_works_as_written_with_the_wheel(wheel, tmp_path):
+    script = tmp_path / "readme.sh"
+    script.write_text(install_script(wheel))
+    result = subprocess.run(
+        ["bash", str(script)], cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, f"the README's install section failed:\n{result.stderr[-4000:]}"
+    project, python = tmp_path / "mysite", tmp_path / ".venv" / "bin" / "python"
+
     summary = run(python, "manage.py", "show_models", "--action", "summary", cwd=project)
+    state = run(python, "manage.py", "shell", "-c", PROJECT_STATE, cwd=project)
     static = run(python, "manage.py", "findstatic", "sbsync/favicon.svg", cwd=project)
     templates = run(python, "manage.py", "shell", "-c", COMPILE_TEMPLATES, cwd=project)
     api = run(python, "manage.py", "shell", "-c", SERVE_API, cwd=project)
 
-    assert check.strip() == "System check identified no issues (0 silenced)."
+    assert "System check identified no issues (0 silenced)." in result.stdout
     assert "1 of 2 candidate models enabled (1 tenant, 0 shared pull-only)." in summary
     assert "inventory: 1 of 2 enabled\n  enabled:  inventory.Item\n  disabled: inventory.Note\n" in summary
     for foreign in ("auth.", "contenttypes.", "sessions.", "admin.", "sbsync.", "knox.", "Historical"):
         assert foreign not in summary
+    assert "member john acme-corp Managers True" in state
+    assert "permission Managers True True" in state
+    assert "permission Read Only True False" in state
     assert "schema 200 True" in api
     assert "login 400 invalid_credentials" in api
-    assert str(venv) in static
+    assert str(tmp_path / ".venv") in static
     assert (
         f"{len([n for n in source_files('templates') if n.endswith('.html')])} templates compiled"
         in templates

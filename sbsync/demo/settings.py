@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -77,7 +78,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "knox",
     "django_htmx",
-    "template_partials",
     "django_tables2",
     "django_filters",
     "simple_history",
@@ -117,10 +117,14 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            # Django 6 has {% partialdef %} and "template.html#partial" built in; Django 5.2 needs the
+            # package (which on Django 6 only warns that it is deprecated).
+            "builtins": ["template_partials.templatetags.partials"] if django.VERSION < (6, 0) else [],
         },
     }
 ]
+if django.VERSION < (6, 0):
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("django_tables2"), "template_partials")
 
 SQLITE_OPTIONS = {
     # IMMEDIATE: a write transaction takes SQLite's write lock at BEGIN, so concurrent requests queue

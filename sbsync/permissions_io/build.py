@@ -10,7 +10,7 @@ from sbsync import discovery
 from sbsync.models import DataFilter, ModelPermission, Organization
 from sbsync.models.access import FLAG_FIELDS
 from sbsync.permissions_io.document import DocumentError, FilterEntry, PermissionDocument, PermissionEntry
-from sbsync.roles import TEMPLATES, template_for_group
+from sbsync.roles import ROLE_TEMPLATES, TEMPLATES, template_for_group
 
 ROLE_DEFAULTS = "role_defaults"
 
@@ -21,9 +21,12 @@ def template_document(
     groups: Sequence[Group],
     models: Sequence[discovery.ModelStatus],
     organization: str | None = None,
+    within_roles: bool = False,
 ) -> PermissionDocument:
     """Every group on every model with ``template``'s flags, or with each group's role template when
-    ``template`` is ``role_defaults``. Shared models get at most pull and read."""
+    ``template`` is ``role_defaults``. ``within_roles``: a seed group (roles.ROLE_TEMPLATES) gets no
+    more than its role allows, so read_write for every group leaves Read Only and Analysts read-only;
+    other groups get the template. Shared models get at most pull and read."""
     if template != ROLE_DEFAULTS and template not in TEMPLATES:
         raise DocumentError(
             [f"Unknown permission template {template!r}; choose one of: {', '.join(template_names())}."]
@@ -31,6 +34,8 @@ def template_document(
     entries = []
     for group in groups:
         chosen = template_for_group(group.name) if template == ROLE_DEFAULTS else TEMPLATES[template]
+        if within_roles and group.name in ROLE_TEMPLATES:
+            chosen = chosen.within(template_for_group(group.name))
         for status in models:
             entries.append(
                 PermissionEntry(group=group, model=status.model, flags=chosen.flags(shared=status.shared))

@@ -11,11 +11,13 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
-from sbsync import discovery
+from sbsync import conf, discovery
 from sbsync.access import PULL_ONLY_ACTIONS
 from sbsync.conditions import validate_condition
 from sbsync.enums import Action
+from sbsync.legacy_names import model_label_hint
 from sbsync.models.access import FLAG_FIELDS
+from sbsync.permissions_io import legacy
 from sbsync.permissions_io.document import (
     FILTER_KEYS,
     FILTER_NAME_MAX,
@@ -32,12 +34,18 @@ from sbsync.permissions_io.document import (
 
 
 def load_document(path: str | Path) -> PermissionDocument:
-    """Read and validate the permissions document at ``path``."""
+    """Read and validate the permissions document at ``path``: sbsync's format, or sb-sync's (converted,
+    with what does not map among the document's warnings)."""
     data = read_json(path)
+    notes: list[str] = []
+    if legacy.is_sb_sync_file(data):
+        data, notes = legacy.convert(data)
     try:
-        return parse_document(data)
+        document = parse_document(data)
     except DocumentError as exc:
-        raise DocumentError(exc.errors, heading=f"{path} is not a valid permissions document") from None
+        kind = "sb-sync permission file" if notes else "permissions document"
+        raise DocumentError(exc.errors, heading=f"{path} is not a valid {kind}") from None
+    return replace(document, warnings=(*notes, *document.warnings))
 
 
 class _Checker:
@@ -82,7 +90,7 @@ class _Checker:
                 apps.get_model(label)
             except (LookupError, ValueError):
                 self.errors.append(
-                    f"{where}.model: {label!r} is not an installed model (use app_label.ModelName)."
+                    f"{where}.model: {label!r} is not an installed model (use app_label.ModelName).{model_label_hint(label)}"
                 )
             else:
                 self.errors.append(f"{where}.model: {label!r} is installed but not enabled for sync.")
@@ -202,7 +210,12 @@ def _parse_permissions(raw: list[Any], check: _Checker) -> list[PermissionEntry]
             )
             continue
         seen[key] = index
-        if status.shared and any(flags[f"can_{a}"] for a in Action.values if a not in PULL_ONLY_ACTIONS):
+        # Unless SHARED_MODEL_WRITERS names writers of the model (whose flags then apply, per organization).
+        if (
+            status.shared
+            and status.label.lower() not in {k.lower() for k in conf.get("SHARED_MODEL_WRITERS")}
+            and any(flags[f"can_{a}"] for a in Action.values if a not in PULL_ONLY_ACTIONS)
+        ):
             check.warnings.append(
                 f"{where}: {status.label} is shared, so only its pull and read flags take effect (shared models are pull-only)."
             )

@@ -8,10 +8,12 @@ processes can append to the same day's file safely; the cleanup task and command
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +31,11 @@ from sbsync.models import Organization, PerformanceMetrics, SyncLog
 
 LOG_FILE_DAYS = 30
 REQUEST_DATA_LIMIT = 4096
+# The log line: its level by outcome (a partial push warns, a failed request is an error), and its bounds.
+LEVELS: dict[str, str] = {LogStatus.SUCCESS: "INFO", LogStatus.WARNING: "WARNING", LogStatus.ERROR: "ERROR"}
+LOGGED_MODELS = 20
+LOGGED_FAILURES = 20
+LOGGED_VALUES_LIMIT = 2000
 SECRET_KEYS = frozenset({"password", "token", "secret", "authorization", "api_key", "apikey"})
 logger = logging.getLogger("sbsync.sync")
 
@@ -162,13 +169,75 @@ def record_activity(
         memory_usage=round(memory_mb(), 2),
         query_count=measurement.queries,
     )
+    summary = payload_summary(
+        operation=operation,
+        status=status,
+        models=models,
+        object_count=object_count,
+        success_count=success_count,
+        error_count=error_count,
+        errors=errors,
+        request_data=request_data,
+        measurement=measurement,
+    )
     write_log_line(
-        f"{operation} {status} from user {getattr(user, 'username', user)} in "
-        f"{organization.name if organization else '-'}: {object_count} records of "
-        f"{', '.join(models) or '-'} in {measurement.seconds:.3f}s ({measurement.queries} queries)"
-        + (f"; {error_count} errors" if error_count else "")
+        f"{operation} request from user {getattr(user, 'username', user)} in "
+        f"{organization.name if organization else '-'}: {json.dumps(summary, ensure_ascii=False, default=str)}",
+        level=LEVELS.get(status, "INFO"),
     )
     return log
+
+
+def payload_summary(
+    *,
+    operation: str,
+    status: str,
+    models: list[str],
+    object_count: int,
+    success_count: int,
+    error_count: int,
+    errors: list[Any],
+    request_data: Any,
+    measurement: Measurement,
+) -> dict[str, Any]:
+    """What the log line says of a request: its outcome, the records per model, and each failed record
+    by index, model, id and status (at most LOGGED_FAILURES), with its error code or the names of its
+    fields in error, never their values. Field values are added (redacted, bounded) only with
+    SBSYNC['LOG_PAYLOAD_VALUES']."""
+    records = request_data.get("data") if isinstance(request_data, dict) else None
+    counted = Counter(
+        str(r.get("_model"))[:100]
+        for r in (records if operation == Operation.PUSH and isinstance(records, list) else [])
+        if isinstance(r, dict)
+    )
+    per_model: dict[str, int] | list[str] = (
+        dict(counted.most_common(LOGGED_MODELS)) if counted else models[:LOGGED_MODELS]
+    )
+    summary: dict[str, Any] = {
+        "status": str(status).lower(),
+        "models": per_model,
+        "records": object_count,
+        "succeeded": success_count,
+        "failed": error_count,
+    }
+    failures = [_failure(e) for e in errors[:LOGGED_FAILURES]]
+    if failures:
+        summary["failures"] = failures
+    if len(errors) > LOGGED_FAILURES:
+        summary["more_failures"] = len(errors) - LOGGED_FAILURES
+    summary |= {"seconds": round(measurement.seconds, 3), "queries": measurement.queries}
+    if conf.get("LOG_PAYLOAD_VALUES"):
+        summary["data"] = redact(request_data, limit=LOGGED_VALUES_LIMIT)
+    return summary
+
+
+def _failure(error: Any) -> dict[str, Any]:
+    if not isinstance(error, dict):
+        return {"error": str(error)[:200]}
+    failure = {key: error[key] for key in ("index", "_model", "id", "status", "error") if key in error}
+    if isinstance(error.get("errors"), dict):
+        failure["fields"] = sorted(str(name)[:100] for name in error["errors"])[:20]
+    return failure
 
 
 _file_lock = threading.Lock()
@@ -179,10 +248,11 @@ def log_file_for(day: date) -> Path:
 
 
 def write_log_line(message: str, level: str = "INFO") -> None:
-    """Append one line in the seed's format to today's file (and to the ``sbsync.sync`` logger)."""
+    """Append one line in the seed's format to today's file (and to the ``sbsync.sync`` logger, at the
+    same level)."""
     now = timezone.localtime()
     line = f"{now:%Y-%m-%d %H:%M:%S} - sb_sync - {level} - {message}\n"
-    logger.info(message)
+    logger.log(logging.getLevelName(level), message)
     try:
         path = log_file_for(now.date())
         path.parent.mkdir(parents=True, exist_ok=True)

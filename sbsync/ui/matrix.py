@@ -19,7 +19,7 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
 from sbsync import discovery
-from sbsync.access import PULL_ONLY_ACTIONS
+from sbsync.access import PULL_ONLY_ACTIONS, writes_shared
 from sbsync.enums import ACTIONS
 from sbsync.models import ModelPermission, Organization
 from sbsync.permission_rows import write_permission_flags
@@ -101,10 +101,14 @@ class Matrix:
         return [(g, a, i == 0) for g in self.groups for i, a in enumerate(ACTIONS)]
 
 
-def is_editable(status: discovery.ModelStatus, action: str) -> bool:
+def is_editable(status: discovery.ModelStatus, action: str, organization: Organization, group: Group) -> bool:
     """Shared models are pull-only through the API, whatever their flags, so only their pull and read
-    cells can be set."""
-    return not status.shared or action in PULL_ONLY_ACTIONS
+    cells can be set, except for the writers SHARED_MODEL_WRITERS names in the owner organization."""
+    return (
+        not status.shared
+        or action in PULL_ONLY_ACTIONS
+        or writes_shared(status.model._meta.label, organization, group.name)
+    )
 
 
 def _existing(organization: Organization) -> dict[tuple[int, str], ModelPermission]:
@@ -135,7 +139,7 @@ def build_matrix(
                         cell=Cell(group.pk, label, action),
                         group=group,
                         granted=bool(perm and getattr(perm, f"can_{action}")),
-                        editable=is_editable(status, action),
+                        editable=is_editable(status, action, organization, group),
                         model_name=label,
                     )
                 )
@@ -147,10 +151,10 @@ class CellError(ValueError):
     """A cell that cannot be set: unknown group, model not enabled, or a push flag of a shared model."""
 
 
-def check_cells(cells: list[Cell]) -> list[Cell]:
+def check_cells(cells: list[Cell], organization: Organization) -> list[Cell]:
     """The cells with canonical model labels; CellError names the first unusable one."""
     enabled = discovery.enabled_by_label()
-    known_groups = set(Group.objects.filter(pk__in={c.group_id for c in cells}).values_list("pk", flat=True))
+    known_groups = Group.objects.in_bulk({c.group_id for c in cells})
     result = []
     for cell in cells:
         status = enabled.get(cell.model_label.lower())
@@ -158,7 +162,7 @@ def check_cells(cells: list[Cell]) -> list[Cell]:
             raise CellError(f"{cell.model_label} is not an enabled model.")
         if cell.group_id not in known_groups:
             raise CellError("That group no longer exists.")
-        if not is_editable(status, cell.action):
+        if not is_editable(status, cell.action, organization, known_groups[cell.group_id]):
             raise CellError(f"{status.model._meta.label} is shared: only pull and read can be granted.")
         result.append(Cell(cell.group_id, status.model._meta.label, cell.action))
     return result
@@ -242,6 +246,6 @@ def current_cell(organization: Organization, cell: Cell) -> MatrixCell | None:
         cell=cell,
         group=group,
         granted=bool(perm and getattr(perm, f"can_{cell.action}")),
-        editable=status is not None and is_editable(status, cell.action),
+        editable=status is not None and is_editable(status, cell.action, organization, group),
         model_name=cell.model_label,
     )

@@ -122,6 +122,7 @@ def answers(trio, django_capture_on_commit_callbacks, settings):
         ("post", "push/", push({"dry_run": True, "data": [{"_model": "shop.Customer", "name": "dry"}]})),
         ("post", "push/", push({"data": [{"_model": "shop.Customer", "name": ""}]})),
         ("post", "push/", push({"data": [{"_model": "shop.Nothing"}]})),
+        ("post", "push/", push({"data": [{"_model": "auth.User", "username": "x"}]})),
         (
             "post",
             "push/",

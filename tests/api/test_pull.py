@@ -241,7 +241,14 @@ BAD_INPUT = [
     ("models missing", {"batch_size": 5}, 400, "validation_error", "models"),
     ("unknown model", {"models": {"shop.Nope": None}}, 400, "unknown_model", "models.shop.Nope"),
     ("not a label", {"models": {"Customer": None}}, 400, "unknown_model", "models.Customer"),
-    ("excluded app model", {"models": {"auth.User": None}}, 400, "unknown_model", "models.auth.User"),
+    ("excluded app model", {"models": {"auth.User": None}}, 403, "forbidden", "models.auth.User"),
+    (
+        "sb-sync's label",
+        {"models": {"sb_sync.SyncLog": None}},
+        400,
+        "unknown_model",
+        "models.sb_sync.SyncLog",
+    ),
     ("batch_size 0", {"models": {CUSTOMER: None}, "batch_size": 0}, 400, "validation_error", "batch_size"),
     ("batch_size -1", {"models": {CUSTOMER: None}, "batch_size": -1}, 400, "validation_error", "batch_size"),
     (

@@ -129,25 +129,43 @@ def test_all_rejected_is_400_with_the_error_shape_and_the_results(trio, api):
     assert nothing_written()
 
 
-def test_all_forbidden_is_403_and_unknown_and_disabled_models_answer_alike(trio, api, settings):
+def test_a_disabled_model_is_403_forbidden_per_record(trio, api, settings):
     settings.SBSYNC = {**settings.SBSYNC, "EXCLUDE_MODELS": ["shop.Report"]}
+
+    response = api(trio.alice).post(PUSH, {"data": [{"_model": "shop.Report", "report_type": "X"}]})
+
+    data = response.json()
+    assert response.status_code == 403
+    assert_error_shape(data, "forbidden")
+    assert data["results"] == [
+        {
+            "index": 0,
+            "_model": "shop.Report",
+            "status": "forbidden",
+            "detail": "You may not push records of this model.",
+        }
+    ]
+    assert "processed_models" in data and data["processed_models"] == {}
+
+
+def test_a_label_that_is_no_model_of_the_project_is_400_unknown_model_naming_it(trio, api):
     body = {
         "data": [
-            {"_model": "shop.Report", "report_type": "X"},
+            {"_model": "shop.Customer", "name": "Would be written"},
             {"_model": "shop.NoSuchModel", "report_type": "X"},
+            {"_model": "sb_sync.Organization", "name": "x"},
         ]
     }
 
     response = api(trio.alice).post(PUSH, body)
 
     data = response.json()
-    assert response.status_code == 403
-    assert_error_shape(data, "forbidden")
-    disabled, unknown = data["results"]
-    assert {k: v for k, v in disabled.items() if k not in ("index", "_model")} == {
-        k: v for k, v in unknown.items() if k not in ("index", "_model")
-    }
-    assert "processed_models" in data and data["processed_models"] == {}
+    assert response.status_code == 400
+    assert_error_shape(data, "unknown_model")
+    assert data["detail"].startswith("Unknown model: 'shop.NoSuchModel', 'sb_sync.Organization'.")
+    assert "use sbsync.Organization" in data["detail"]
+    assert set(data["errors"]) == {"data.1._model", "data.2._model"}
+    assert nothing_written()
 
 
 def test_atomic_push_with_a_failure_is_409_and_writes_nothing(trio, api):
@@ -224,7 +242,7 @@ def test_dry_run_answers_like_a_push_and_writes_nothing(trio, api):
             400,
             "validation_error",
         ),
-        (b'{"data": [{"_model": "shop.NoSuch", "name": "x"}]}', "application/json", 403, "forbidden"),
+        (b'{"data": [{"_model": "shop.NoSuch", "name": "x"}]}', "application/json", 400, "unknown_model"),
     ],
 )
 def test_bad_input_is_a_4xx_of_the_error_shape_and_writes_nothing(trio, raw, content_type, status, code):
@@ -456,7 +474,9 @@ def test_push_writes_a_sync_log_metrics_and_a_log_line_without_secrets(trio, api
     assert (metric.operation_type, metric.batch_size, metric.organization) == ("PUSH", 2, trio.acme)
     assert metric.query_count > 0 and metric.memory_usage > 0
     line = log_file_for(log.timestamp.date()).read_text().splitlines()[-1]
-    assert "PUSH WARNING from user alice in Acme: 2 records of shop.Customer" in line
+    assert ' - sb_sync - WARNING - PUSH request from user alice in Acme: {"status": "warning", ' in line
+    assert '"models": {"shop.Customer": 2}, "records": 2, "succeeded": 1, "failed": 1' in line
+    assert "hunter2" not in line
 
 
 def test_async_push_is_queued_and_its_job_reports_the_push_answer(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -119,12 +121,22 @@ def test_run_demo_serves_the_seeded_demo_and_stops_both_processes(tmp_path, stop
 
         customers = admin_page(base, "/admin/shop/customer/")
         organizations = admin_page(base, "/admin/sbsync/organization/")
+        landing = urllib.request.urlopen(f"{base}/").read().decode()
+        example = html.unescape(re.search(r"<pre><code>(.*?)</code></pre>", landing, flags=re.S).group(1))
+        tried = subprocess.run(["bash", "-ec", example], capture_output=True, text=True, timeout=60)
         stop(process)
         process.wait(timeout=30)
     finally:
         pids = child_pids(lines)
         stop_leftovers(process, lines)
 
+    # The landing page's example, run as a user pastes it, reaches this server on its non-default port.
+    assert port != 8000 and f"{base}/api/sync/pull/" in example
+    assert tried.returncode == 0, tried.stderr
+    pulled = json.loads(tried.stdout)
+    assert [r["_model"] for r in pulled["data"]] == ["shop.Customer"] * 5
+    assert len({r["organization"] for r in pulled["data"]}) == 1  # john_manager's organization only
+    assert pulled["batch_info"]["has_more"] is True
     assert "360 customers" in customers
     assert all(name in organizations for name in ("Acme Corporation", "Global Retail", "City University"))
     assert process.returncode == 0

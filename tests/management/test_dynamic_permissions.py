@@ -72,7 +72,9 @@ def test_discover_of_an_app_without_enabled_models_says_why():
 
 @pytest.mark.django_db
 def test_discover_refuses_an_unknown_app_label():
-    with pytest.raises(CommandError, match=r"^No installed app has the label 'nope'\.$"):
+    with pytest.raises(
+        CommandError, match=r"^No installed app has the label 'nope'\. show_models --action summary lists"
+    ):
         run("dynamic_permissions", "--action", "discover", "--app-label", "nope")
 
 
@@ -152,7 +154,10 @@ def test_generate_to_a_file_that_validate_and_apply_accept(orgs, tmp_path):
             r"Unknown --permission-template 'admin_everything'; choose one of: role_defaults, full_access",
         ),
         (("--org-slug", "nowhere"), r"There is no organization with slug 'nowhere'\."),
-        (("--group-name", "Wizards"), r"There is no group named 'Wizards'\."),
+        (
+            ("--group-name", "Wizards"),
+            r"There is no group named 'Wizards' \(names are case-sensitive\)\. Create the seed's seven groups",
+        ),
         (("--app-label", "auth"), r"No enabled models to generate permissions for"),
     ],
 )
@@ -522,7 +527,7 @@ def test_apply_reports_every_problem_of_a_document_at_once(orgs, tmp_path):
         ),
         (
             ("--config-file", "{doc}", "--org-slug", "nowhere"),
-            r"^There is no organization with slug 'nowhere'\.$",
+            r"^There is no organization with slug 'nowhere'\. Existing slugs: acme-corp, global-retail\. Create one with setup_organizations --action create_org",
         ),
     ],
 )
@@ -620,7 +625,10 @@ def test_export_leaves_out_rows_of_models_no_longer_enabled(orgs, settings):
     ("args", "message"),
     [
         ((), r"^--action export needs --org-slug\.$"),
-        (("--org-slug", "nowhere"), r"^There is no organization with slug 'nowhere'\.$"),
+        (
+            ("--org-slug", "nowhere"),
+            r"^There is no organization with slug 'nowhere'\. Existing slugs: acme-corp, global-retail\. Create one with setup_organizations --action create_org",
+        ),
     ],
 )
 def test_export_refuses_bad_arguments(orgs, args, message):
@@ -659,7 +667,10 @@ def test_validate_refuses_a_document_for_an_unknown_organization(orgs, tmp_path)
         tmp_path / "p.json", document(permission("Users", "shop.Report", "pull"), organization="nowhere")
     )
 
-    with pytest.raises(CommandError, match=r"^There is no organization with slug 'nowhere'\.$"):
+    with pytest.raises(
+        CommandError,
+        match=r"^There is no organization with slug 'nowhere'\. Existing slugs: acme-corp, global-retail\. Create one with setup_organizations --action create_org",
+    ):
         run("dynamic_permissions", "--action", "validate", "--config-file", str(path))
 
 

@@ -96,8 +96,15 @@ def test_setup_audit_trails_cleanup_keeps_a_year_by_default(db):
     ("args", "message"),
     [
         (
+            # The seed's own example: its app label was sb_sync.
             ["--action", "setup", "--model", "sb_sync.Organization"],
-            "'sb_sync.Organization' is not an installed model (use app_label.ModelName).",
+            "'sb_sync.Organization' is not an installed model (use app_label.ModelName). "
+            "sb-sync's app label 'sb_sync' is 'sbsync' here: use sbsync.Organization.",
+        ),
+        (
+            ["--action", "check", "--model", "sb_sync.UserOrganization"],
+            "'sb_sync.UserOrganization' is not an installed model (use app_label.ModelName). "
+            "sb-sync's app label 'sb_sync' is 'sbsync' here: use sbsync.Membership.",
         ),
         (
             ["--action", "check", "--model", "Customer"],

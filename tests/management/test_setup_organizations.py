@@ -279,7 +279,8 @@ def test_add_user_rejects_a_weak_password_and_creates_nothing(acme):
         (
             "acme-corp",
             "Wizards",
-            r"There is no group named 'Wizards'\. Create the default groups with --action create_groups\.",
+            r"There is no group named 'Wizards' \(names are case-sensitive\)\. Create the seed's seven groups with "
+            r"setup_organizations --action create_groups",
         ),
     ],
 )

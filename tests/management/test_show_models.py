@@ -144,6 +144,13 @@ def test_show_models_refuses_an_unknown_app_label():
         run("show_models", "--action", "enabled", "--app-label", "nope")
 
 
+def test_show_models_names_sbsyncs_app_label_for_sb_syncs():
+    with pytest.raises(
+        CommandError, match=r"'sb_sync'\. sb-sync's app label 'sb_sync' is 'sbsync' here\. Installed"
+    ):
+        run("show_models", "--action", "enabled", "--app-label", "sb_sync")
+
+
 def test_show_models_refuses_an_unknown_action():
     with pytest.raises(CommandError, match="argument --action: invalid choice: 'everything'"):
         run("show_models", "--action", "everything")

@@ -47,8 +47,10 @@ def test_record_activity_writes_log_metrics_and_file_line(db):
     assert metric.memory_usage > 0
     line = log_file_for(log.timestamp.date()).read_text().splitlines()[-1]
     assert (
-        "sb_sync - INFO - PUSH WARNING from user john in Acme: 3 records of shop.Customer, shop.Order" in line
-    )
+        ' - sb_sync - WARNING - PUSH request from user john in Acme: {"status": "warning", '
+        '"models": ["shop.Customer", "shop.Order"], "records": 3, "succeeded": 2, "failed": 1, '
+        '"failures": [{"index": 2, "fields": ["name"]}], "seconds": '
+    ) in line
 
 
 def test_redact_masks_secrets_and_caps_records():

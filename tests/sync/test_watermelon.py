@@ -93,7 +93,7 @@ def test_old_checkpoints_are_purged(trio):
     SBSYNC={"WATERMELON_TABLES": {"shop.Customer": "changes", "shop.Order": "x", "shop.Report": "X"}}
 )
 def test_table_names_watermelondb_would_refuse_or_that_collide_fail_the_check():
-    messages = [e.msg for e in check_settings() if e.id == "sbsync.E016"]
+    messages = [e.msg for e in check_settings() if e.id == "sbsync.E021"]
 
     assert len(messages) == 2
     assert "'changes'" in messages[0]
@@ -102,7 +102,7 @@ def test_table_names_watermelondb_would_refuse_or_that_collide_fail_the_check():
 
 @override_settings(SBSYNC={"WATERMELON_TABLES": {"shop.Order": "shop_customer"}})
 def test_a_table_name_may_not_take_another_models_default_name():
-    messages = [e.msg for e in check_settings() if e.id == "sbsync.E016"]
+    messages = [e.msg for e in check_settings() if e.id == "sbsync.E021"]
 
     assert messages == ["SBSYNC['WATERMELON_TABLES'] gives the table name 'shop_customer' to several models."]
 

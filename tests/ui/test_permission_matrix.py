@@ -431,3 +431,30 @@ def test_matrix_box_posts_only_its_own_fields_and_the_form_remembers_the_ticked_
     shown = re.search(r'name="shown" value="([^"]*)"', html).group(1).split(",")
     assert sorted(shown) == sorted(checked_keys(html))
     assert len(shown) == 3 * 6 + 2
+
+
+def test_matrix_offers_the_push_flags_of_a_shared_model_to_its_named_writers_only(
+    staff_client, trio, settings
+):
+    settings.SBSYNC = {
+        **settings.SBSYNC,
+        "SHARED_MODEL_WRITERS": {"shop.Product": {"organization": "acme", "groups": ["Members"]}},
+    }
+
+    acme = staff_client.get(MATRIX, {"organization": "acme"}).content.decode()
+    globex = staff_client.get(MATRIX, {"organization": "globex"}).content.decode()
+    granted = staff_client.post(
+        CELL, cell_post(trio.acme, trio.members, "shop.Product", "push", granted=True), headers=HTMX
+    )
+    refused = staff_client.post(
+        CELL, cell_post(trio.acme, trio.owners, "shop.Product", "push", granted=True), headers=HTMX
+    )
+
+    def product_actions(html, group):
+        return set(re.findall(rf'name="{group.pk}:shop\.Product:(\w+)"', html))
+
+    assert product_actions(acme, trio.members) == {"push", "pull", "create", "update", "delete", "read"}
+    assert product_actions(acme, trio.owners) == {"pull", "read"}
+    assert product_actions(globex, trio.members) == {"pull", "read"}
+    assert granted.status_code == 200 and flags(trio.acme, trio.members, "shop.Product")["push"] is True
+    assert "Not saved: shop.Product is shared" in refused.content.decode()

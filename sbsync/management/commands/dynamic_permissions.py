@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from sbsync import discovery, provisioning
+from sbsync.legacy_names import app_label_hint
 from sbsync.management.commands._options import (
     add_apply_options,
     apply_from_file,
@@ -22,12 +23,14 @@ from sbsync.permissions_io import (
     DocumentError,
     PermissionDocument,
     current_document,
+    legacy,
     template_document,
     template_names,
 )
 from sbsync.roles import DEFAULT_GROUPS, ROLE_TEMPLATES, TEMPLATES
 
 ACTIONS = ("discover", "generate", "apply", "export", "validate", "template")
+FORMATS = ("sbsync", legacy.NAME)
 
 
 class Command(BaseCommand):
@@ -42,7 +45,10 @@ class Command(BaseCommand):
         parser.add_argument("--action", required=True, choices=ACTIONS)
         parser.add_argument("--org-slug", help="generate, apply, export, validate: the organization")
         parser.add_argument("--app-label", help="discover, generate: only models of this app")
-        parser.add_argument("--group-name", help="generate: only this group (default: every group)")
+        parser.add_argument(
+            "--group-name",
+            help="generate: only this group, with the template as it is (default: every group, each within its role)",
+        )
         parser.add_argument(
             "--permission-template",
             default=ROLE_DEFAULTS,
@@ -51,6 +57,13 @@ class Command(BaseCommand):
         parser.add_argument("--config-file", help="apply, validate: the permissions document to read")
         parser.add_argument(
             "--output-file", help="generate, export: where to write the document (default: standard output)"
+        )
+        parser.add_argument(
+            "--format",
+            choices=FORMATS,
+            default="sbsync",
+            help="generate, export: sbsync (the default, with row filters) or sb-sync (sb-sync's "
+            "group → model → flags file, without row filters)",
         )
         add_apply_options(parser)
 
@@ -65,17 +78,23 @@ class Command(BaseCommand):
             try:
                 apps.get_app_config(app_label)
             except LookupError:
-                raise CommandError(f"No installed app has the label {app_label!r}.") from None
+                raise CommandError(
+                    f"No installed app has the label {app_label!r}.{app_label_hint(app_label)} "
+                    "show_models --action summary lists the apps whose models sync."
+                ) from None
         return [s for s in discovery.evaluate() if s.enabled and app_label in (None, s.model._meta.app_label)]
 
     def output(self, document: PermissionDocument, options: dict[str, Any], what: str) -> None:
-        data = document.to_json()
+        if options["format"] == legacy.NAME:
+            data, notes = legacy.from_document(document)
+            for note in notes:
+                self.stderr.write(f"Warning: {note}")
+            counts = f"{len(document.permissions)} permissions in sb-sync's format"
+        else:
+            data = document.to_json()
+            counts = f"{len(data['permissions'])} permissions and {len(data['filters'])} filters"
         if output_json(self, data, options["output_file"]):
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"Wrote {what}: {len(data['permissions'])} permissions and {len(data['filters'])} filters to {options['output_file']}."
-                )
-            )
+            self.stdout.write(self.style.SUCCESS(f"Wrote {what}: {counts} to {options['output_file']}."))
 
     def discover(self, options: dict[str, Any]) -> None:
         enabled = self.enabled_models(options["app_label"])
@@ -112,7 +131,15 @@ class Command(BaseCommand):
             raise CommandError(
                 "No enabled models to generate permissions for (show_models --action all explains why)."
             )
-        document = template_document(template=template, groups=groups, models=models, organization=slug)
+        # A template given to every group stays within each seed group's role (Read Only never gets
+        # push); --group-name applies it to that one group as it is.
+        document = template_document(
+            template=template,
+            groups=groups,
+            models=models,
+            organization=slug,
+            within_roles=not options["group_name"],
+        )
         self.output(document, options, f"template {template}")
 
     def apply(self, options: dict[str, Any]) -> None:

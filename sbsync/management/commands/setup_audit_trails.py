@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models
 from django.utils import timezone
 
+from sbsync.legacy_names import model_label_hint
 from sbsync.management.commands._options import whole_days
 from sbsync.monitoring import audit
 
@@ -44,7 +45,7 @@ class Command(BaseCommand):
         try:
             return [audit.history_model_named(label)]
         except LookupError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(f"{exc}{model_label_hint(label)}") from None
 
     def setup(self, selected: list[type[models.Model]]) -> None:
         total = 0

@@ -70,10 +70,7 @@ class Command(BaseCommand):
     def add_user(self, options: dict[str, Any]) -> None:
         require(options, "add_user", "username", "org_slug", "group_name")
         organization = provisioning.get_organization(options["org_slug"])
-        try:
-            group = provisioning.get_group(options["group_name"])
-        except provisioning.SetupError as exc:
-            raise CommandError(f"{exc} Create the default groups with --action create_groups.") from None
+        group = provisioning.get_group(options["group_name"])
         try:
             result = provisioning.add_member(
                 username=options["username"],

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sbsync import conf, discovery
 from sbsync.discovery import DiscoverySettings, ModelStatus
+from sbsync.legacy_names import app_label_hint
 
 ACTIONS = ("summary", "all", "enabled", "default", "details")
 SETTING_NAMES = {
@@ -50,7 +51,7 @@ class Command(BaseCommand):
             except LookupError:
                 known = ", ".join(sorted(c.label for c in apps.get_app_configs()))
                 raise CommandError(
-                    f"No installed app has the label {app_label!r}. Installed: {known}."
+                    f"No installed app has the label {app_label!r}.{app_label_hint(app_label)} Installed: {known}."
                 ) from None
         self.verbose = options["verbose"]
         config = discovery.current_config()

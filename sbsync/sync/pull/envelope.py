@@ -7,12 +7,14 @@ from typing import Any
 
 from django.db import models
 
-from sbsync import conf
+from sbsync import conf, discovery
 from sbsync.access import Access
 from sbsync.enums import Action
 from sbsync.errors import ProtocolError
 
 KEYS = frozenset({"models", "batch_size", "organization"})
+NOT_ENABLED = "This model is not enabled for sync."
+MAY_NOT_PULL = "Your role may not pull this model."
 MAX_LABEL_ECHO = 100
 MAX_REPORTED_ERRORS = 20
 
@@ -32,7 +34,8 @@ def _batch_size(body: dict[str, Any]) -> int:
 
 def parse_pull_request(body: Any, access: Access) -> tuple[dict[type[models.Model], str | None], int]:
     """The models to pull (in request order) with their raw start values, and the batch size.
-    400 for a malformed envelope or an unknown model, 403 when the role may not pull one of them."""
+    400 for a malformed envelope or a label that is no model of the project (``unknown_model``), 403
+    when a model named is not enabled for sync or the role may not pull it."""
     if not isinstance(body, dict):
         raise ProtocolError(
             400, "validation_error", 'Send a JSON object: {"models": {"app.Model": null}, "batch_size": 100}.'
@@ -51,38 +54,37 @@ def parse_pull_request(body: Any, access: Access) -> tuple[dict[type[models.Mode
         raise ProtocolError(400, "validation_error", message, {"models": [message]})
     batch_size = _batch_size(body)
     chosen: dict[type[models.Model], str | None] = {}
-    missing, forbidden = [], []
+    unknown_models: list[str] = []
+    forbidden: dict[str, str] = {}
     for label, start in requested.items():
         model = access.model(label)
         if model is None:
-            missing.append(_label(label))
+            installed = discovery.installed_model(label)
+            if installed is None:
+                unknown_models.append(_label(label))
+            else:
+                forbidden[installed._meta.label] = NOT_ENABLED
             continue
         if model in chosen:
             message = f"{model._meta.label} is named twice."
             raise ProtocolError(400, "validation_error", message, {f"models.{model._meta.label}": [message]})
         if not access.can(model, Action.PULL):
-            forbidden.append(model._meta.label)
+            forbidden[model._meta.label] = MAY_NOT_PULL
         if start is not None and not isinstance(start, str):
             message = (
                 f"The start of {model._meta.label} must be null, an ISO-8601 timestamp or a cursor string."
             )
             raise ProtocolError(400, "validation_error", message, {f"models.{model._meta.label}": [message]})
         chosen[model] = start
-    if missing:
-        message = "Unknown model, or not enabled for sync"
-        raise ProtocolError(
-            400,
-            "unknown_model",
-            f"{message}: {', '.join(missing[:5])}.",
-            {f"models.{m}": [message + "."] for m in missing[:MAX_REPORTED_ERRORS]},
-        )
+    if unknown_models:
+        raise discovery.unknown_model_error(unknown_models, [f"models.{m}" for m in unknown_models])
     if forbidden:
-        message = "Your role may not pull this model"
+        detail = " ".join(
+            f"{message.removesuffix('.')}: {', '.join(label for label, m in forbidden.items() if m == message)}."
+            for message in dict.fromkeys(forbidden.values())
+        )
         raise ProtocolError(
-            403,
-            "forbidden",
-            f"{message}: {', '.join(forbidden)}.",
-            {f"models.{m}": [message + "."] for m in forbidden},
+            403, "forbidden", detail, {f"models.{label}": [message] for label, message in forbidden.items()}
         )
     return chosen, batch_size
 

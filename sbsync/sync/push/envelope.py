@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sbsync import conf
+from sbsync import conf, discovery
 from sbsync.errors import ProtocolError
 
 KEYS = frozenset({"data", "atomic", "dry_run", "async", "batch_id", "organization"})
@@ -122,6 +122,16 @@ def parse_envelope(body: Any) -> PushEnvelope:
     if errors:
         first = next(iter(errors))
         raise ProtocolError(400, "validation_error", f"{first}: {errors[first][0]}", errors)
+    # A label that is no model of the project is a mistake of the client, not a permission: 400. A model
+    # that exists but is not enabled, or that the role may not push, is each record's "forbidden".
+    unknown_at = {
+        index: record["_model"]
+        for index, record in enumerate(records)
+        if discovery.installed_model(record["_model"]) is None
+    }
+    if unknown_at:
+        labels = list(dict.fromkeys(unknown_at.values()))
+        raise discovery.unknown_model_error(labels, [f"data.{index}._model" for index in unknown_at])
     if nesting_depth(body) > MAX_DEPTH:
         raise ProtocolError(
             400,

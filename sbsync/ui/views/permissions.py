@@ -128,7 +128,7 @@ def permission_cell(request: StaffRequest) -> HttpResponse:
     organization, cell = form.cleaned_data["organization"], form.cleaned_data["cell"]
     granted = form.granted
     try:
-        (cell,) = check_cells([cell])
+        (cell,) = check_cells([cell], organization)
         changed = apply_cells(organization=organization, changes={cell: granted}, user=request.user)
         problem = ""
     except CellError as exc:
@@ -200,7 +200,7 @@ def permission_undo(request: StaffRequest) -> HttpResponse:
     organization = form.cleaned_data["organization"]
     grant, cells = form.cleaned_data["undo"]
     try:
-        cells = check_cells(cells)
+        cells = check_cells(cells, organization)
     except CellError as exc:
         return HttpResponseBadRequest(f"Cannot undo: {exc}")
     changed = apply_cells(organization=organization, changes=dict.fromkeys(cells, grant), user=request.user)
