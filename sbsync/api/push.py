@@ -3,6 +3,8 @@ run the push (sbsync/sync/submit.py) or queue it, answer."""
 
 from __future__ import annotations
 
+import logging
+
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.request import Request
@@ -25,6 +27,9 @@ from sbsync.sync.envelope import EnvelopeError, PushEnvelope, parse_envelope
 from sbsync.sync.jobs import create_push_job, describe_job, job_for_user
 from sbsync.sync.submit import submit_push
 from sbsync.tasks import bulk_sync_operation
+
+logger = logging.getLogger("sbsync.api")
+QUEUE_RETRY_AFTER = 10
 
 
 def _envelope(request: Request) -> tuple[PushEnvelope, str | None]:
@@ -53,6 +58,7 @@ def _envelope(request: Request) -> tuple[PushEnvelope, str | None]:
         413: ErrorResponse,
         415: ErrorResponse,
         429: ErrorResponse,
+        503: ErrorResponse,
     },
     examples=[
         OpenApiExample(
@@ -71,7 +77,18 @@ def push(request: Request) -> Response:
     access = request_access(request, request.data)
     if envelope.run_async:
         job = create_push_job(access=access, envelope=envelope, idempotency_key=key)
-        bulk_sync_operation(job_id=job.pk)  # enqueued once the job row is committed
+        try:
+            bulk_sync_operation(job_id=job.pk)  # enqueued once the job row is committed
+        except Exception as exc:  # whatever the queue's storage raises (Redis down, SQLite locked)
+            # No job is left that nothing will run: the client is told to retry or push synchronously.
+            job.delete()
+            logger.warning("Async push refused, the task queue is unavailable: %s", exc)
+            raise ApiError(
+                503,
+                "queue_unavailable",
+                "The task queue is unavailable: push without async, or retry later.",
+                headers={"Retry-After": str(QUEUE_RETRY_AFTER)},
+            ) from None
         url = request.build_absolute_uri(reverse("sbsync:push-job", kwargs={"code": job.code}))
         return Response({"job": str(job.code), "status_url": url}, status=202)
     answer = submit_push(access=access, envelope=envelope, idempotency_key=key)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import psycopg
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +99,9 @@ class PostgresServer:
         self.log = directory / "postgres.log"
         hand_to_postgres(directory)
         subprocess.run(
-            as_postgres([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
+            as_postgres(
+                [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+            ),
             check=True,
             capture_output=True,
         )
@@ -106,7 +109,19 @@ class PostgresServer:
     def _ctl(self, *args: str) -> None:
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
         subprocess.run(
-            as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", *args]),
+            as_postgres(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-o",
+                    options,
+                    "-w",
+                    *args,
+                ]
+            ),
             check=True,
             capture_output=True,
         )
@@ -130,10 +145,25 @@ class PostgresServer:
             capture_output=True,
         )
 
+    def connect(self, name: str = "sbsync") -> psycopg.Connection:
+        return psycopg.connect(self.url(name=name), autocommit=True)
+
     def sql(self, statement: str, name: str = "sbsync") -> str:
         done = subprocess.run(
-            [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", name,
-             "-At", "-c", statement],
+            [
+                str(PG_BIN / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                name,
+                "-At",
+                "-c",
+                statement,
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -152,8 +182,21 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.directory)],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                str(self.directory),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -247,7 +290,9 @@ class Deployment:
 class AppServer:
     """gunicorn serving the demo with several worker processes."""
 
-    def __init__(self, deployment: Deployment, name: str, *, workers: int = 2, env: dict[str, str] | None = None):
+    def __init__(
+        self, deployment: Deployment, name: str, *, workers: int = 2, env: dict[str, str] | None = None
+    ):
         self.deployment, self.name, self.workers = deployment, name, workers
         self.port = free_port("app")
         self.extra = env or {}
@@ -260,12 +305,20 @@ class AppServer:
 
     def start(self) -> None:
         command = [
-            sys.executable, "-m", "gunicorn", "sbsync.demo.wsgi",
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.workers),
-            "--timeout", "60",
-            "--graceful-timeout", "5",
-            "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "sbsync.demo.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
         ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(

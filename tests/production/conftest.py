@@ -4,6 +4,8 @@ consumer. Tests that stop or restart a service bring it back before they end."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,8 +42,8 @@ class Cluster:
 
 @pytest.fixture(scope="session")
 def services() -> Iterator[tuple[PostgresServer, RedisServer, Path]]:
-    with tempfile.TemporaryDirectory(prefix="sbsync-prod-") as tmp:
-        directory = Path(tmp)
+    directory = Path(tempfile.mkdtemp(prefix="sbsync-prod-"))
+    try:
         (directory / "pg").mkdir()
         (directory / "redis").mkdir()
         postgres = PostgresServer(directory / "pg")
@@ -54,6 +56,10 @@ def services() -> Iterator[tuple[PostgresServer, RedisServer, Path]]:
         finally:
             redis.stop()
             postgres.stop()
+    finally:
+        # SBSYNC_KEEP_CLUSTER=1 keeps the servers' logs and data for a look after a failure.
+        if not os.environ.get("SBSYNC_KEEP_CLUSTER"):
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -15,11 +15,18 @@ from sbsync.demo.loadtest.client import ROLES, SyncClient
 WRITERS = ("john_manager", "sue_support", "mary_sales", "una_user", "bob_analyst", "admin")
 
 
-def make_clients(urls: list[str], users=WRITERS, *, batch_size: int = 8, run: str | None = None) -> list[SyncClient]:
+def make_clients(
+    urls: list[str], users=WRITERS, *, batch_size: int = 8, run: str | None = None
+) -> list[SyncClient]:
     run = run or uuid.uuid4().hex[:8]
     return [
         SyncClient(
-            requests.Session(), urls, ROLES[user], run=run, name=f"{user}-{n}", batch_size=batch_size,
+            requests.Session(),
+            urls,
+            ROLES[user],
+            run=run,
+            name=f"{user}-{n}",
+            batch_size=batch_size,
             rng=random.Random(n),
         )
         for n, user in enumerate(users)

@@ -27,10 +27,15 @@ def assert_converged(clients, urls, postgres):
     )
     assert duplicated == "0"
     expected = sum(
-        1 for client in clients for key, fields in client.expected.items() if fields and key.startswith("shop.Customer:")
+        1
+        for client in clients
+        for key, fields in client.expected.items()
+        if fields and key.startswith("shop.Customer:")
     )
     assert postgres.sql(f"SELECT count(*) FROM shop_customer WHERE name LIKE 'lt-{run}-%'") == str(expected)
-    reports = sum(1 for client in clients for key, f in client.expected.items() if f and key.startswith("shop.Report:"))
+    reports = sum(
+        1 for client in clients for key, f in client.expected.items() if f and key.startswith("shop.Report:")
+    )
     assert postgres.sql(f"SELECT count(*) FROM shop_report WHERE results LIKE 'lt-{run}-%'") == str(reports)
 
 
@@ -68,15 +73,46 @@ def test_locust_run_against_both_servers_then_loadtest_verify_passes(cluster, tm
     state = tmp_path / "state"
     env = cluster.deployment.env()
     locust = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", "sbsync/demo/loadtest/locustfile.py", "--headless",
-         "-u", "8", "-r", "8", "-t", "12s", "--stop-timeout", "20", "--host", hosts.split(",")[0],
-         "--sbsync-hosts", hosts, "--sbsync-state-dir", str(state), "--sbsync-wait", "0.2,0.5",
-         "--csv", str(tmp_path / "stats"), "--only-summary"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            "sbsync/demo/loadtest/locustfile.py",
+            "--headless",
+            "-u",
+            "8",
+            "-r",
+            "8",
+            "-t",
+            "12s",
+            "--stop-timeout",
+            "20",
+            "--host",
+            hosts.split(",")[0],
+            "--sbsync-hosts",
+            hosts,
+            "--sbsync-state-dir",
+            str(state),
+            "--sbsync-wait",
+            "0.2,0.5",
+            "--csv",
+            str(tmp_path / "stats"),
+            "--only-summary",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     verified = subprocess.run(
         [sys.executable, "manage.py", "loadtest_verify", "--host", hosts, "--state-dir", str(state)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert locust.returncode == 0, locust.stderr[-3000:]

@@ -66,9 +66,19 @@ class Stats:
     transport_errors: int = 0
     conflicts: int = 0
     rejected: int = 0
+    not_json: int = 0  # error answers that were not the protocol's JSON error shape
+
 
     def count(self, status: int) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+def _is_error_shape(answer: requests.Response) -> bool:
+    try:
+        body = answer.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("error"), str)
 
 
 def record_key(record: dict[str, Any]) -> str:
@@ -130,7 +140,7 @@ class SyncClient:
         """POST ``body``; retry the very same body on a lost connection or a retryable status."""
         for attempt in range(1, self.max_attempts + 1):
             self.stats.requests += 1
-            extra = {"name": path} if self.named else {}
+            extra: dict[str, Any] = {"name": path} if self.named else {}
             try:
                 answer = self.session.post(
                     self._url(path), json=body, headers=self._headers(), timeout=self.timeout, **extra
@@ -140,6 +150,8 @@ class SyncClient:
                 answer = None
             if answer is not None:
                 self.stats.count(answer.status_code)
+                if answer.status_code >= 400 and not _is_error_shape(answer):
+                    self.stats.not_json += 1
                 if answer.status_code < 400:
                     return answer.json()  # type: ignore[no-any-return]
                 if answer.status_code not in RETRYABLE:
@@ -198,8 +210,8 @@ class SyncClient:
                 key = f"{sent['_model']}:{result['id']}"
                 self.expected[key] = None
                 # Reports of a deleted customer go with it (on_delete=CASCADE).
-                for other, fields in self.expected.items():
-                    if fields and fields.get("customer") == sent["id"]:
+                for other, written in self.expected.items():
+                    if written and written.get("customer") == sent["id"]:
                         self.expected[other] = None
             elif status == "conflict":
                 self.stats.conflicts += 1
@@ -302,6 +314,7 @@ class SyncClient:
                 "transport_errors": self.stats.transport_errors,
                 "conflicts": self.stats.conflicts,
                 "rejected": self.stats.rejected,
+                "not_json": self.stats.not_json,
             },
         }
 

@@ -32,15 +32,19 @@ from sbsync.demo.loadtest.client import ROLES, SyncClient
 _numbers = itertools.count(1)
 
 
-@events.init_command_line_parser.add_listener
 def _options(parser: LocustArgumentParser) -> None:
     parser.add_argument("--sbsync-hosts", default="", help="comma-separated base URLs (http://host:port)")
     parser.add_argument("--sbsync-path", default="/api/sync/", help="where sbsync.urls is served")
     parser.add_argument("--sbsync-batch", type=int, default=10, help="records per push")
     parser.add_argument("--sbsync-pull-batch", type=int, default=200, help="batch_size of a pull")
     parser.add_argument("--sbsync-run", default="", help="name of the run (default: the start time)")
-    parser.add_argument("--sbsync-state-dir", default="loadtest-state", help="where each user saves its state")
+    parser.add_argument(
+        "--sbsync-state-dir", default="loadtest-state", help="where each user saves its state"
+    )
     parser.add_argument("--sbsync-wait", default="0.5,2", help="seconds between rounds: min,max")
+
+
+events.init_command_line_parser.add_listener(_options)  # type: ignore[no-untyped-call]  # locust does not type it
 
 
 class Device(HttpUser):
@@ -52,7 +56,7 @@ class Device(HttpUser):
 
     def wait_time(self) -> float:
         low, high = (float(x) for x in self.environment.parsed_options.sbsync_wait.split(","))
-        return between(low, high)(self)  # type: ignore[no-any-return]
+        return between(low, high)(self)
 
     def on_start(self) -> None:
         options = self.environment.parsed_options

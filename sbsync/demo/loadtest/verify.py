@@ -50,7 +50,9 @@ def verify_client(state: dict[str, Any], urls: list[str], session: requests.Sess
     client.login()
     client.settle()
     client.pull_to_end()
-    fresh = SyncClient.from_state(session, urls, {**state, "replica": {}, "cursors": dict.fromkeys(client.cursors)})
+    fresh = SyncClient.from_state(
+        session, urls, {**state, "replica": {}, "cursors": dict.fromkeys(client.cursors)}
+    )
     fresh.login()
     fresh.pull_to_end()
     server = fresh.replica
@@ -85,11 +87,15 @@ def verify_client(state: dict[str, Any], urls: list[str], session: requests.Sess
         problems.append(f"{who}: {len(duplicates)} duplicated row(s), e.g. {duplicates[:SHOWN]}")
     unacknowledged = sorted(set(markers) - set(client.created))
     if unacknowledged:
-        problems.append(f"{who}: {len(unacknowledged)} row(s) never acknowledged, e.g. {unacknowledged[:SHOWN]}")
+        problems.append(
+            f"{who}: {len(unacknowledged)} row(s) never acknowledged, e.g. {unacknowledged[:SHOWN]}"
+        )
     return len(server), problems
 
 
-def verify(states: Iterable[dict[str, Any]], urls: list[str], session: requests.Session | None = None) -> Report:
+def verify(
+    states: Iterable[dict[str, Any]], urls: list[str], session: requests.Session | None = None
+) -> Report:
     session = session or requests.Session()
     report = Report()
     for state in states:
