@@ -25,7 +25,15 @@ import psycopg
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_BIN = Path(os.environ.get("SBSYNC_PG_BIN", "/usr/lib/postgresql/15/bin"))
+def _pg_bin() -> Path:
+    """SBSYNC_PG_BIN, else the newest of Debian's /usr/lib/postgresql/<version>/bin."""
+    if os.environ.get("SBSYNC_PG_BIN"):
+        return Path(os.environ["SBSYNC_PG_BIN"])
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    return versions[-1] if versions else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 FAKETIME_LIB = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 DEFAULT_PORTS = {"pg": 55432, "redis": 6390, "pgbouncer": 6432, "app": 8800}
 
@@ -291,9 +299,16 @@ class AppServer:
     """gunicorn serving the demo with several worker processes."""
 
     def __init__(
-        self, deployment: Deployment, name: str, *, workers: int = 2, env: dict[str, str] | None = None
+        self,
+        deployment: Deployment,
+        name: str,
+        *,
+        workers: int = 2,
+        env: dict[str, str] | None = None,
+        options: list[str] | None = None,
     ):
         self.deployment, self.name, self.workers = deployment, name, workers
+        self.options = options or []
         self.port = free_port("app")
         self.extra = env or {}
         self.log = deployment.directory / f"{name}.log"
@@ -319,6 +334,7 @@ class AppServer:
             "5",
             "--log-level",
             "warning",
+            *self.options,
         ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(

@@ -273,6 +273,7 @@ def test_an_app_server_with_its_clock_minutes_ahead_keeps_pulls_exact(cluster):
         cluster.deployment,
         "app-skewed",
         env={"LD_PRELOAD": str(FAKETIME_LIB), "FAKETIME": "+7m", "FAKETIME_DONT_FAKE_MONOTONIC": "1"},
+        options=["--config", "python:tests.production.skewed_clock"],
     )
     skewed.start()
     try:
