@@ -1,4 +1,4 @@
-"""Token endpoints (PROTOCOL.md section 2): log in for a knox token, log out one token or all."""
+"""Token endpoints (sbsync/docs/protocol.md section 2): log in for a knox token, log out one token or all."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from rest_framework.response import Response
 
 from sbsync import conf
 from sbsync.api.decorators import sync_endpoint
-from sbsync.api.errors import ApiError
+from sbsync.api.errors import error_response
 from sbsync.api.schema import ErrorResponse
 from sbsync.api.throttling import LoginFailures
+from sbsync.errors import ProtocolError
 from sbsync.tenancy import organizations_for_user
 
 MAX_CREDENTIAL_LENGTH = 256
@@ -57,11 +58,13 @@ LoginRequest = inline_serializer(
 def _credential(data: Any, name: str) -> str:
     value = data.get(name) if hasattr(data, "get") else None
     if not isinstance(value, str) or not value:
-        raise ApiError(400, "validation_error", f"{name} is required.", {name: ["This field is required."]})
+        raise ProtocolError(
+            400, "validation_error", f"{name} is required.", {name: ["This field is required."]}
+        )
     if len(value) > MAX_CREDENTIAL_LENGTH:
-        raise ApiError(400, "validation_error", f"{name} is too long.", {name: ["Too long."]})
+        raise ProtocolError(400, "validation_error", f"{name} is too long.", {name: ["Too long."]})
     if "\x00" in value:
-        raise ApiError(
+        raise ProtocolError(
             400, "validation_error", f"{name} may not contain NUL characters.", {name: ["NUL character."]}
         )
     return value
@@ -100,11 +103,11 @@ def token_payload(user: Any, token: str, expiry: Any) -> dict[str, Any]:
 def obtain_token(request: Request) -> Response:
     """Exchange a username and password (JSON or form) for a knox token that expires after TOKEN_TTL."""
     if not hasattr(request.data, "get"):
-        raise ApiError(400, "validation_error", "Send an object with username and password.")
+        raise ProtocolError(400, "validation_error", "Send an object with username and password.")
     username, password = _credential(request.data, "username"), _credential(request.data, "password")
     failures = LoginFailures(request, username)
     if (wait := failures.retry_after()) is not None:
-        raise ApiError(
+        return error_response(
             429,
             "throttled",
             f"Too many failed logins: try again in {wait} seconds.",
@@ -113,7 +116,9 @@ def obtain_token(request: Request) -> Response:
     user = authenticate(request._request, username=username, password=password)
     if user is None or not user.is_active:
         failures.record()
-        raise ApiError(400, "invalid_credentials", "Unable to log in with the username and password given.")
+        raise ProtocolError(
+            400, "invalid_credentials", "Unable to log in with the username and password given."
+        )
     instance, token = AuthToken.objects.create(user=user, expiry=conf.as_timedelta(conf.get("TOKEN_TTL")))
     return Response(token_payload(user, token, instance.expiry))
 

@@ -15,9 +15,9 @@ from django.db import IntegrityError, models, transaction
 
 from sbsync import discovery
 from sbsync.conditions import validate_condition
-from sbsync.enums import FilterOperator
+from sbsync.enums import ACTIONS, FilterOperator
 from sbsync.models import DataFilter, DiscoveryConfig, Membership, Organization
-from sbsync.ui.matrix import ACTIONS, Cell
+from sbsync.ui.matrix import Cell
 
 
 class OrganizationField(forms.ModelChoiceField):  # type: ignore[type-arg]

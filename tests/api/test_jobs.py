@@ -19,7 +19,7 @@ from huey.storage import RedisStorage
 from sbsync.demo.shop.models import Customer
 from sbsync.enums import JobStatus
 from sbsync.models import SyncJob
-from sbsync.sync.jobs import MAX_ATTEMPTS, recover_interrupted_jobs, run_push_job
+from sbsync.sync.push.jobs import MAX_ATTEMPTS, recover_interrupted_jobs, run_push_job
 from tests.api.conftest import token_for
 
 PUSH = "push/"

@@ -25,6 +25,8 @@ import psycopg
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
 def _pg_bin() -> Path:
     """SBSYNC_PG_BIN, else the newest of Debian's /usr/lib/postgresql/<version>/bin."""
     if os.environ.get("SBSYNC_PG_BIN"):

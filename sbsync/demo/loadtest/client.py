@@ -68,7 +68,6 @@ class Stats:
     rejected: int = 0
     not_json: int = 0  # error answers that were not the protocol's JSON error shape
 
-
     def count(self, status: int) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
 
