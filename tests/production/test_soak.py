@@ -42,7 +42,7 @@ def test_soak_two_servers_mixed_load(cluster, tmp_path):
     locust = subprocess.run(
         [
             sys.executable, "-m", "locust", "-f", "sbsync/demo/loadtest/locustfile.py", "--headless",
-            "-u", str(USERS), "-r", "4", "-t", f"{SECONDS}s", "--stop-timeout", "30",
+            "-u", str(USERS), "-r", "1", "-t", f"{SECONDS}s", "--stop-timeout", "30",
             "--host", hosts.split(",")[0], "--sbsync-hosts", hosts, "--sbsync-state-dir", str(state),
             "--sbsync-wait", "0.2,1", "--csv", str(tmp_path / "soak"), "--only-summary",
         ],
