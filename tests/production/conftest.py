@@ -52,6 +52,8 @@ def services() -> Iterator[tuple[PostgresServer, RedisServer, Path]]:
         redis.start()
         try:
             postgres.createdb("sbsync")
+            # As README, "Behind PgBouncer", advises: Django then never sets the time zone per session.
+            postgres.sql("ALTER DATABASE sbsync SET timezone TO 'UTC'")
             yield postgres, redis, directory
         finally:
             redis.stop()
