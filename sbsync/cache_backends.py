@@ -5,7 +5,8 @@ sbsync keeps only disposable things in its cache: configuration it can recompute
 go on without them rather than fail: a read is a miss, a write is dropped, and each failure is logged
 (once a minute per process). Throttles then let every request through until Redis is back, and the
 configuration is read from the database on every request. ``health/`` reports the cache as unhealthy
-meanwhile. Use it with connection and socket timeouts so an unreachable host does not hang requests:
+meanwhile. It needs the ``redis`` package (as Django's RedisCache does). Use it with connection and
+socket timeouts so an unreachable host does not hang requests:
 
     CACHES = {"default": {
         "BACKEND": "sbsync.cache_backends.FailSoftRedisCache",
