@@ -31,7 +31,7 @@ def logged_in(urls, user="john_manager") -> SyncClient:
 
 
 def customers(client: SyncClient, count: int) -> list[dict]:
-    return [client._create("shop.Customer") for _ in range(count)]
+    return [client.new_record("shop.Customer") for _ in range(count)]
 
 
 def count_marked(postgres, client: SyncClient) -> int:

@@ -261,10 +261,11 @@ class SyncClient:
                         }
                     )
             elif self.role.creates:
-                records.append(self._create(self.rng.choice(self.role.creates)))
+                records.append(self.new_record(self.rng.choice(self.role.creates)))
         return [record for record in records if record]
 
-    def _create(self, label: str) -> dict[str, Any]:
+    def new_record(self, label: str) -> dict[str, Any]:
+        """A create of ``label`` carrying a new marker ({} for a report when no customer is in view)."""
         if label == "shop.Customer":
             record: dict[str, Any] = {
                 "_model": label,
