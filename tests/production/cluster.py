@@ -361,8 +361,14 @@ class AppServer:
                 self.process.kill()
                 self.process.wait()
 
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
+    def log_text(self, since: int = 0) -> str:
+        """The server's log, from byte ``since`` (a ``log_size()`` taken earlier) on."""
+        with self.log.open("rb") as log:
+            log.seek(since)
+            return log.read().decode(errors="replace")
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
 
 
 class Consumer:
