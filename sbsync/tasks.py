@@ -18,6 +18,9 @@ memory_optimization        hourly at :45           expired idempotency records a
 performance_analysis       hourly at :15           analysis of the last 7 days, with suggestions
 bulk_sync_operation        on demand               an async push job (``"async": true``), queued on commit
 =========================  ======================  =====================================================
+
+When the consumer starts, async push jobs a previous consumer left running (killed in the middle) are
+queued again or failed (``recover_jobs``, sbsync/sync/jobs.py).
 """
 
 from __future__ import annotations
@@ -27,14 +30,15 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
+from django.db import close_old_connections
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, lock_task, on_commit_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, lock_task, on_commit_task
 
 from sbsync import access
 from sbsync.monitoring import maintenance, performance, reports
 from sbsync.sync.changes.index import compact_tombstones
-from sbsync.sync.push.jobs import run_push_job
+from sbsync.sync.push.jobs import recover_interrupted_jobs, run_push_job
 from sbsync.sync.watermelon.timestamps import purge_checkpoints
 
 logger = logging.getLogger("sbsync.tasks")
@@ -137,3 +141,18 @@ def bulk_sync_operation(*, job_id: int) -> str | None:
     else:
         logger.info("bulk_sync_operation: job %s %s", job_id, status)
     return status
+
+
+# When this module was loaded: in the consumer, before any of its workers took a job.
+LOADED_AT = timezone.now()
+
+
+@HUEY.on_startup()
+def recover_jobs() -> None:
+    """Huey calls this in each worker as the consumer starts: jobs started before this consumer
+    loaded its tasks were cut off with the previous consumer."""
+    try:
+        for job_id in recover_interrupted_jobs(started_before=LOADED_AT):
+            bulk_sync_operation(job_id=job_id)
+    finally:
+        close_old_connections()

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -22,6 +23,8 @@ from sbsync.errors import ProtocolError, error_body
 logger = logging.getLogger("sbsync.api")
 
 AUTHENTICATE_HEADER = 'Bearer realm="api"'
+# Seconds a client is asked to wait when the database is unreachable (restart, failover).
+DATABASE_RETRY_AFTER = 5
 
 
 def error_response(
@@ -80,6 +83,19 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return error_response(status.HTTP_404_NOT_FOUND, "not_found", "Not found.")
     if isinstance(exc, DjangoPermissionDenied):
         return error_response(status.HTTP_403_FORBIDDEN, "permission_denied", "You may not do this.")
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away (restart, failover, network) or refused the connection. The client
+        # sends the request again: a push under the same batch_id gets the stored answer if its
+        # transaction committed before the failure, and is applied once otherwise. The worker's broken
+        # connection is dropped at the end of the request (and checked at the start of the next, with
+        # CONN_HEALTH_CHECKS), so service resumes by itself once the database is back.
+        logger.warning("Database unavailable in %s: %s", context.get("view"), exc)
+        return error_response(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "The database is unavailable; try again shortly.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
     for exc_class, status_code, code in _DRF_CODES:
         if isinstance(exc, exc_class):
             headers = {"WWW-Authenticate": AUTHENTICATE_HEADER} if status_code == 401 else None

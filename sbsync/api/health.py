@@ -75,8 +75,12 @@ def check_logging() -> None:
     try:
         directory = conf.log_dir()
         directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".health-"):
-            pass
+        # Write and flush a line, not just create a file: on a full disk creating an empty file can
+        # still succeed while every write fails.
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".health-") as probe:
+            probe.write(b"health check\n")
+            probe.flush()
+            os.fsync(probe.fileno())
     except Exception as exc:
         raise CheckFailed("the log directory is not writable") from exc
 

@@ -4,6 +4,8 @@ the API's exception handler answers."""
 
 from __future__ import annotations
 
+import logging
+
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.request import Request
@@ -11,6 +13,7 @@ from rest_framework.response import Response
 
 from sbsync.api.context import request_access
 from sbsync.api.decorators import sync_endpoint
+from sbsync.api.errors import error_response
 from sbsync.api.push_schema import (
     IDEMPOTENCY_HEADER,
     ORGANIZATION_HEADER,
@@ -26,6 +29,9 @@ from sbsync.sync.push.envelope import parse_envelope
 from sbsync.sync.push.jobs import create_push_job, describe_job, job_for_user
 from sbsync.sync.push.serve import serve_push
 from sbsync.tasks import bulk_sync_operation
+
+logger = logging.getLogger("sbsync.api")
+QUEUE_RETRY_AFTER = 10
 
 
 @extend_schema(
@@ -46,6 +52,7 @@ from sbsync.tasks import bulk_sync_operation
         413: ErrorResponse,
         415: ErrorResponse,
         429: ErrorResponse,
+        503: ErrorResponse,
     },
     examples=[
         OpenApiExample(
@@ -66,7 +73,18 @@ def push(request: Request) -> Response:
     key = envelope.idempotency_key(request.headers.get("Idempotency-Key"))
     if envelope.run_async:
         job = create_push_job(access=access, envelope=envelope, idempotency_key=key)
-        bulk_sync_operation(job_id=job.pk)  # enqueued once the job row is committed
+        try:
+            bulk_sync_operation(job_id=job.pk)  # enqueued once the job row is committed
+        except Exception as exc:  # whatever the queue's storage raises (Redis down, SQLite locked)
+            # No job is left that nothing will run: the client is told to retry or push synchronously.
+            job.delete()
+            logger.warning("Async push refused, the task queue is unavailable: %s", exc)
+            return error_response(
+                503,
+                "queue_unavailable",
+                "The task queue is unavailable: push without async, or retry later.",
+                headers={"Retry-After": str(QUEUE_RETRY_AFTER)},
+            )
         url = request.build_absolute_uri(reverse("sbsync:push-job", kwargs={"code": job.code}))
         return Response({"job": str(job.code), "status_url": url}, status=202)
     answer = serve_push(access=access, envelope=envelope, idempotency_key=key)

@@ -137,9 +137,23 @@ SQLITE_OPTIONS = {
 DATABASE_URL = os.environ.get("DATABASE_URL")
 if DATABASE_URL:
     try:
-        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", 60))}
+        # Health checks: a persistent connection broken by a database restart is replaced at the start
+        # of the next request instead of failing it, so service resumes by itself.
+        DATABASES = {
+            "default": dj_database_url.parse(
+                DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", 60), conn_health_checks=True
+            )
+        }
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL cannot be parsed: {exc}") from None
+    # DATABASE_POOLER=transaction: behind PgBouncer (or another pooler) in transaction pooling mode, a
+    # server-side cursor opened outside a transaction (Django's WITH HOLD cursors for .iterator()) would
+    # live on a server connection the next transaction may not get: fetch results client-side instead.
+    # sbsync itself takes only transaction-level advisory locks and no prepared statements.
+    pooler = os.environ.get("DATABASE_POOLER", "")
+    if pooler not in ("", "session", "transaction"):
+        raise ImproperlyConfigured(f"DATABASE_POOLER must be session or transaction, not {pooler!r}")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = pooler == "transaction"
     if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
 else:
@@ -161,7 +175,15 @@ else:
 HUEY_CONSUMER = {"workers": envint("HUEY_WORKERS", 2), "worker_type": "thread", "flush_locks": True}
 REDIS_URL = os.environ.get("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # FailSoftRedisCache: with Redis down, requests go on without the cache (throttles off, configuration
+    # read from the database) instead of failing; the timeouts keep an unreachable host from hanging them.
+    CACHES = {
+        "default": {
+            "BACKEND": "sbsync.cache_backends.FailSoftRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
+    }
     HUEY = {
         "huey_class": "huey.RedisHuey",
         "name": os.environ.get("HUEY_NAME", "sbsync"),

@@ -208,3 +208,41 @@ def test_a_failed_check_and_a_warning_together_are_unhealthy_and_503(db, setting
     assert (response.status_code, body["status"]) == (503, "unhealthy")
     assert body["checks"] == {**ALL_HEALTHY, "logging": "unhealthy", "memory": "warning"}
     assert body["detail"] == "Failed checks: logging."
+
+
+def test_a_database_error_in_an_api_view_is_a_json_503_asking_to_retry(db, closed_port, trio):
+    """A database that stops answering mid-request (restart, failover) is a 503 in the error shape, not
+    an HTML 500 (tests/production restarts a real PostgreSQL under load)."""
+    from tests.api.conftest import token_for
+
+    token = token_for(trio.alice)
+    broken = ConnectionHandler(
+        {
+            "default": {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": "sbsync_prod",
+                "USER": "sbsync_user",
+                "HOST": "127.0.0.1",
+                "PORT": str(closed_port),
+            }
+        }
+    )["default"]
+    working = connections["default"]
+    connections["default"] = broken
+    try:
+        response = Client().post(
+            "/api/sync/pull/",
+            {"models": {"shop.Customer": None}},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    finally:
+        connections["default"] = working
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": "database_unavailable",
+        "detail": "The database is unavailable; try again shortly.",
+    }
+    assert response.headers["Retry-After"] == "5"
+    assert_reveals_nothing(response, closed_port, "sbsync_user", "postgres")

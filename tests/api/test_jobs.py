@@ -1,22 +1,25 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from django.db import connection
+from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 from huey.storage import RedisStorage
 
 from sbsync.demo.shop.models import Customer
 from sbsync.enums import JobStatus
 from sbsync.models import SyncJob
-from sbsync.sync.push.jobs import run_push_job
+from sbsync.sync.push.jobs import MAX_ATTEMPTS, recover_interrupted_jobs, run_push_job
 from tests.api.conftest import token_for
 
 PUSH = "push/"
@@ -217,3 +220,78 @@ def test_run_huey_takes_an_async_push_from_queued_to_done_over_http(trio, live_s
     )
     assert state["result"]["results"][0]["status"] == "created"
     assert Customer.objects.get().name == "From the queue"
+
+
+def test_a_job_run_again_after_its_push_committed_replays_the_answer_and_applies_nothing(
+    trio, api, django_capture_on_commit_callbacks
+):
+    """What a consumer killed between the push's commit and the job's ``done`` leaves: the job is run
+    again under its own idempotency key (``job:<code>``, no batch_id given)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = queue(api(trio.alice), [{"_model": "shop.Customer", "name": "once"}])
+    job = SyncJob.objects.get(code=accepted["job"])
+    first = job.result
+    SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+
+    status = run_push_job(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (status, job.status, job.attempts) == ("done", "done", 2)
+    assert job.result["results"] == first["results"]
+    assert Customer.objects.count() == 1
+
+
+def test_interrupted_jobs_are_queued_again_then_failed_with_a_reason_after_three_runs(trio):
+    boot = timezone.now()
+    earlier = boot - timedelta(minutes=1)
+
+    def job(status, attempts, started_at):
+        return SyncJob.objects.create(
+            user=trio.alice,
+            organization=trio.acme,
+            payload={"data": []},
+            status=status,
+            attempts=attempts,
+            started_at=started_at,
+        )
+
+    cut_off = job(JobStatus.RUNNING, 1, earlier)
+    worn_out = job(JobStatus.RUNNING, MAX_ATTEMPTS, earlier)
+    current = job(JobStatus.RUNNING, 1, boot + timedelta(seconds=1))  # this consumer's own
+    finished = job(JobStatus.DONE, 1, earlier)
+
+    requeued = recover_interrupted_jobs(started_before=boot)
+    again = recover_interrupted_jobs(started_before=boot)
+
+    states = {j.pk: (j.status, j.error) for j in SyncJob.objects.all()}
+    assert (requeued, again) == ([cut_off.pk], [])
+    assert states[cut_off.pk] == ("queued", "")
+    assert states[worn_out.pk] == (
+        "failed",
+        "The task consumer stopped while running this push 3 times; it was not applied. Push it again.",
+    )
+    assert states[current.pk] == ("running", "")
+    assert states[finished.pk] == ("done", "")
+
+
+def test_async_push_with_the_queue_unreachable_is_503_and_leaves_no_job(
+    transactional_db, trio, api, monkeypatch
+):
+    """Outside a test transaction, so the job is enqueued at once, as in a request in autocommit."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setattr(HUEY, "immediate", False)
+    monkeypatch.setattr(
+        HUEY, "storage", RedisStorage(name="unreachable", url=f"redis://127.0.0.1:{closed_port}/0")
+    )
+
+    response = api(trio.alice).post(PUSH, {"async": True, "data": [{"_model": "shop.Customer", "name": "x"}]})
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": "queue_unavailable",
+        "detail": "The task queue is unavailable: push without async, or retry later.",
+    }
+    assert response.headers["Retry-After"] == "10"
+    assert (SyncJob.objects.count(), Customer.objects.count()) == (0, 0)

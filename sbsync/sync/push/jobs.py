@@ -4,14 +4,22 @@ it (``bulk_sync_operation`` in sbsync/tasks.py) exactly like a synchronous push,
 A job moves ``queued`` → ``running`` → ``done`` (with the status code and body the push would have
 answered, 4xx included) or ``failed`` (the push raised; the error is in the server log). Only the user who
 queued a job can read it.
+
+A job runs under an idempotency key (its ``batch_id``, or ``job:<code>`` without one), so running it
+again never applies it twice: a run cut off before its transaction committed left nothing behind, and
+one cut off after it gets the stored answer back. A consumer killed in the middle of a job leaves it
+``running``; ``recover_interrupted_jobs`` (called when the consumer starts) queues it again, up to
+``MAX_ATTEMPTS`` runs in all, then marks it ``failed`` with the reason.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
+from django.db.models import F
 from django.utils import timezone
 
 from sbsync.access import Access, access_for
@@ -23,6 +31,10 @@ from sbsync.sync.push.serve import PushAnswer, serve_push
 
 logger = logging.getLogger("sbsync.sync")
 FAILED_MESSAGE = "The push could not be run; the server log has the details."
+MAX_ATTEMPTS = 3
+INTERRUPTED_MESSAGE = (
+    "The task consumer stopped while running this push {attempts} times; it was not applied. Push it again."
+)
 
 
 def create_push_job(*, access: Access, envelope: PushEnvelope, idempotency_key: str | None) -> SyncJob:
@@ -65,7 +77,7 @@ def run_push_job(*, job_id: int) -> str | None:
     """
     # Compare-and-set: a job delivered twice runs once.
     if not SyncJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now()
+        status=JobStatus.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
     ):
         return None
     job = SyncJob.objects.select_related("user", "organization").get(pk=job_id)
@@ -93,4 +105,27 @@ def _answer(job: SyncJob) -> PushAnswer:
         envelope = parse_envelope(job.payload)
     except ProtocolError as exc:  # the limits may have changed since the job was queued
         return PushAnswer(exc.status, exc.body())
-    return serve_push(access=access, envelope=envelope, idempotency_key=envelope.batch_id)
+    key = envelope.batch_id or f"job:{job.code}"
+    return serve_push(access=access, envelope=envelope, idempotency_key=key)
+
+
+def recover_interrupted_jobs(*, started_before: datetime) -> list[int]:
+    """Jobs a stopped consumer left ``running`` (started before ``started_before``, when the running
+    consumer started): back to ``queued`` (returned, for the caller to enqueue), or ``failed`` after
+    MAX_ATTEMPTS runs. One consumer per queue (sbsync/docs/tasks.md), so such a job is nobody's.
+    Side effects: the jobs' rows, each changed by compare-and-set (two callers recover a job once)."""
+    requeued = []
+    stale = SyncJob.objects.filter(status=JobStatus.RUNNING, started_at__lt=started_before)
+    for job_id, attempts in stale.values_list("pk", "attempts"):
+        running = SyncJob.objects.filter(pk=job_id, status=JobStatus.RUNNING)
+        if attempts >= MAX_ATTEMPTS:
+            running.update(
+                status=JobStatus.FAILED,
+                error=INTERRUPTED_MESSAGE.format(attempts=attempts),
+                finished_at=timezone.now(),
+            )
+            logger.warning("Async push job %s failed: interrupted %d times", job_id, attempts)
+        elif running.update(status=JobStatus.QUEUED):
+            logger.warning("Async push job %s was interrupted; queued again", job_id)
+            requeued.append(job_id)
+    return requeued
