@@ -10,9 +10,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from sbsync.client import NetworkError, Replica, RetryPolicy
 from sbsync.demo.shop.models import Customer
@@ -25,11 +27,43 @@ from tests.factories import PASSWORD
 QUICK = RetryPolicy(attempts=2, base=0.01, cap=0.02)
 
 
+@contextmanager
+def customer_writes_held() -> Iterator[None]:
+    """Hold the customer table's write lock from another connection while the block runs, so a push
+    waits inside the server, before its commit, however fast the server is: a kill then always lands
+    before the commit (a timer alone raced the push, which can answer within 0.1 s)."""
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        table = Customer._meta.db_table
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+                else:  # any write statement takes SQLite's one write lock until the transaction ends
+                    cursor.execute(f"UPDATE {table} SET name = name WHERE 0 = 1")
+                taken.set()
+                release.wait(60)
+                transaction.set_rollback(True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert taken.wait(10), "the write lock was not taken"
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join()
+
+
 @pytest.mark.slow
 def test_server_killed_in_the_middle_of_pushes_then_restarted(world, sync_server, tmp_path):
     """Rounds of 200 offline creates pushed in one batch; the server is SIGKILLed 0, 0.1 and 0.25 s
-    after the push is forwarded, and in the last round right after it answered (committed) but before the
-    answer reached the client. Each time the client fails, the server restarts, and the next sync() ends
+    after the push is forwarded while the push waits for a write lock held by the test (so before its
+    commit), and in the last round right after it answered (committed) but before the answer reached the
+    client. Each time the client fails, the server restarts, and the next sync() ends
     with each row created once."""
     server = Server(connection.settings_dict["NAME"], port=free_port()).start()
     plan = [0.0, 0.1, 0.25, "after the answer"]
@@ -62,7 +96,8 @@ def test_server_killed_in_the_middle_of_pushes_then_restarted(world, sync_server
                 for name in names:
                     replica.save("shop.Customer", {"name": name})
                 state.update(round=round_, armed=True)
-                with pytest.raises(NetworkError):
+                held = nullcontext() if isinstance(plan[round_], str) else customer_writes_held()
+                with held, pytest.raises(NetworkError):
                     replica.sync()
                 assert server.process.poll() is not None, "the server was not killed"
                 committed.append(Customer.objects.filter(name__in=names).count())
@@ -76,7 +111,7 @@ def test_server_killed_in_the_middle_of_pushes_then_restarted(world, sync_server
 
     # Killed before its commit, the batch was applied by the retry; killed after it, the retry replayed
     # the stored answer. Either way each row exists once and was created once.
-    assert set(committed) <= {0, 200} and committed[0] == 0 and committed[-1] == 200
+    assert committed == [0, 0, 0, 200]
     assert in_flight[0] == in_flight[-1] == 1
     assert Customer.objects.filter(name__startswith="Round ").count() == 800
     assert Customer.history.filter(name__startswith="Round ", history_type="+").count() == 800
