@@ -1,4 +1,5 @@
-"""Preconditions of staff views, applied in this order: ``login_required`` then ``staff_required``.
+"""Preconditions of staff views, applied in this order: ``login_required`` then ``staff_required``
+(staff, holding the Django permissions ``sbsync.ui.rules`` names for the route and method).
 
 The UI redirects anonymous users to its own login page (``sbsync:login``), whatever the project's
 LOGIN_URL says, so installing the app needs no settings for it.
@@ -17,6 +18,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
+from sbsync.ui import rules
 from sbsync.ui.http import StaffRequest
 
 View = Callable[..., HttpResponse]
@@ -40,12 +42,18 @@ def login_required(view: View) -> View:
 
 
 def staff_required(view: View) -> View:
-    """Only staff use the UI: any other signed-in user gets 403, members of organizations included."""
+    """Only staff use the UI, and each page and write needs its Django permissions (``rules.ROUTES``):
+    any other signed-in user gets 403, members of organizations included, and so does staff without
+    the permission. Superusers hold every permission."""
 
     @wraps(view)
     def wrapper(request: StaffRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_staff:
             raise PermissionDenied("The sbsync configuration pages are for staff only.")
+        if missing := rules.missing_permissions(request):
+            raise PermissionDenied(
+                f"This needs the permission {rules.describe(missing)}: ask an administrator to grant it."
+            )
         return view(request, *args, **kwargs)
 
     return wrapper
