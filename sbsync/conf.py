@@ -205,12 +205,12 @@ def check_lockout(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 id="sbsync.W002",
             )
         ]
-    if getattr(settings, "AXES_HANDLER", None) != "sbsync.lockout.AtomicCacheHandler":
+    if getattr(settings, "AXES_HANDLER", None) != "sbsync.lockout_handler.AtomicCacheHandler":
         return [
             Warning(
                 "Concurrent login attempts can get more password checks than AXES_FAILURE_LIMIT: axes' own "
                 "handlers check the count before counting.",
-                hint="Set AXES_HANDLER = 'sbsync.lockout.AtomicCacheHandler'.",
+                hint="Set AXES_HANDLER = 'sbsync.lockout_handler.AtomicCacheHandler'.",
                 id="sbsync.W003",
             )
         ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from axes.handlers.proxy import AxesProxyHandler
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
@@ -72,7 +73,15 @@ def test_logins_without_the_lockout_backend_are_a_warning(settings):
     assert [m.id for m in conf.check_lockout()] == ["sbsync.W002"]
 
 
-def test_axes_with_a_check_then_count_handler_is_a_warning(settings):
+@pytest.fixture
+def axes_handler_rebuilt():
+    """axes builds its handler again when AXES_HANDLER is set, not when an override ends: rebuild it from
+    the restored setting (this fixture is torn down after ``settings``) so later tests get the configured one."""
+    yield
+    AxesProxyHandler.get_implementation(force=True)
+
+
+def test_axes_with_a_check_then_count_handler_is_a_warning(axes_handler_rebuilt, settings):
     settings.AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 
     assert [m.id for m in conf.check_lockout()] == ["sbsync.W003"]

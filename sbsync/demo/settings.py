@@ -191,7 +191,7 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_HANDLER = "sbsync.lockout.AtomicCacheHandler"
+AXES_HANDLER = "sbsync.lockout_handler.AtomicCacheHandler"
 AXES_LOCKOUT_CALLABLE = "sbsync.lockout.lockout_response"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 10)
