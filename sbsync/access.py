@@ -19,12 +19,11 @@ from django.db.models import Q, QuerySet
 
 from sbsync import cache, discovery
 from sbsync.conditions import condition_q, resolved
-from sbsync.enums import Action
+from sbsync.enums import ACTIONS, Action
 from sbsync.models import SHARED_SCOPE, DataFilter, Membership, ModelPermission, Organization
 from sbsync.tenancy import membership_for
 
 PULL_ONLY_ACTIONS = frozenset({Action.PULL, Action.READ})
-ACTIONS: tuple[str, ...] = tuple(Action.values)
 
 
 def _permissions(organization_id: int, group_id: int) -> dict[str, dict[str, bool]]:
@@ -175,18 +174,3 @@ def access_for(user: Any, organization: Organization) -> Access | None:
     """The Access of ``user`` in ``organization``, or None when it is not an active member."""
     membership = membership_for(user, organization)
     return build_access(membership) if membership else None
-
-
-def can(user: Any, organization: Organization, model: type[models.Model] | str, action: str) -> bool:
-    access = access_for(user, organization)
-    return access is not None and access.can(model, action)
-
-
-def visible_rows(user: Any, organization: Organization, model: type[models.Model]) -> QuerySet[Any]:
-    """The rows of ``model`` inside the view of ``user`` in ``organization``: its tenant's rows narrowed
-    by its group's data filters. None when it is not a member or the model is not enabled. Flags are a
-    separate question (``can``)."""
-    access = access_for(user, organization)
-    if access is None or access.model(model._meta.label) is None:
-        return model._default_manager.none()
-    return access.rows(model)

@@ -10,7 +10,8 @@ class SbsyncConfig(AppConfig):
 
     def ready(self) -> None:
         from sbsync import conf, sqlite  # noqa: F401  (conf registers the system checks)
-        from sbsync.sync import history, tracking
+        from sbsync.sync.changes import tracking
+        from sbsync.sync.push import history
 
         tracking.connect()
         history.connect()

@@ -39,8 +39,8 @@ from django.db import connections
 from sbsync import discovery
 from sbsync.enums import Action
 from sbsync.models import Membership, ModelPermission, Organization
-from sbsync.sync.changes import batched, ensure_backfilled, stamp_pending
-from sbsync.sync.tracking import mark_changed
+from sbsync.sync.changes.index import batched, ensure_backfilled, stamp_pending
+from sbsync.sync.changes.tracking import mark_changed
 
 INTEGER_TYPES = {
     "IntegerField",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.apps import apps
 from django.conf import settings
@@ -65,8 +65,47 @@ def _user_settings() -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+BoolSetting = Literal["AUTO_DISCOVER_MODELS"]
+IntSetting = Literal[
+    "MAX_PUSH_RECORDS",
+    "MAX_PULL_BATCH",
+    "DEFAULT_PULL_BATCH",
+    "MAX_BODY_BYTES",
+]
+RetentionSetting = Literal["LOG_RETENTION_DAYS", "TOMBSTONE_RETENTION_DAYS", "METRICS_RETENTION_DAYS"]
+StrSetting = Literal["TENANT_FIELD", "CACHE_ALIAS"]
+RateSetting = Literal["REQUEST_THROTTLE_RATE"]
+LabelsSetting = Literal["INCLUDE_APPS", "EXCLUDE_MODELS", "INCLUDE_MODELS", "SHARED_MODELS"]
+DurationSetting = Literal["TOKEN_TTL", "IDEMPOTENCY_TTL"]
+
+
+# The types are those the system checks below enforce (``manage.py check`` and server start).
+@overload
+def get(name: BoolSetting) -> bool: ...
+@overload
+def get(name: IntSetting) -> int: ...
+@overload
+def get(name: RetentionSetting) -> int: ...
+@overload
+def get(name: StrSetting) -> str: ...
+@overload
+def get(name: RateSetting) -> str | None: ...
+@overload
+def get(name: LabelsSetting) -> list[str]: ...
+@overload
+def get(name: DurationSetting) -> timedelta | int | float: ...
+@overload
+def get(name: Literal["READ_ONLY_FIELDS"]) -> dict[str, list[str]]: ...
+@overload
+def get(name: Literal["LOG_DIR"]) -> str | Path: ...
 def get(name: str) -> Any:
-    """The effective value of one SBSYNC setting (``SB_SYNC_LOG_DIR`` is honoured for LOG_DIR)."""
+    """The effective value of one SBSYNC setting, typed by its name."""
+    return raw(name)
+
+
+def raw(name: str) -> Any:
+    """The effective value of one SBSYNC setting as configured, before any check (``SB_SYNC_LOG_DIR``
+    is honoured for LOG_DIR): what the system checks and the configuration export read."""
     if name not in DEFAULTS:
         raise KeyError(f"Unknown SBSYNC setting {name!r}")
     user = _user_settings()
@@ -111,20 +150,20 @@ def _error(name: str, message: str, number: int) -> Error:
 
 @register(Tags.compatibility)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    raw = getattr(settings, "SBSYNC", {})
-    if not isinstance(raw, dict):
+    configured = getattr(settings, "SBSYNC", {})
+    if not isinstance(configured, dict):
         return [Error("SBSYNC must be a dict of settings.", id="sbsync.E001")]
     errors: list[CheckMessage] = []
-    for name in sorted(set(raw) - set(DEFAULTS)):
+    for name in sorted(set(configured) - set(DEFAULTS)):
         if name in REPLACED:
             errors.append(_error(name, REPLACED[name], 16))
         else:
             errors.append(_error(name, "is not a known setting (typo?).", 2))
 
     for name in ("AUTO_DISCOVER_MODELS",):
-        if not isinstance(get(name), bool):
+        if not isinstance(raw(name), bool):
             errors.append(_error(name, "must be True or False.", 3))
-    include_apps = get("INCLUDE_APPS")
+    include_apps = raw("INCLUDE_APPS")
     if not isinstance(include_apps, (list, tuple)) or not all(isinstance(a, str) for a in include_apps):
         errors.append(_error("INCLUDE_APPS", "must be a list of app labels.", 4))
     else:
@@ -135,38 +174,38 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     _error("INCLUDE_APPS", f"names {label!r}, which is not an installed app label.", 5)
                 )
     for name in ("EXCLUDE_MODELS", "INCLUDE_MODELS", "SHARED_MODELS"):
-        if not _is_label_list(get(name)):
+        if not _is_label_list(raw(name)):
             errors.append(_error(name, "must be a list of model labels like 'shop.Customer'.", 6))
-    tenant_field = get("TENANT_FIELD")
+    tenant_field = raw("TENANT_FIELD")
     if not isinstance(tenant_field, str) or not tenant_field.isidentifier():
         errors.append(_error("TENANT_FIELD", "must be a field name (a Python identifier).", 7))
-    read_only = get("READ_ONLY_FIELDS")
+    read_only = raw("READ_ONLY_FIELDS")
     if not isinstance(read_only, dict) or not all(
         isinstance(k, str) and LABEL_RE.match(k) and isinstance(v, (list, tuple))
         for k, v in read_only.items()
     ):
         errors.append(_error("READ_ONLY_FIELDS", "must map model labels to lists of field names.", 8))
     for name in ("MAX_PUSH_RECORDS", "MAX_PULL_BATCH", "DEFAULT_PULL_BATCH", "MAX_BODY_BYTES"):
-        if not _is_int(get(name), 1):
+        if not _is_int(raw(name), 1):
             errors.append(_error(name, "must be a positive integer.", 9))
-    default_batch, max_batch = get("DEFAULT_PULL_BATCH"), get("MAX_PULL_BATCH")
+    default_batch, max_batch = raw("DEFAULT_PULL_BATCH"), raw("MAX_PULL_BATCH")
     if _is_int(default_batch, 1) and _is_int(max_batch, 1) and default_batch > max_batch:
         errors.append(_error("DEFAULT_PULL_BATCH", "must not exceed MAX_PULL_BATCH.", 10))
     for name in ("TOKEN_TTL", "IDEMPOTENCY_TTL"):
-        if not _is_duration(get(name)):
+        if not _is_duration(raw(name)):
             errors.append(_error(name, "must be a positive timedelta or number of seconds.", 11))
     for name in ("LOG_RETENTION_DAYS", "TOMBSTONE_RETENTION_DAYS", "METRICS_RETENTION_DAYS"):
-        if not _is_int(get(name), 1):
+        if not _is_int(raw(name), 1):
             errors.append(_error(name, "must be a positive whole number of days.", 12))
-    value = get("REQUEST_THROTTLE_RATE")
+    value = raw("REQUEST_THROTTLE_RATE")
     if value is not None and not (isinstance(value, str) and RATE_RE.match(value)):
         errors.append(
             _error("REQUEST_THROTTLE_RATE", "must be a rate like '10/min', or None to disable.", 13)
         )
-    if not isinstance(get("LOG_DIR"), (str, Path)) or not str(get("LOG_DIR")):
+    if not isinstance(raw("LOG_DIR"), (str, Path)) or not str(raw("LOG_DIR")):
         errors.append(_error("LOG_DIR", "must be a directory path.", 14))
-    if get("CACHE_ALIAS") not in settings.CACHES:
-        errors.append(_error("CACHE_ALIAS", f"names {get('CACHE_ALIAS')!r}, which is not in CACHES.", 15))
+    if raw("CACHE_ALIAS") not in settings.CACHES:
+        errors.append(_error("CACHE_ALIAS", f"names {raw('CACHE_ALIAS')!r}, which is not in CACHES.", 15))
     return errors
 
 
@@ -175,7 +214,7 @@ def check_labels_exist(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
     """Model labels in settings that name no installed model are warnings: the model may come later."""
     warnings: list[CheckMessage] = []
     for name in ("EXCLUDE_MODELS", "INCLUDE_MODELS", "SHARED_MODELS"):
-        value = get(name)
+        value = raw(name)
         if not _is_label_list(value):
             continue
         for label in value:

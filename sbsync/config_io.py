@@ -94,7 +94,7 @@ def _plain(value: Any) -> Any:
 
 def effective_settings() -> dict[str, Any]:
     """Every SBSYNC setting with its effective value (durations in seconds)."""
-    return {name: _plain(conf.get(name)) for name in conf.DEFAULTS}
+    return {name: _plain(conf.raw(name)) for name in conf.DEFAULTS}
 
 
 def _discovery_row() -> DiscoveryConfig | None:

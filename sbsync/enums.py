@@ -27,6 +27,10 @@ class Action(models.TextChoices):
     READ = "read", "Read"
 
 
+# The actions in their canonical order (permission matrix columns, flag dictionaries).
+ACTIONS: tuple[str, ...] = tuple(Action.values)
+
+
 class FilterOperator(models.TextChoices):
     """The fixed operator list of a DataFilter condition; each maps to one ORM lookup (``ne`` excludes)."""
 
@@ -46,7 +50,7 @@ class FilterOperator(models.TextChoices):
 
 
 class RecordStatus(models.TextChoices):
-    """Outcome of one pushed record (PROTOCOL.md section 4)."""
+    """Outcome of one pushed record (sbsync/docs/protocol.md section 4)."""
 
     CREATED = "created"
     UPDATED = "updated"

@@ -1,6 +1,6 @@
 """Setting up tenants: organizations, their members, and the seed's example system.
 
-Used by ``setup_organizations`` and the demo's seed (and open to the UI). Every function is safe to run
+Used by ``setup_organizations``, the demo's seed and the staff UI. Every function is safe to run
 twice: what exists and matches is left alone, what conflicts is a ``SetupError`` and nothing is written.
 """
 
@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from sbsync import discovery
 from sbsync.models import Membership, Organization
@@ -33,6 +33,10 @@ class SetupError(Exception):
 
 class UnknownUser(SetupError):
     pass
+
+
+class AlreadyMember(SetupError):
+    """The user already has a membership in the organization (``add_member(move=False)``)."""
 
 
 def _messages(exc: ValidationError) -> str:
@@ -90,20 +94,34 @@ def add_member(
     group: Group,
     password: str | None = None,
     email: str = "",
+    service_account: bool = False,
+    move: bool = True,
 ) -> MemberResult:
-    """Put ``username`` in ``organization`` with role ``group``; a member of another group is moved.
-    A missing user is created when ``password`` is given (checked by AUTH_PASSWORD_VALIDATORS), else
-    UnknownUser. An existing user's password and email are never changed here."""
+    """Put ``username`` in ``organization`` with role ``group``: the one way a member is added (the
+    ``setup_organizations`` command and the staff UI's organization page).
+
+    A missing user is created when ``password`` is given (checked by AUTH_PASSWORD_VALIDATORS) or, with
+    ``service_account``, without a usable password (it signs in with API tokens only); else UnknownUser.
+    An existing member is moved to ``group`` (or reactivated) when ``move``, else AlreadyMember, also when
+    a concurrent request added the user first. An existing user's password and email are never changed
+    here. On any error nothing is written."""
     user_model = get_user_model()
     with transaction.atomic():
         user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
         user_created = False
         if user is None:
-            if password is None:
+            if password is None and not service_account:
                 raise UnknownUser(f"There is no user named {username!r}.")
             user = _create_user(user_model, username, password, email)
             user_created = True
-        result = set_membership(user=user, organization=organization, group=group)
+        already = f"{username!r} already belongs to {organization.name}."
+        if not move and Membership.objects.for_user(user).for_tenant(organization).exists():
+            raise AlreadyMember(already)
+        try:
+            with transaction.atomic():
+                result = set_membership(user=user, organization=organization, group=group)
+        except IntegrityError:
+            raise AlreadyMember(already) from None
     return replace(result, user_created=user_created)
 
 
@@ -129,14 +147,16 @@ def set_membership(*, user: Any, organization: Organization, group: Group) -> Me
         return MemberResult(membership, outcome, previous_group=previous)
 
 
-def _create_user(user_model: Any, username: str, password: str, email: str) -> Any:
+def _create_user(user_model: Any, username: str, password: str | None, email: str) -> Any:
+    """A new user; without ``password``, one whose password is unusable."""
     fields: dict[str, Any] = {user_model.USERNAME_FIELD: username}
     if email:
         fields[user_model.get_email_field_name()] = email
     candidate = user_model(**fields)
     try:
         candidate.full_clean(exclude=["password"])
-        validate_password(password, user=candidate)
+        if password is not None:
+            validate_password(password, user=candidate)
     except ValidationError as exc:
         raise SetupError(f"Cannot create user {username!r}: {_messages(exc)}") from None
     return user_model._default_manager.create_user(**fields, password=password)

@@ -31,9 +31,9 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task, on_commit_task
 
 from sbsync import access
-from sbsync.sync import maintenance, performance, reports
-from sbsync.sync.changes import compact_tombstones
-from sbsync.sync.jobs import run_push_job
+from sbsync.monitoring import maintenance, performance, reports
+from sbsync.sync.changes.index import compact_tombstones
+from sbsync.sync.push.jobs import run_push_job
 
 logger = logging.getLogger("sbsync.tasks")
 

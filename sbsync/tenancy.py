@@ -1,6 +1,7 @@
 """The organization (tenant) of a user or of a request, and the user's group (role) in it.
 
-HTTP-free: the API maps ``OrganizationError.code`` to a status (PROTOCOL.md section 3).
+HTTP-free: the organization named by a request arrives as the header's value and the body; refusals are
+``ProtocolError`` with the statuses of sbsync/docs/protocol.md section 3.
 """
 
 from __future__ import annotations
@@ -8,18 +9,47 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import Group
+from django.core.validators import slug_re
 
+from sbsync.errors import ProtocolError
 from sbsync.models import Membership, Organization
 
+SLUG_LENGTH = Organization._meta.get_field("slug").max_length or 50
 
-class OrganizationError(Exception):
-    """Why no organization could be chosen for a request: ``organization_required`` (ambiguous, 400) or
-    ``not_a_member`` (403; also for unknown or inactive organizations, so existence is not revealed)."""
 
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+def _is_slug(value: str) -> bool:
+    return len(value) <= SLUG_LENGTH and slug_re.match(value) is not None
+
+
+def _not_a_slug() -> ProtocolError:
+    return ProtocolError(
+        400,
+        "validation_error",
+        "organization must be an organization slug.",
+        {"organization": ["Give the slug of an organization."]},
+    )
+
+
+def requested_slug(header: str | None, body: Any) -> str | None:
+    """The organization a request names: the ``X-Sync-Organization`` header's value or the body's
+    ``organization`` (None: neither). 400 when malformed, or when header and body name different ones."""
+    slug = header or None
+    if slug is not None and not _is_slug(slug):
+        raise _not_a_slug()
+    if isinstance(body, dict) and "organization" in body:
+        named = body["organization"]
+        # A slug never reaches a query unchecked: PostgreSQL refuses text with NUL characters outright.
+        if not isinstance(named, str) or not _is_slug(named):
+            raise _not_a_slug()
+        if slug is not None and named != slug:
+            raise ProtocolError(
+                400,
+                "validation_error",
+                "The X-Sync-Organization header and the body's organization differ: send one, or the same.",
+                {"organization": ["Differs from the X-Sync-Organization header."]},
+            )
+        slug = named
+    return slug
 
 
 def organizations_for_user(user: Any) -> list[tuple[Organization, Group]]:
@@ -39,19 +69,24 @@ def membership_for(user: Any, organization: Organization) -> Membership | None:
 
 
 def resolve_membership(user: Any, slug: str | None) -> Membership:
-    """The active membership a request acts through: the named organization, or the only one."""
+    """The active membership a request acts through: the named organization, or the only one.
+    ``organization_required`` (400) when ambiguous; ``not_a_member`` (403) otherwise, also for unknown or
+    inactive organizations, so existence is not revealed."""
     memberships = Membership.objects.for_user(user).active().select_related("user", "organization", "group")
     if slug:
         found = memberships.filter(organization__slug=slug).first()
         if found is None:
-            raise OrganizationError("not_a_member", f"You are not an active member of organization {slug!r}.")
+            raise ProtocolError(
+                403, "not_a_member", f"You are not an active member of organization {slug!r}."
+            )
         return found
     candidates = list(memberships[:2])
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
-        raise OrganizationError("not_a_member", "You are not an active member of any organization.")
-    raise OrganizationError(
+        raise ProtocolError(403, "not_a_member", "You are not an active member of any organization.")
+    raise ProtocolError(
+        400,
         "organization_required",
         "You belong to several organizations: name one with the X-Sync-Organization header "
         "or an 'organization' field in the body.",

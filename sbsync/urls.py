@@ -1,6 +1,6 @@
 """The app's URLconf. A project includes it once: ``path("api/sync/", include("sbsync.urls"))``.
 
-The API (PROTOCOL.md) sits at the root of the include, the staff UI under ``config/``; any other path
+The API (sbsync/docs/protocol.md) sits at the root of the include, the staff UI under ``config/``; any other path
 under the include answers a JSON 404.
 """
 

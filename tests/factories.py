@@ -13,6 +13,7 @@ from django.utils import timezone
 from sbsync.demo.shop.models import Customer, Order, Product, Report
 from sbsync.enums import Action, LogStatus, Operation
 from sbsync.models import (
+    ChangeClock,
     DataFilter,
     IdempotencyRecord,
     Membership,
@@ -167,3 +168,19 @@ def make_idempotency_record(**overrides: Any) -> IdempotencyRecord:
     overrides.setdefault("body_hash", "0" * 64)
     overrides.setdefault("expires_at", timezone.now() + timedelta(hours=1))
     return IdempotencyRecord.objects.create(**overrides)
+
+
+def is_error(code: str, status: int | None = None) -> Any:
+    """For ``pytest.raises(ProtocolError, check=is_error(code))``: the protocol error ``code``."""
+
+    def check(exc: BaseException) -> bool:
+        return getattr(exc, "code", None) == code and (
+            status is None or getattr(exc, "status", None) == status
+        )
+
+    return check
+
+
+def clock_horizon(scope: int) -> int:
+    """The scope's tombstone horizon as stored (0 before anything of the scope was positioned)."""
+    return ChangeClock.objects.filter(scope=scope).values_list("horizon", flat=True).first() or 0

@@ -8,7 +8,7 @@ from typing import Any
 from django.apps import apps
 
 from sbsync.access import access_for
-from sbsync.sync.pull import PullPage, build_pull_page
+from sbsync.sync.pull.page import PullPage, build_pull_page
 
 
 class Replica:

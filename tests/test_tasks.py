@@ -23,8 +23,14 @@ from sbsync.models import (
     SyncRecord,
     SyncReport,
 )
-from sbsync.sync.changes import horizon
-from tests.factories import make_idempotency_record, make_metrics, make_organization, make_sync_log, make_user
+from tests.factories import (
+    clock_horizon,
+    make_idempotency_record,
+    make_metrics,
+    make_organization,
+    make_sync_log,
+    make_user,
+)
 
 CONFIG_TABLES = ("sbsync_modelpermission", "sbsync_datafilter", "sbsync_discoveryconfig")
 PERIODIC = {
@@ -97,7 +103,7 @@ def test_compact_old_tombstones_removes_tombstones_past_retention_and_raises_the
 
     assert removed == 2
     assert list(SyncRecord.objects.values_list("object_pk", flat=True)) == ["c"]
-    assert horizon(org.pk) == 2
+    assert clock_horizon(org.pk) == 2
 
 
 @pytest.mark.django_db

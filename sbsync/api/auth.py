@@ -1,4 +1,4 @@
-"""Token endpoints (PROTOCOL.md section 2): log in for a knox token, log out one token or all."""
+"""Token endpoints (sbsync/docs/protocol.md section 2): log in for a knox token, log out one token or all."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from rest_framework.response import Response
 
 from sbsync import conf, lockout
 from sbsync.api.decorators import sync_endpoint
-from sbsync.api.errors import ApiError
+from sbsync.api.errors import error_response
 from sbsync.api.schema import ErrorResponse
+from sbsync.errors import ProtocolError
 from sbsync.tenancy import organizations_for_user
 
 MAX_CREDENTIAL_LENGTH = 256
@@ -57,11 +58,13 @@ LoginRequest = inline_serializer(
 def _credential(data: Any, name: str) -> str:
     value = data.get(name) if hasattr(data, "get") else None
     if not isinstance(value, str) or not value:
-        raise ApiError(400, "validation_error", f"{name} is required.", {name: ["This field is required."]})
+        raise ProtocolError(
+            400, "validation_error", f"{name} is required.", {name: ["This field is required."]}
+        )
     if len(value) > MAX_CREDENTIAL_LENGTH:
-        raise ApiError(400, "validation_error", f"{name} is too long.", {name: ["Too long."]})
+        raise ProtocolError(400, "validation_error", f"{name} is too long.", {name: ["Too long."]})
     if "\x00" in value:
-        raise ApiError(
+        raise ProtocolError(
             400, "validation_error", f"{name} may not contain NUL characters.", {name: ["NUL character."]}
         )
     return value
@@ -100,7 +103,7 @@ def token_payload(user: Any, token: str, expiry: Any) -> dict[str, Any]:
 def obtain_token(request: Request) -> Response:
     """Exchange a username and password (JSON or form) for a knox token that expires after TOKEN_TTL."""
     if not hasattr(request.data, "get"):
-        raise ApiError(400, "validation_error", "Send an object with username and password.")
+        raise ProtocolError(400, "validation_error", "Send an object with username and password.")
     username, password = _credential(request.data, "username"), _credential(request.data, "password")
     # The lockout (django-axes, sbsync.lockout) counts the attempt inside authenticate() and refuses it
     # there, before the password is checked, when the account or the address is locked out.
@@ -108,13 +111,15 @@ def obtain_token(request: Request) -> Response:
     if user is None or not user.is_active:
         if lockout.is_locked_out(request._request):
             wait = lockout.retry_after(request._request)
-            raise ApiError(
+            return error_response(
                 429,
                 "throttled",
                 lockout.lockout_message(request._request),
                 headers={"Retry-After": str(wait)} if wait else None,
             )
-        raise ApiError(400, "invalid_credentials", "Unable to log in with the username and password given.")
+        raise ProtocolError(
+            400, "invalid_credentials", "Unable to log in with the username and password given."
+        )
     # As knox's LoginView and Django's login() do: records last_login and gives the attempt back.
     user_logged_in.send(sender=type(user), request=request._request, user=user)
     instance, token = AuthToken.objects.create(user=user, expiry=conf.as_timedelta(conf.get("TOKEN_TTL")))

@@ -1,4 +1,4 @@
-"""``GET models/`` (PROTOCOL.md section 6): what the caller's role may sync in its organization, described
+"""``GET models/`` (sbsync/docs/protocol.md section 6): what the caller's role may sync in its organization, described
 well enough to write a client from this answer alone."""
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""The one error shape of PROTOCOL.md section 1, for every API failure:
+"""The one error shape of sbsync/docs/protocol.md section 1, for every API failure:
 
     {"error": "<code>", "detail": "<sentence>", "errors": {...}}   (``errors`` only when there are some)
 
-``ApiError`` is raised by our views; ``exception_handler`` also maps DRF's and Django's exceptions, so a
-client never sees HTML or another shape, whatever went wrong.
+``ProtocolError`` (sbsync/errors.py) is raised by the engine and by our views and answered here, once;
+``exception_handler`` also maps DRF's and Django's exceptions, so a client never sees HTML or another
+shape, whatever went wrong.
 """
 
 from __future__ import annotations
@@ -16,28 +17,11 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from sbsync.errors import error_body
+from sbsync.errors import ProtocolError, error_body
 
 logger = logging.getLogger("sbsync.api")
 
 AUTHENTICATE_HEADER = 'Bearer realm="api"'
-
-
-class ApiError(Exception):
-    def __init__(
-        self,
-        status_code: int,
-        code: str,
-        detail: str,
-        errors: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.code = code
-        self.detail = detail
-        self.errors = errors
-        self.headers = headers or {}
 
 
 def error_response(
@@ -78,8 +62,8 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], int, str]] = [
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF exception handler for sbsync's API views only (set per view, never project-wide)."""
-    if isinstance(exc, ApiError):
-        return error_response(exc.status_code, exc.code, exc.detail, exc.errors, exc.headers)
+    if isinstance(exc, ProtocolError):
+        return Response(exc.body(), status=exc.status)
     if isinstance(exc, exceptions.Throttled):
         # DRF sets Throttled.wait in __init__; djangorestframework-stubs do not declare it.
         wait = int(exc.wait or 1)  # type: ignore[attr-defined]

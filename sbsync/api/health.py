@@ -1,4 +1,4 @@
-"""``GET health/`` (PROTOCOL.md section 6, public): is each service sbsync needs answering?
+"""``GET health/`` (sbsync/docs/protocol.md section 6, public): is each service sbsync needs answering?
 
 The answer names each check and says healthy or unhealthy, with a generic reason when it failed; what
 failed and why in detail (hosts, paths, driver messages) goes to the server log only, so the public

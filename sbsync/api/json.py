@@ -12,7 +12,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
 from sbsync import conf
-from sbsync.api.errors import ApiError
+from sbsync.errors import ProtocolError
 from sbsync.sync.jsondata import dumps
 
 
@@ -27,7 +27,9 @@ class JSONParser(BaseParser):
         limit = conf.get("MAX_BODY_BYTES")
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
-            raise ApiError(413, "payload_too_large", f"The body is larger than the limit of {limit} bytes.")
+            raise ProtocolError(
+                413, "payload_too_large", f"The body is larger than the limit of {limit} bytes."
+            )
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

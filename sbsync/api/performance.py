@@ -1,9 +1,9 @@
-"""``GET performance/`` (PROTOCOL.md section 6, staff only): figures over the recorded PerformanceMetrics.
+"""``GET performance/`` (sbsync/docs/protocol.md section 6, staff only): figures over the recorded PerformanceMetrics.
 
 Every number is measured, none estimated:
 
 * ``operations``: per operation type over the last ``days`` (default 7): count, average and percentile
-  processing times, average batch size and query count, peak memory (sync/stats.py, shared with the UI).
+  processing times, average batch size and query count, peak memory (monitoring/stats.py, shared with the UI).
 * ``cache_stats``: hits and misses of the configuration cache (permissions, filters, discovery) counted
   by the server process that answered, since it started; with several worker processes each has its own
   counts. The hit rate is null until there has been a lookup.
@@ -27,11 +27,11 @@ from rest_framework.response import Response
 
 from sbsync import cache
 from sbsync.api.decorators import sync_endpoint
-from sbsync.api.errors import ApiError
 from sbsync.api.schema import ErrorResponse
+from sbsync.errors import ProtocolError
 from sbsync.models import PerformanceAnalysis, PerformanceMetrics
+from sbsync.monitoring.stats import metrics_summary
 from sbsync.sync.activity import memory_mb
-from sbsync.sync.stats import metrics_summary
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
@@ -78,7 +78,7 @@ def _days(request: Request) -> int:
     # isdigit() alone admits "²" (int() refuses it: a 500) and other scripts' digits.
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_DAYS:
         message = f"days must be a whole number between 1 and {MAX_DAYS}."
-        raise ApiError(400, "validation_error", message, {"days": [message]})
+        raise ProtocolError(400, "validation_error", message, {"days": [message]})
     return int(raw)
 
 
@@ -154,7 +154,7 @@ def performance_report(days: int) -> dict[str, Any]:
 @sync_endpoint(["GET"])
 def performance(request: Request) -> Response:
     if not (request.user.is_staff and request.user.has_perm("sbsync.view_performancemetrics")):
-        raise ApiError(
+        raise ProtocolError(
             403,
             "forbidden",
             "Only staff users with the permission sbsync.view_performancemetrics may read performance figures.",

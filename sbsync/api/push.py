@@ -1,5 +1,6 @@
-"""Push (PROTOCOL.md section 4) and async push jobs: parse the envelope, find the caller's organization,
-run the push (sbsync/sync/submit.py) or queue it, answer."""
+"""Push (sbsync/docs/protocol.md section 4) and async push jobs: find the caller's organization, parse
+the envelope, run the push (sbsync/sync/push/serve.py) or queue it, answer. Refusals are ProtocolErrors
+the API's exception handler answers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from rest_framework.response import Response
 
 from sbsync.api.context import request_access
 from sbsync.api.decorators import sync_endpoint
-from sbsync.api.errors import ApiError
 from sbsync.api.push_schema import (
     IDEMPOTENCY_HEADER,
     ORGANIZATION_HEADER,
@@ -21,25 +21,18 @@ from sbsync.api.push_schema import (
     PushResponse,
 )
 from sbsync.api.schema import ErrorResponse
-from sbsync.sync.envelope import EnvelopeError, PushEnvelope, parse_envelope
-from sbsync.sync.jobs import create_push_job, describe_job, job_for_user
-from sbsync.sync.submit import submit_push
+from sbsync.errors import ProtocolError
+from sbsync.sync.push.envelope import parse_envelope
+from sbsync.sync.push.jobs import create_push_job, describe_job, job_for_user
+from sbsync.sync.push.serve import serve_push
 from sbsync.tasks import bulk_sync_operation
-
-
-def _envelope(request: Request) -> tuple[PushEnvelope, str | None]:
-    try:
-        envelope = parse_envelope(request.data)
-        return envelope, envelope.idempotency_key(request.headers.get("Idempotency-Key"))
-    except EnvelopeError as exc:
-        raise ApiError(exc.status_code, exc.code, exc.detail, exc.errors) from None
 
 
 @extend_schema(
     summary="Push records",
     description=(
         "Create, update and delete rows of any model your role may push. Each record gets its own result; "
-        "see PROTOCOL.md section 4 and sbsync/docs/push.md."
+        "see sbsync/docs/protocol.md section 4 and sbsync/docs/push.md."
     ),
     parameters=[ORGANIZATION_HEADER, IDEMPOTENCY_HEADER],
     request=PushRequest,
@@ -67,14 +60,16 @@ def _envelope(request: Request) -> tuple[PushEnvelope, str | None]:
 )
 @sync_endpoint(["POST"])
 def push(request: Request) -> Response:
-    envelope, key = _envelope(request)
+    # The organization first, as for a pull: who is asking before what is asked (protocol.md section 3).
     access = request_access(request, request.data)
+    envelope = parse_envelope(request.data)
+    key = envelope.idempotency_key(request.headers.get("Idempotency-Key"))
     if envelope.run_async:
         job = create_push_job(access=access, envelope=envelope, idempotency_key=key)
         bulk_sync_operation(job_id=job.pk)  # enqueued once the job row is committed
         url = request.build_absolute_uri(reverse("sbsync:push-job", kwargs={"code": job.code}))
         return Response({"job": str(job.code), "status_url": url}, status=202)
-    answer = submit_push(access=access, envelope=envelope, idempotency_key=key)
+    answer = serve_push(access=access, envelope=envelope, idempotency_key=key)
     return Response(answer.body, status=answer.status_code)
 
 
@@ -87,5 +82,5 @@ def push(request: Request) -> Response:
 def job_status(request: Request, code: str) -> Response:
     job = job_for_user(request.user, code)
     if job is None:
-        raise ApiError(404, "not_found", "No such job.")
+        raise ProtocolError(404, "not_found", "No such job.")
     return Response(describe_job(job))

@@ -1,5 +1,5 @@
 """The OpenAPI description of push and job answers (documentation only: push validates its own input,
-sbsync/sync/envelope.py). Each component is one class, so every use shares one schema."""
+sbsync/sync/push/envelope.py). Each component is one class, so every use shares one schema."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
 from sbsync.enums import JobStatus, RecordStatus
-from sbsync.sync.envelope import MAX_KEY_LENGTH
+from sbsync.sync.push.envelope import MAX_KEY_LENGTH
 
 PUSH_STATUSES = ["success", "partial", "error"]
 
@@ -70,7 +70,7 @@ class PushResponse(serializers.Serializer[dict[str, Any]]):
 
 
 class PushErrorResponse(serializers.Serializer[dict[str, Any]]):
-    """The error shape of PROTOCOL.md section 1; when records were read, the push response too."""
+    """The error shape of sbsync/docs/protocol.md section 1; when records were read, the push response too."""
 
     error = serializers.CharField()
     detail = serializers.CharField()

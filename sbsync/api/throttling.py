@@ -41,7 +41,7 @@ class TokenRateThrottle(SimpleRateThrottle):
         super().__init__()
 
     def get_rate(self) -> str | None:
-        return conf.get("REQUEST_THROTTLE_RATE")  # type: ignore[no-any-return]
+        return conf.get("REQUEST_THROTTLE_RATE")
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         token = getattr(request, "auth", None)

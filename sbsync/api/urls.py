@@ -1,4 +1,4 @@
-"""API routes (PROTOCOL.md). Included at the root of sbsync.urls, so in the demo under /api/sync/."""
+"""API routes (sbsync/docs/protocol.md). Included at the root of sbsync.urls, so in the demo under /api/sync/."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The change index that pull reads. See sbsync/sync/changes.py for how positions are assigned.
+"""The change index that pull reads. See sbsync/sync/changes/index.py for how positions are assigned.
 
 One ``SyncRecord`` per synced row and scope: its current version, whether it is deleted (a tombstone),
 and ``seq``, its position in the scope's change order. A change re-pends the record (``seq = NULL``) and

@@ -8,8 +8,8 @@ from typing import Literal
 from django.db import models, transaction
 
 from sbsync.enums import Action
-from sbsync.models import DataFilter, ModelPermission, Organization
-from sbsync.models.access import FLAG_FIELDS
+from sbsync.models import DataFilter, Organization
+from sbsync.permission_rows import flags_of, locked_permission_rows, write_permission_flags
 from sbsync.permissions_io.document import PermissionDocument
 
 ApplyMode = Literal["merge", "replace", "missing"]
@@ -67,8 +67,10 @@ def apply_document(
     deletes the organization's rows the document does not name; ``missing`` only creates rows that do not
     exist yet (existing rows keep their flags). ``dry_run`` reports and writes nothing.
 
-    Side effects: saves and deletes ModelPermission and DataFilter rows one by one, so each bumps the
-    configuration generation and gets a history record (with ``reason`` as its change reason).
+    Side effects: writes ModelPermission rows through ``permission_rows.write_permission_flags`` (the
+    matrix of the staff UI writes through it too) and DataFilter rows one by one, deletes rows one by one;
+    each write changes the configuration generation and leaves a history record with ``reason`` as its
+    change reason.
     """
     report = ApplyReport()
     with transaction.atomic():
@@ -99,41 +101,32 @@ def _apply_permissions(
     reason: str,
     report: ApplyReport,
 ) -> None:
-    existing = {
-        (row.group_id, row.model_label.lower()): row
-        for row in ModelPermission.objects.for_tenant(organization)
-        .select_for_update(of=("self",))
-        .select_related("group")
-        .order_by("pk")
-    }
+    rows = locked_permission_rows(organization)
+    changes = write_permission_flags(
+        organization,
+        {(entry.group.pk, entry.label): entry.flags for entry in document.permissions},
+        rows=rows,
+        reason=reason,
+        update_existing=mode != "missing",
+        dry_run=dry_run,
+    )
+    changed = {(change.row.group_id, change.row.model_label.lower()): change for change in changes}
     for entry in document.permissions:
-        row = existing.pop((entry.group.pk, entry.label.lower()), None)
+        change = changed.get((entry.group.pk, entry.label.lower()))
         where = f"permission of {entry.group.name} on {entry.label}"
-        if row is None:
-            row = ModelPermission(
-                organization=organization, group=entry.group, model_label=entry.label, **entry.flags
-            )
-            report.note("permissions", "created", f"created {where}: {_granted(entry.flags)}")
-            _save(row, reason, dry_run)
-            continue
-        current = {f: getattr(row, f) for f in FLAG_FIELDS}
-        if mode == "missing" or (current == entry.flags and row.model_label == entry.label):
+        if change is None:
             report.note("permissions", "unchanged")
-            continue
-        report.note(
-            "permissions", "updated", f"updated {where}: {_granted(entry.flags)} (was {_granted(current)})"
-        )
-        for flag, value in entry.flags.items():
-            setattr(row, flag, value)
-        row.model_label = entry.label
-        _save(row, reason, dry_run)
+        elif change.before is None:
+            report.note("permissions", "created", f"created {where}: {_granted(entry.flags)}")
+        else:
+            was = _granted(change.before)
+            report.note("permissions", "updated", f"updated {where}: {_granted(entry.flags)} (was {was})")
     if mode == "replace":
-        for row in existing.values():
-            flags = {f: getattr(row, f) for f in FLAG_FIELDS}
+        for row in rows.values():
             report.note(
                 "permissions",
                 "deleted",
-                f"deleted permission of {row.group.name} on {row.model_label}: {_granted(flags)}",
+                f"deleted permission of {row.group.name} on {row.model_label}: {_granted(flags_of(row))}",
             )
             _delete(row, reason, dry_run)
 

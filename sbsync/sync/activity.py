@@ -3,7 +3,7 @@ file under LOG_DIR.
 
 Log files are named by day (``sb_sync-2026-11-29.log``) rather than rotated by renaming, so several worker
 processes can append to the same day's file safely; the cleanup task and command remove files older than
-``LOG_FILE_DAYS`` (sbsync/sync/maintenance.py).
+``LOG_FILE_DAYS`` (sbsync/monitoring/maintenance.py).
 """
 
 from __future__ import annotations

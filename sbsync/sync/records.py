@@ -2,7 +2,7 @@
 
 A record is ``{"_model": "app.Model", <pk name>: ..., <field>: ..., "_version": n}`` with every concrete
 field under its name; a foreign key carries the target's primary key under the field's name
-(``"customer": 17``), as PROTOCOL.md shows. Values stay Python objects (Decimal, datetime, UUID); the
+(``"customer": 17``), as sbsync/docs/protocol.md shows. Values stay Python objects (Decimal, datetime, UUID); the
 API's JSON renderer writes them as strings in ISO-8601 / canonical form.
 """
 

@@ -1,4 +1,4 @@
-"""The dashboard's figures. Counts and timings come from sbsync.sync.stats, so they match the API's."""
+"""The dashboard's figures. Counts and timings come from sbsync.monitoring.stats, so they match the API's."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from sbsync import discovery
 from sbsync.models import Membership, Organization, SyncLog, SyncReport
-from sbsync.sync.reports import day_bounds
-from sbsync.sync.stats import TimingSummary, log_activity, log_timings
+from sbsync.monitoring.reports import day_bounds
+from sbsync.monitoring.stats import TimingSummary, log_activity, log_timings
 
 LATEST_ACTIVITY = 10
 

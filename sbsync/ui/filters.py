@@ -1,4 +1,4 @@
-"""One FilterSet per list page of the staff UI (STYLE.md section 5). Each narrows the queryset its view
+"""One FilterSet per list page of the staff UI (sbsync/docs/ui.md). Each narrows the queryset its view
 passes in; invalid input gives an empty list (the views check ``is_valid``)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sbsync.ui import audit
 
 
 # organizations and groups are ModelChoiceFilter querysets: django-filter calls them with the FilterSet's
-# request (documented; STYLE.md section 5). The types-django-filter stub accepts only a QuerySet there,
+# request (django-filter documents a callable queryset). The types-django-filter stub accepts only a QuerySet there,
 # hence the ignores where they are passed.
 def organizations(request: Any) -> QuerySet[Organization]:
     return Organization.objects.order_by("name")

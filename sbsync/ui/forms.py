@@ -15,10 +15,10 @@ from django.db import IntegrityError, models, transaction
 
 from sbsync import discovery
 from sbsync.conditions import validate_condition
-from sbsync.enums import FilterOperator
+from sbsync.enums import ACTIONS, FilterOperator
 from sbsync.models import DataFilter, DiscoveryConfig, Membership, Organization
 from sbsync.service_tokens import may_issue_for
-from sbsync.ui.matrix import ACTIONS, Cell
+from sbsync.ui.matrix import Cell
 
 # A service token lives a year at most: long enough for a device, never endless.
 MAX_TOKEN_DAYS = 366

@@ -1,4 +1,4 @@
-"""The request type of staff views and the one rendering rule of every page (STYLE.md section 4)."""
+"""The request type of staff views and the one rendering rule of every page (sbsync/docs/ui.md): a full page, or the partial an htmx request asks for."""
 
 from __future__ import annotations
 

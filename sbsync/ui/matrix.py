@@ -19,11 +19,9 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from sbsync import discovery
 from sbsync.access import PULL_ONLY_ACTIONS
-from sbsync.enums import Action
+from sbsync.enums import ACTIONS
 from sbsync.models import ModelPermission, Organization
 from sbsync.models.access import FLAG_FIELDS
-
-ACTIONS: tuple[str, ...] = tuple(Action.values)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The performance page's figures: recorded samples bucketed over time (charts) and broken down per
-operation and model. Percentiles are ``sbsync.sync.stats``'s, so they match the API's."""
+operation and model. Percentiles are ``sbsync.monitoring.stats``'s, so they match the API's."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from sbsync.models import PerformanceMetrics
-from sbsync.sync.stats import TimingSummary, percentile, timing_summary
+from sbsync.monitoring.stats import TimingSummary, percentile, timing_summary
 from sbsync.ui.charts import Chart, Series, line_chart
 
 MAX_SAMPLES = 50_000

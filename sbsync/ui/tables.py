@@ -1,4 +1,4 @@
-"""One Table per list page of the staff UI (STYLE.md section 5). CSV export goes through the same table,
+"""One Table per list page of the staff UI (sbsync/docs/ui.md). CSV export goes through the same table,
 so it has the page's filters and order; action columns are left out of it."""
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from huey.storage import RedisStorage
 from sbsync.demo.shop.models import Customer
 from sbsync.enums import JobStatus
 from sbsync.models import SyncJob
-from sbsync.sync.jobs import run_push_job
+from sbsync.sync.push.jobs import run_push_job
 from tests.api.conftest import token_for
 
 PUSH = "push/"

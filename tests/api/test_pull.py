@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from sbsync.enums import Action, LogStatus, Operation
 from sbsync.models import PerformanceMetrics, SyncLog, UserSyncMetadata
-from sbsync.sync.changes import compact_tombstones, stamp_pending
+from sbsync.sync.changes.index import compact_tombstones, stamp_pending
 from tests.factories import make_customer, make_membership, make_order, make_permission
 
 CUSTOMER = "shop.Customer"

@@ -18,7 +18,7 @@ UUID_B = "7d0e3c0a-0000-4000-8000-00000000000b"
 
 
 def assert_error_shape(body, code):
-    """PROTOCOL.md section 1: {"error": code, "detail": sentence, "errors": {field: [messages]}}."""
+    """sbsync/docs/protocol.md section 1: {"error": code, "detail": sentence, "errors": {field: [messages]}}."""
     assert body["error"] == code
     assert isinstance(body["detail"], str) and body["detail"]
     if "errors" in body:

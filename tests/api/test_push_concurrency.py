@@ -11,7 +11,7 @@ from django.db import connection, connections, transaction
 
 from sbsync.demo.shop.models import Customer
 from sbsync.models import SyncLog, SyncRecord
-from sbsync.sync.locks import advisory_key
+from sbsync.sync.push.locks import advisory_key
 from tests.api.conftest import ApiClient, token_for
 from tests.factories import make_customer
 

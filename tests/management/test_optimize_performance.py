@@ -155,7 +155,7 @@ def test_optimize_performance_rejects_bad_arguments(args):
 
 
 def test_monitor_reports_an_unreachable_task_queue_instead_of_failing(db, monkeypatch):
-    import sbsync.sync.performance as performance
+    import sbsync.monitoring.performance as performance
 
     monkeypatch.setattr(performance, "HUEY", RedisHuey("sbsync-unreachable", url="redis://127.0.0.1:1/0"))
     out = StringIO()

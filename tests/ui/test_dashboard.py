@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from sbsync.enums import LogStatus, Operation
 from sbsync.models import Membership, SyncLog, SyncReport
-from sbsync.sync.reports import day_bounds
-from sbsync.sync.stats import log_timings
+from sbsync.monitoring.reports import day_bounds
+from sbsync.monitoring.stats import log_timings
 from tests.factories import make_organization, make_sync_log
 from tests.ui.conftest import HTMX
 

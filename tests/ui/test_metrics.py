@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sbsync.models import PerformanceAnalysis
-from sbsync.sync.stats import timing_summary
+from sbsync.monitoring.stats import timing_summary
 from sbsync.ui.charts import nice_ceiling
 from tests.factories import make_metrics
 from tests.ui.conftest import HTMX, csv_rows

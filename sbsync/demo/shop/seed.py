@@ -31,7 +31,7 @@ from sbsync.permissions_io import (
 )
 from sbsync.provisioning import EXAMPLE_ORGANIZATIONS, create_organization, set_membership
 from sbsync.roles import DEFAULT_GROUPS, ROLE_TEMPLATES, TEMPLATES, create_default_groups
-from sbsync.sync.tracking import mark_changed
+from sbsync.sync.changes.tracking import mark_changed
 
 PASSWORD = "sbsync-demo"
 CUSTOMERS_PER_ORGANIZATION = 120

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from sbsync import conf
 from sbsync.management.commands._options import whole_days
-from sbsync.sync.maintenance import cleanup_sync_logs
+from sbsync.monitoring.maintenance import cleanup_sync_logs
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from sbsync.management.commands._options import whole_days
-from sbsync.sync import maintenance, performance
+from sbsync.monitoring import maintenance, performance
 
 ACTIONS = ("analyze", "optimize", "cleanup", "monitor")
 

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from sbsync.management.commands._options import whole_days
-from sbsync.sync import audit
+from sbsync.monitoring import audit
 
 ACTIONS = ("setup", "check", "cleanup")
 

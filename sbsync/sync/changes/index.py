@@ -1,0 +1,247 @@
+"""The change index: every change of a tracked row, positioned in commit order per scope.
+
+Why not a sequence or an ``auto_now`` timestamp: on PostgreSQL, transaction A can take sequence value 10
+(or timestamp t1) and commit after transaction B took 11 (t2) and committed. A client that pulls between
+the two commits sees 11, moves its cursor past 10, and never receives A's change.
+
+How positions are assigned instead:
+
+* Writers never assign positions. A write upserts the row's ``SyncRecord`` with ``seq = NULL``
+  (pending) and ``version + 1`` (``write_changes``).
+* ``stamp_pending`` numbers pending records. It holds the scope's ``ChangeClock`` row lock, so stamp runs
+  are serialized and each commits before the next begins. It can only see committed records, so a late
+  commit is numbered after everything any client has already read. The positions visible to a reader are
+  therefore always a prefix of the clock, which is what makes a ``seq > cursor`` scan exact.
+* Pull stamps before it reads. Records locked by a writer at that moment are skipped (``SKIP LOCKED``):
+  their writer re-pends them, and the next run numbers them, so stamping never waits on a writer and never
+  deadlocks with one.
+
+Push buffers its changes (``collecting_changes``) and writes them in one upsert per scope and model;
+saves elsewhere (admin, shell, the host's code) are written as they happen by sync/changes/tracking.py.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from sbsync.models import ChangeClock, StampCheckpoint, SyncRecord, TrackedModel
+
+CHUNK = 1000
+STAMP_CHUNK = 5000
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """``itertools.batched`` arrived in Python 3.12; we support 3.11."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """One row changed. ``scope`` is the organization id (0 for shared models) or None when the row now
+    belongs to no organization; ``tenant`` says whether the row may have moved between scopes."""
+
+    model_label: str
+    object_pk: str
+    scope: int | None
+    deleted: bool
+    tenant: bool = True
+
+
+def pk_key(model: type[models.Model], value: Any) -> str:
+    """The canonical text of a primary key value, as stored in ``SyncRecord.object_pk``."""
+    return str(model._meta.pk.to_python(value))
+
+
+_buffer: ContextVar[list[RowChange] | None] = ContextVar("sbsync_change_buffer", default=None)
+
+
+@contextmanager
+def collecting_changes() -> Iterator[list[RowChange]]:
+    """Buffer the changes recorded inside the block instead of writing them one by one. The caller
+    passes the buffer to ``write_changes`` before its transaction commits (push does)."""
+    buffer: list[RowChange] = []
+    token = _buffer.set(buffer)
+    try:
+        yield buffer
+    finally:
+        _buffer.reset(token)
+
+
+def record_changes(changes: Iterable[RowChange]) -> None:
+    """Enter changes in the index now, or in the active buffer when inside ``collecting_changes``."""
+    buffer = _buffer.get()
+    if buffer is not None:
+        buffer.extend(changes)
+    else:
+        write_changes(list(changes))
+
+
+def write_changes(changes: list[RowChange]) -> dict[tuple[str, str], int]:
+    """Upsert the records of ``changes`` as pending, with their versions bumped.
+
+    Side effects: per scope and model, one locking read of current versions, one upsert; per model, one
+    update that tombstones the row in any other scope it was in (a row moved between organizations).
+    Later changes of the same row in ``changes`` win. Returns the new version of each (model, pk).
+    """
+    latest: dict[tuple[str, str], RowChange] = {}
+    for change in changes:
+        latest[(change.model_label, change.object_pk)] = change
+    if not latest:
+        return {}
+    now = timezone.now()
+    versions: dict[tuple[str, str], int] = {}
+    by_scope: dict[tuple[int, str], list[RowChange]] = defaultdict(list)
+    moved: dict[tuple[str, int | None], list[str]] = defaultdict(list)
+    for change in latest.values():
+        if change.scope is not None:
+            by_scope[(change.scope, change.model_label)].append(change)
+        if change.tenant and not (change.deleted and change.scope is not None):
+            moved[(change.model_label, change.scope)].append(change.object_pk)
+
+    with transaction.atomic():
+        for (scope, label), group in by_scope.items():
+            for chunk in batched(group, CHUNK):
+                pks = [c.object_pk for c in chunk]
+                current = dict(
+                    SyncRecord.objects.select_for_update()
+                    .filter(scope=scope, model_label=label, object_pk__in=pks)
+                    .order_by("id")
+                    .values_list("object_pk", "version")
+                )
+                records = [
+                    SyncRecord(
+                        scope=scope,
+                        model_label=label,
+                        object_pk=c.object_pk,
+                        version=current.get(c.object_pk, 0) + 1,
+                        seq=None,
+                        deleted=c.deleted,
+                        changed_at=now,
+                    )
+                    for c in chunk
+                ]
+                SyncRecord.objects.bulk_create(
+                    records,
+                    update_conflicts=True,
+                    unique_fields=["scope", "model_label", "object_pk"],
+                    update_fields=["version", "seq", "deleted", "changed_at"],
+                )
+                versions.update({(label, r.object_pk): r.version for r in records})
+        for (label, current_scope), pks in moved.items():
+            for chunk in batched(pks, CHUNK):
+                elsewhere = SyncRecord.objects.filter(model_label=label, object_pk__in=chunk, deleted=False)
+                if current_scope is not None:
+                    elsewhere = elsewhere.exclude(scope=current_scope)
+                elsewhere.update(deleted=True, version=F("version") + 1, seq=None, changed_at=now)
+    return versions
+
+
+def _locked_clock(scope: int) -> ChangeClock:
+    try:
+        return ChangeClock.objects.select_for_update().get(scope=scope)
+    except ChangeClock.DoesNotExist:
+        ChangeClock.objects.bulk_create([ChangeClock(scope=scope)], ignore_conflicts=True)
+        return ChangeClock.objects.select_for_update().get(scope=scope)
+
+
+def stamp_pending(scope: int) -> None:
+    """Give the scope's committed pending records positions after every position handed out before.
+
+    Side effects: updates ``SyncRecord.seq``, advances the ``ChangeClock`` and writes a
+    ``StampCheckpoint``. Positions within one run follow record ids, leaving gaps; only their order
+    matters.
+    """
+    if not SyncRecord.objects.filter(scope=scope, seq__isnull=True).exists():
+        return
+    with transaction.atomic():
+        clock = _locked_clock(scope)
+        start = clock.seq
+        while True:
+            ids = list(
+                SyncRecord.objects.select_for_update(skip_locked=True)
+                .filter(scope=scope, seq__isnull=True)
+                .order_by("id")
+                .values_list("id", flat=True)[:STAMP_CHUNK]
+            )
+            if not ids:
+                break
+            offset = clock.seq + 1 - ids[0]
+            SyncRecord.objects.filter(id__in=ids).update(seq=F("id") + offset)
+            clock.seq = ids[-1] + offset
+            if len(ids) < STAMP_CHUNK:
+                break
+        if clock.seq != start:
+            clock.save(update_fields=["seq"])
+            StampCheckpoint.objects.create(scope=scope, seq=clock.seq, stamped_at=timezone.now())
+
+
+def position_at(scope: int, moment: datetime) -> int:
+    """The position a client that synced at ``moment`` has reached: every record positioned after it
+    changed after ``moment`` or was committed too late to be seen then (the seed's timestamp form)."""
+    seq = (
+        StampCheckpoint.objects.filter(scope=scope, stamped_at__lte=moment)
+        .order_by("-stamped_at", "-seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
+    return seq or 0
+
+
+def ensure_backfilled(model: type[models.Model], scope: int, queryset: models.QuerySet[Any]) -> int:
+    """Enter the rows of ``queryset`` (the scope's rows of ``model``) that predate tracking, once per
+    scope and model, so the first pull serves rows that existed before sync was enabled.
+
+    Side effects: inserts pending SyncRecords (existing ones untouched) and a TrackedModel marker.
+    Returns the number of rows considered (0 when already done).
+    """
+    label = model._meta.label
+    if TrackedModel.objects.filter(scope=scope, model_label=label).exists():
+        return 0
+    now = timezone.now()
+    count = 0
+    pks = queryset.order_by().values_list("pk", flat=True).iterator(chunk_size=CHUNK)
+    for chunk in batched(pks, CHUNK):
+        SyncRecord.objects.bulk_create(
+            [
+                SyncRecord(
+                    scope=scope, model_label=label, object_pk=pk_key(model, pk), seq=None, changed_at=now
+                )
+                for pk in chunk
+            ],
+            ignore_conflicts=True,
+        )
+        count += len(chunk)
+    TrackedModel.objects.bulk_create(
+        [TrackedModel(scope=scope, model_label=label, backfilled_at=now)], ignore_conflicts=True
+    )
+    return count
+
+
+def compact_tombstones(*, older_than: datetime) -> int:
+    """Delete positioned tombstones that changed before ``older_than`` and raise each scope's horizon
+    to the highest position removed. Returns the number of tombstones removed."""
+    removed = 0
+    expired = SyncRecord.objects.filter(deleted=True, seq__isnull=False, changed_at__lt=older_than)
+    for row in expired.values("scope").annotate(top=Max("seq")):
+        with transaction.atomic():
+            clock = _locked_clock(row["scope"])
+            count, _ = expired.filter(scope=row["scope"], seq__lte=row["top"]).delete()
+            removed += count
+            if row["top"] > clock.horizon:
+                clock.horizon = row["top"]
+                clock.save(update_fields=["horizon"])
+    StampCheckpoint.objects.filter(stamped_at__lt=older_than).delete()
+    return removed

@@ -1,0 +1,314 @@
+"""Build one pull page (sbsync/docs/protocol.md section 5): the changes after each model's start position, in change
+order, for the rows the caller may see, at most ``batch_size`` records in all.
+
+How a page is built:
+
+1. Start positions are parsed and checked (sync/pull/cursor.py) before anything is written.
+2. Per model, rows that predate the change index are entered once (``ensure_backfilled``); per scope,
+   committed changes are positioned (``stamp_pending``). Both commit on their own, before the page is
+   read, so the scope's clock lock is never held while a page is served.
+3. In one snapshot (REPEATABLE READ on PostgreSQL), the scopes' clocks are read (one query: horizons,
+   and a first sync's floor) and the change index is range scanned per model, ``seq > cursor`` in
+   order, in chunks; each chunk's rows are fetched in one query by primary key, with
+   ``Access.row_filter`` (tenant and data filters) tested in the select list. A record whose row is visible is sent as data with
+   the record's version; one whose row is deleted, gone or outside the view is sent as deleted. Records
+   below a cursor's floor that the client cannot hold are skipped (see sync/pull/cursor.py) and do not count
+   toward ``batch_size``; at most ``SCAN_LIMIT`` records are looked at per request.
+4. Per user and per organization, the last sync time and total records are updated (an insert of the
+   missing rows and one update each, after one read of the user's previous sync times).
+
+The record and the row come from the same snapshot, so ``_version`` always names the state sent. Each
+row has one record per scope, so a row appears at most once per page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from django.db import models, transaction
+from django.db.models import BigIntegerField, Case, F, Value, When
+from django.utils import timezone
+
+from sbsync.access import Access
+from sbsync.models import ChangeClock, SyncMetadata, SyncRecord, UserSyncMetadata
+from sbsync.sync.changes.index import ensure_backfilled, pk_key, position_at, stamp_pending
+from sbsync.sync.pull.cursor import Cursor, cursor_expired, invalid_cursor, parse_start
+from sbsync.sync.records import attnames, payload
+
+SCAN_CHUNK = 1000
+SCAN_LIMIT = 20_000
+VISIBLE = "sbsync_visible"
+
+
+@dataclass
+class ModelPage:
+    """What one model contributed to a page, and where its client stands afterwards."""
+
+    cursor: Cursor
+    has_more: bool
+    count: int = 0
+    deleted: int = 0
+    last_sync: datetime | None = None
+    user_last_sync: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "deleted": self.deleted,
+            "cursor": self.cursor.encode(),
+            "has_more": self.has_more,
+            "last_sync": self.last_sync,
+            "user_last_sync": self.user_last_sync,
+        }
+
+
+@dataclass
+class PullPage:
+    batch_size: int
+    data: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    models: dict[str, ModelPage] = field(default_factory=dict)
+
+    @property
+    def total_records(self) -> int:
+        return len(self.data) + len(self.deleted)
+
+    @property
+    def has_more(self) -> bool:
+        return any(m.has_more for m in self.models.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "data": self.data,
+            "deleted": self.deleted,
+            "metadata": {label: m.as_dict() for label, m in self.models.items()},
+            "batch_info": {
+                "batch_size": self.batch_size,
+                "total_records": self.total_records,
+                "has_more": self.has_more,
+            },
+        }
+
+
+@dataclass
+class _Allowance:
+    """What is left of the request's record budget and scan limit."""
+
+    records: int
+    scans: int
+
+
+def scope_rows(access: Access, model: type[models.Model]) -> models.QuerySet[Any]:
+    """Every row of ``model`` in the caller's scope, before data filters: what backfill enters."""
+    return model._default_manager.filter(access.scope_filter(model))
+
+
+def build_pull_page(
+    *, access: Access, requests: dict[type[models.Model], str | None], batch_size: int
+) -> PullPage:
+    """Serve one page of changes for ``requests`` (model → null, ISO timestamp or cursor), models in
+    the given order, each taking what is left of ``batch_size``.
+
+    Raises ProtocolError ``invalid_cursor`` / ``invalid_timestamp`` (bad start position, nothing written)
+    and ``cursor_expired`` (a position older than the tombstone horizon). Side effects: backfills and stamps the scopes'
+    change index; updates UserSyncMetadata and SyncMetadata of every requested model.
+    """
+    starts = {model: parse_start(value, model._meta.label) for model, value in requests.items()}
+    for model, start in starts.items():
+        if isinstance(start, Cursor):
+            _check_issued_for(access, model, start)
+    for model in starts:
+        ensure_backfilled(model, access.scope(model), scope_rows(access, model))
+    scopes = list(dict.fromkeys(access.scope(model) for model in starts))
+    for scope in scopes:
+        stamp_pending(scope)
+
+    page = PullPage(batch_size=batch_size)
+    allowance = _Allowance(records=batch_size, scans=SCAN_LIMIT)
+    with read_snapshot():
+        # The models of one organization share its clock: one read for the page, not one per model.
+        clocks = ChangeClock.objects.in_bulk(scopes)
+        cursors = {
+            model: _resume(access, model, start, clocks.get(access.scope(model)))
+            for model, start in starts.items()
+        }
+        for model, cursor in cursors.items():
+            label = model._meta.label
+            if allowance.records and allowance.scans:
+                page.models[label] = _serve(access, model, cursor, allowance, page)
+            else:
+                page.models[label] = ModelPage(cursor=cursor, has_more=True)
+    _record_sync(access, page)
+    return page
+
+
+def _check_issued_for(access: Access, model: type[models.Model], cursor: Cursor) -> None:
+    label = model._meta.label
+    if (cursor.organization, cursor.model_label, cursor.scope) != (
+        access.organization.pk,
+        label,
+        access.scope(model),
+    ):
+        raise invalid_cursor(label, f"The cursor of {label} was not issued for this organization and model.")
+
+
+@contextmanager
+def read_snapshot() -> Iterator[None]:
+    """One consistent read of the change index and the rows. On PostgreSQL the default READ COMMITTED
+    would let a row committed between two queries be sent with an older record's version.
+
+    Every read of a page is an index access (a range of the change index, rows by primary key). Costing
+    a chunk of 500 random key probes against a table of about 100k rows, PostgreSQL's planner picks a
+    sequential scan, several times slower and growing with the table; sequential scans are therefore
+    disabled for this transaction only (SET LOCAL), when we own it."""
+    connection = transaction.get_connection()
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("SET LOCAL enable_seqscan = off")
+        yield
+
+
+def _resume(
+    access: Access, model: type[models.Model], start: Cursor | datetime | None, clock: ChangeClock | None
+) -> Cursor:
+    """Where to continue from for ``start``, checked against the tombstone horizon of the scope's
+    ``clock`` (None while nothing of the scope has been positioned)."""
+    label = model._meta.label
+    scope, fingerprint = access.scope(model), access.fingerprint(model)
+    latest, horizon = (clock.seq, clock.horizon) if clock else (0, 0)
+    if start is None:
+        # A first sync: everything positioned up to now that the client cannot see is skipped.
+        return Cursor(access.organization.pk, label, scope, 0, fingerprint, floor=latest, initial=latest > 0)
+    if isinstance(start, datetime):
+        seq = position_at(scope, start)
+        if seq < horizon:
+            raise cursor_expired(label, _expired_detail(label))
+        return Cursor(access.organization.pk, label, scope, seq, fingerprint)
+    if start.reached < horizon:
+        raise cursor_expired(label, _expired_detail(label))
+    if start.fingerprint != fingerprint:
+        # The view changed: rescan everything so rows that left it are deleted and rows that entered it
+        # arrive. Tombstones up to where the client had reached were already delivered (or skippable).
+        return Cursor(
+            access.organization.pk, label, scope, 0, fingerprint, floor=start.reached, initial=False
+        )
+    return start
+
+
+def _expired_detail(label: str) -> str:
+    return (
+        f"The position of {label} is older than the tombstone retention horizon: "
+        "drop the local copy and pull it again from null."
+    )
+
+
+def _serve(
+    access: Access, model: type[models.Model], cursor: Cursor, allowance: _Allowance, page: PullPage
+) -> ModelPage:
+    label = model._meta.label
+    pk_field = model._meta.pk
+    records = SyncRecord.objects.in_scope(cursor.scope, label)
+    candidates = rows_with_visibility(model, access)
+    fields = attnames(model)
+    result = ModelPage(cursor=cursor, has_more=True)
+    position = cursor.seq
+    size = min(allowance.records, SCAN_CHUNK)
+    while True:
+        limit = min(size, allowance.scans)
+        if not allowance.records or not limit:
+            result.has_more = records.after(position).exists()
+            break
+        # after() keeps positioned records (seq > position), so no seq here is NULL.
+        chunk = cast(
+            "list[tuple[int, str, int, bool]]",
+            list(records.after(position).values_list("seq", "object_pk", "version", "deleted")[:limit]),
+        )
+        allowance.scans -= len(chunk)
+        live = [pk_field.to_python(object_pk) for _, object_pk, _, deleted in chunk if not deleted]
+        rows = (
+            {
+                pk_key(model, row[pk_field.attname]): row
+                for row in candidates.filter(pk__in=live).values(*fields, VISIBLE)
+                if row[VISIBLE]
+            }
+            if live
+            else {}
+        )
+        served = 0
+        for seq, object_pk, version, deleted in chunk:
+            served += 1
+            position = seq
+            row = None if deleted else rows.get(object_pk)
+            if row is not None:
+                page.data.append(payload(model, row, version))
+                result.count += 1
+                allowance.records -= 1
+            elif seq > cursor.floor or not (deleted or cursor.initial):
+                page.deleted.append(
+                    {"_model": label, pk_field.name: pk_field.to_python(object_pk), "_version": version}
+                )
+                result.deleted += 1
+                allowance.records -= 1
+            if not allowance.records:
+                break
+        if served < len(chunk):
+            break
+        if len(chunk) < limit:
+            result.has_more = False
+            break
+        size = min(SCAN_CHUNK, size * 2)
+    result.cursor = cursor.advanced(position)
+    return result
+
+
+def rows_with_visibility(model: type[models.Model], access: Access) -> models.QuerySet[Any]:
+    """The model's rows annotated with whether the caller may see them. Selecting by primary key and
+    testing the view in the select list keeps each chunk's fetch on the primary key index, where a
+    WHERE on tenant and filters can lead a planner without statistics (SQLite) to scan the whole
+    organization through the tenant index."""
+    condition = access.row_filter(model)
+    flag = Case(When(condition, then=Value(True)), default=Value(False)) if condition else Value(True)
+    rows: models.QuerySet[Any] = model._default_manager.order_by().annotate(**{VISIBLE: flag})
+    return rows
+
+
+def _record_sync(access: Access, page: PullPage) -> None:
+    """Per user and per organization: last sync time now, total records moved (bulk, two tables)."""
+    now = timezone.now()
+    labels = list(page.models)
+    user, organization = access.user, access.organization
+    mine = UserSyncMetadata.objects.filter(user=user, organization=organization, model_name__in=labels)
+    previous = dict(mine.values_list("model_name", "last_sync"))
+    moved = [
+        When(model_name=label, then=Value(m.count + m.deleted))
+        for label, m in page.models.items()
+        if m.count + m.deleted
+    ]
+    increment = Case(*moved, default=Value(0), output_field=BigIntegerField()) if moved else Value(0)
+    with transaction.atomic():
+        UserSyncMetadata.objects.bulk_create(
+            [
+                UserSyncMetadata(user=user, organization=organization, model_name=label, last_sync=now)
+                for label in labels
+                if label not in previous
+            ],
+            ignore_conflicts=True,
+        )
+        mine.update(last_sync=now, total_synced=F("total_synced") + increment)
+        SyncMetadata.objects.bulk_create(
+            [SyncMetadata(organization=organization, model_name=label, last_sync=now) for label in labels],
+            ignore_conflicts=True,
+        )
+        SyncMetadata.objects.filter(organization=organization, model_name__in=labels).update(
+            last_sync=now, total_synced=F("total_synced") + increment
+        )
+    for label, model_page in page.models.items():
+        model_page.last_sync = now
+        model_page.user_last_sync = previous.get(label)

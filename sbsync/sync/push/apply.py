@@ -1,0 +1,485 @@
+"""Push (sbsync/docs/protocol.md section 4): apply a batch of client records inside the caller's view.
+
+A push runs in one transaction, with a fixed number of queries per model whatever the batch size:
+
+1. Read every record without a query: model and ``can_push``, primary key, ``_version``, ``_deleted``,
+   and each field converted by type (sync/push/validation.py).
+2. Lock the batch's row keys (PostgreSQL advisory locks, sync/push/locks.py).
+3. Per model: load the batch's rows that lie inside the caller's view (``Access.rows``, locked), their
+   versions, and which client keys are taken by rows outside the view. Decide each record: create,
+   update, delete, unchanged, conflict, rejected or forbidden. Primary keys are looked up only in the
+   caller's view, so a row of another organization and a row that does not exist answer alike.
+4. Check in bulk: foreign keys (one query per field), unique values (one query per constraint).
+5. Write (sync/push/writes.py): creates and updates in bulk, each row checked to still be inside the view;
+   then deletes through Django's collector, so cascades leave tombstones.
+6. Enter the changes in the change index (new versions for the results) and keep SyncMetadata current.
+
+A dry run does all of it and rolls back; an atomic push rolls back when any record fails.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Set
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F
+from django.db.models.fields import AutoFieldMixin
+from django.utils import timezone
+
+from sbsync import discovery
+from sbsync.access import Access
+from sbsync.enums import Action, RecordStatus
+from sbsync.models import Membership, SyncMetadata, SyncRecord
+from sbsync.sync.changes.index import collecting_changes, pk_key, stamp_pending, write_changes
+from sbsync.sync.push import validation as v
+from sbsync.sync.push.items import (
+    CREATE,
+    DELETE,
+    DONE_BY_ACTION,
+    FAILURE,
+    UPDATE,
+    Create,
+    Delete,
+    Item,
+    PushResult,
+    Read,
+    Update,
+    Write,
+    reject_dependents,
+)
+from sbsync.sync.push.locks import lock_row_keys
+from sbsync.sync.push.writes import delete_rows, record_written, write_history, write_rows
+from sbsync.sync.records import instance_payload
+
+FORBIDDEN_MODEL = "You may not push records of this model."
+FORBIDDEN_ACTION = {
+    CREATE: "You may not create records of this model.",
+    UPDATE: "You may not update records of this model.",
+    DELETE: "You may not delete records of this model.",
+}
+CONFLICT = "The row changed since the version you sent."
+DUPLICATE = "This row appears more than once in this push."
+INHERITED = "Push does not support multi-table inherited models."
+DELETE_WITHOUT_PK = "Give the id of the row to delete."
+PK_TWICE = "Give the primary key once."
+
+
+def apply_push(
+    *, access: Access, records: list[dict[str, Any]], atomic: bool = False, dry_run: bool = False
+) -> PushResult:
+    """Apply ``records`` (objects with a string ``_model``: sync/push/envelope.py checks that) as the member
+    described by ``access``.
+
+    Side effects, in one transaction (rolled back for a dry run, and for an atomic push with a failed
+    record): rows created, updated and deleted, cascades included; history rows attributed to the user;
+    change-index records with new versions; SyncMetadata of each model written. Retried as a whole on
+    a PostgreSQL deadlock by the caller that owns the transaction (``serve_push``). After commit, the
+    organization's pending changes are positioned (``stamp_pending``).
+    """
+    reader = RecordReader(access)
+    items = [reader.read(index, record) for index, record in enumerate(records)]
+    reads = [item for item in items if isinstance(item, Read)]
+    versions: dict[tuple[str, str], int] = {}
+    with transaction.atomic(), collecting_changes() as buffer:
+        lock_row_keys(
+            (item.label, pk_key(item.model, item.pk)) for item in reads if item.open and item.pk_given
+        )
+        writes: list[Write] = []
+        for model, group in _by_model(reads).items():
+            writes += _decide(access, model, group, reader)
+        _check_foreign_keys(access, writes, reader)
+        _check_unique(writes)
+        reject_dependents(reads)
+        write = not (atomic and any(item.status in FAILURE for item in items))
+        if write:
+            written = write_rows(access, writes)
+            record_written(access, written, buffer)
+            write_history(access.user, written)
+            delete_rows(access, writes, buffer)
+        for decided in writes:
+            if decided.item.open:
+                decided.item.finish(DONE_BY_ACTION[decided.action])
+        if write:
+            versions = write_changes(buffer)
+        atomic_rejected = atomic and any(item.status in FAILURE for item in items)
+        applied = not (dry_run or atomic_rejected)
+        result = PushResult.from_items(items, versions, applied=applied, atomic_rejected=atomic_rejected)
+        if applied:
+            _touch_metadata(access, result.applied_counts())
+            # Position the changes as soon as they are committed, so the next pull finds them numbered
+            # instead of paying for every push since the last pull. A failure here loses nothing: the
+            # next pull stamps whatever is still pending.
+            scope = access.organization.pk
+            transaction.on_commit(lambda: stamp_pending(scope), robust=True)
+        else:
+            transaction.set_rollback(True)
+    return result
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What reading and deciding a record need to know of its model, worked out once per model and push
+    (settings decide the tenant and the server-owned fields)."""
+
+    pk_keys: tuple[str, ...]  # the keys a record may give the primary key under
+    by_key: dict[str, models.Field[Any, Any]]  # every concrete field, by name and by attname
+    tenant: models.ForeignKey[Any, Any] | None
+    writable: dict[str, models.Field[Any, Any]]  # by name
+    scalars: frozenset[str]  # writable fields that are not relations: clean_fields validates them
+    required: tuple[models.Field[Any, Any], ...]  # foreign keys a create must set (not the tenant's)
+
+
+class RecordReader:
+    """Reads records without queries; works out each model's shape once."""
+
+    def __init__(self, access: Access) -> None:
+        self.access = access
+        self._shapes: dict[type[models.Model], ModelShape] = {}
+
+    def shape(self, model: type[models.Model]) -> ModelShape:
+        if model not in self._shapes:
+            meta = model._meta
+            writable = {
+                name: f
+                for name, f in v.writable_fields(model).items()
+                if not f.is_relation or self.fk_target_kind(f) is not None
+            }
+            tenant = discovery.tenant_field(model)
+            self._shapes[model] = ModelShape(
+                pk_keys=tuple(dict.fromkeys((meta.pk.name, meta.pk.attname, *v.PK_KEYS))),
+                by_key={key: f for f in meta.concrete_fields for key in (f.name, f.attname)},
+                tenant=tenant,
+                writable=writable,
+                scalars=frozenset(name for name, f in writable.items() if not f.is_relation),
+                required=tuple(
+                    f
+                    for f in meta.concrete_fields
+                    if f.is_relation and not f.primary_key and not f.null and f is not tenant
+                ),
+            )
+        return self._shapes[model]
+
+    def fk_target_kind(self, field: models.Field[Any, Any]) -> str | None:
+        """``user`` (an active member of the organization), ``synced`` (a row of the caller's view of
+        an enabled model, with can_pull) or None: the field is server-owned."""
+        target = field.related_model
+        if target is get_user_model():
+            return "user"
+        if isinstance(target, type) and self.access.model(target._meta.label) is target:
+            return "synced"
+        return None
+
+    def read(self, index: int, record: dict[str, Any]) -> Item:
+        model = self.access.model(record["_model"])
+        if model is None or not self.access.can(model, Action.PUSH):
+            refused = Item(index=index, record=record)
+            refused.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_MODEL)
+            return refused
+        item = Read(index=index, record=record, model=model)
+        if model._meta.parents:
+            item.reject({v.NON_FIELD: [INHERITED]})
+            return item
+        meta_errors = self._read_meta(item)
+        if meta_errors:
+            item.reject(meta_errors)
+            return item
+        if item.deleted and not self.access.can(model, Action.DELETE):
+            item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_ACTION[DELETE])
+            return item
+        if not item.deleted:
+            self._read_fields(item)
+        return item
+
+    def _read_meta(self, item: Read) -> dict[str, list[str]]:
+        record, model = item.record, item.model
+        errors: dict[str, list[str]] = {}
+        deleted = record.get("_deleted", False)
+        if not isinstance(deleted, bool):
+            errors["_deleted"] = ["Give true or false."]
+        item.deleted = deleted is True
+        version = record.get("_version")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 0):
+            errors["_version"] = ["Give the version you last received (a whole number)."]
+        item.version = version
+        pk_field = model._meta.pk
+        raws = [record[k] for k in self.shape(model).pk_keys if record.get(k) is not None]
+        if len({repr(raw) for raw in raws}) > 1:
+            errors[pk_field.name] = [PK_TWICE]
+        elif raws:
+            try:
+                item.pk = v.convert_key(pk_field, raws[0])
+                item.pk_given = True
+            except ValidationError:
+                errors[pk_field.name] = [v.UNUSABLE_PK]
+        elif item.deleted:
+            errors[pk_field.name] = [DELETE_WITHOUT_PK]
+        return errors
+
+    def _read_fields(self, item: Read) -> None:
+        shape = self.shape(item.model)
+        for key, raw in item.record.items():
+            if key in v.META_KEYS or key in shape.pk_keys:
+                continue
+            field = shape.by_key.get(key)
+            if field is None:
+                item.errors[key] = [v.UNKNOWN_FIELD]
+            elif field.name in item.sent:
+                item.errors[key] = [v.GIVEN_TWICE]
+            elif field is shape.tenant:
+                if raw != self.access.organization.pk:
+                    item.errors[key] = [v.OWN_ORGANIZATION]
+            elif field.name not in shape.writable:
+                item.errors[key] = [v.READ_ONLY]
+            else:
+                item.sent[field.name] = key
+                try:
+                    item.values[field.attname] = v.convert(field, raw)
+                except ValidationError as exc:
+                    item.errors[key] = v.error_messages(exc)
+
+
+def _by_model(items: list[Read]) -> dict[type[models.Model], list[Read]]:
+    groups: dict[type[models.Model], list[Read]] = defaultdict(list)
+    for item in items:
+        if item.open:
+            groups[item.model].append(item)
+    return groups
+
+
+def _decide(
+    access: Access, model: type[models.Model], items: list[Read], reader: RecordReader
+) -> list[Write]:
+    """Look up the rows of ``items`` in the caller's view (three queries at most) and decide each one:
+    finished (unchanged, conflict, rejected, forbidden) or to be written."""
+    label = model._meta.label
+    keyed: dict[str, Read] = {}
+    for item in items:
+        if not item.pk_given:
+            continue
+        key = pk_key(model, item.pk)
+        if key in keyed:
+            item.reject({model._meta.pk.name: [DUPLICATE]})
+        else:
+            keyed[key] = item
+    found: dict[str, models.Model] = {}
+    if keyed:
+        rows = (
+            access.rows(model)
+            .filter(pk__in=[i.pk for i in keyed.values()])
+            .select_for_update()
+            .order_by("pk")
+        )
+        found = {pk_key(model, row.pk): row for row in rows}
+    versions: dict[str, int] = {}
+    if found:
+        versions = dict(
+            SyncRecord.objects.filter(
+                scope=access.scope(model), model_label=label, object_pk__in=list(found)
+            ).values_list("object_pk", "version")
+        )
+    auto_pk = isinstance(model._meta.pk, AutoFieldMixin)
+    wanted = [i.pk for k, i in keyed.items() if k not in found and not i.deleted and i.version is None]
+    taken: set[str] = set()
+    if wanted and not auto_pk:
+        taken = {
+            pk_key(model, pk) for pk in model._base_manager.filter(pk__in=wanted).values_list("pk", flat=True)
+        }
+    writes: list[Write] = []
+    for item in items:
+        if not item.open:
+            continue
+        key = pk_key(model, item.pk) if item.pk_given else ""
+        row = found.get(key)
+        item.current_version = versions.get(key, 0) if row is not None else None
+        decided: Write | None = None
+        if item.deleted:
+            if row is None:
+                item.finish(RecordStatus.UNCHANGED)
+            else:
+                decided = Delete(item, row)
+        elif row is not None:
+            decided = _decide_update(access, item, row, reader)
+        elif item.version is not None:
+            _finish_conflict(access, item, None)
+        else:
+            unusable = bool(key) and (auto_pk or key in taken)
+            decided = _decide_create(access, item, unusable=unusable, reader=reader)
+        if decided is not None:
+            writes.append(decided)
+    return writes
+
+
+def _finish_conflict(access: Access, item: Read, row: models.Model | None) -> None:
+    if not access.can(item.model, Action.UPDATE):
+        item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_ACTION[UPDATE])
+        return
+    extra: dict[str, Any] = {"detail": CONFLICT}
+    if row is not None:
+        extra["_version"] = item.current_version
+    if access.can(item.model, Action.READ):
+        extra["server"] = instance_payload(row, item.current_version) if row is not None else None
+    item.finish(RecordStatus.CONFLICT, **extra)
+
+
+def _decide_update(access: Access, item: Read, row: models.Model, reader: RecordReader) -> Update | None:
+    model = item.model
+    if not access.can(model, Action.UPDATE):
+        item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_ACTION[UPDATE])
+        return None
+    if item.version is not None and item.version != item.current_version:
+        _finish_conflict(access, item, row)
+        return None
+    instance = copy.copy(row)
+    for attname, value in item.values.items():
+        setattr(instance, attname, value)
+    if not _clean(item, instance, reader.shape(model).scalars & item.sent.keys()):
+        return None
+    if all(getattr(instance, attname) == getattr(row, attname) for attname in item.values):
+        item.finish(RecordStatus.UNCHANGED)
+        return None
+    return Update(item, instance, current=row)
+
+
+def _decide_create(access: Access, item: Read, *, unusable: bool, reader: RecordReader) -> Create | None:
+    model = item.model
+    if not access.can(model, Action.CREATE):
+        item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_ACTION[CREATE])
+        return None
+    if unusable:
+        item.reject({model._meta.pk.name: [v.UNUSABLE_PK]})
+        return None
+    shape = reader.shape(model)
+    for field in shape.required:
+        if field.name not in item.sent and field.get_default() is None:
+            item.errors[field.name] = [v.NOT_NULL]
+    instance = model(**item.values)
+    if shape.tenant is not None:
+        setattr(instance, shape.tenant.attname, access.organization.pk)
+    if item.pk_given:
+        instance.pk = item.pk
+    return Create(item, instance) if _clean(item, instance, shape.scalars) else None
+
+
+def _clean(item: Read, instance: models.Model, checked: Set[str]) -> bool:
+    """Run the model's field validators on ``checked`` fields (no queries) and reject the record with
+    these and the errors found while reading it, if any. False when rejected."""
+    meta = instance._meta
+    unreadable = {
+        f.name for f in meta.concrete_fields if f.name in item.sent and f.attname not in item.values
+    }
+    exclude = {f.name for f in meta.concrete_fields} - (checked - unreadable)
+    errors = dict(item.errors)
+    try:
+        instance.clean_fields(exclude=exclude)
+    except ValidationError as exc:
+        errors.update({item.sent.get(name, name): messages for name, messages in exc.message_dict.items()})
+    if errors:
+        item.reject(errors)
+        return False
+    return True
+
+
+def _check_foreign_keys(access: Access, writes: list[Write], reader: RecordReader) -> None:
+    """Every foreign key a create or update sets must point at a row the caller could pull (one query
+    per field), or at a row created earlier in this push; a user must be an active member of the
+    organization. The same message for every unusable target, so nothing is revealed about other rows."""
+    creating: dict[tuple[str, str], Read] = {}
+    deleting: set[tuple[str, str]] = set()
+    for decided in writes:
+        item = decided.item
+        if not item.pk_given:
+            continue
+        key = (item.label, pk_key(item.model, item.pk))
+        if isinstance(decided, Create) and item.open:
+            creating[key] = item
+        elif isinstance(decided, Delete):
+            deleting.add(key)
+    wanted: dict[models.ForeignKey[Any, Any], list[tuple[Read, Any]]] = defaultdict(list)
+    for decided in writes:
+        item = decided.item
+        if not item.open or isinstance(decided, Delete):
+            continue
+        for field in item.model._meta.concrete_fields:
+            if not isinstance(field, models.ForeignKey) or field.attname not in item.values:
+                continue
+            value = item.values[field.attname]
+            if value is None or (
+                isinstance(decided, Update) and getattr(decided.current, field.attname) == value
+            ):
+                continue
+            wanted[field].append((item, value))
+    for field, pairs in wanted.items():
+        target = field.related_model
+        target_field = field.target_field
+        valid = _valid_targets(access, field, reader.fk_target_kind(field), {value for _, value in pairs})
+        for item, value in pairs:
+            key = (target._meta.label, str(value)) if target_field.primary_key else ("", "")
+            if value in valid and key not in deleting:
+                continue
+            maker = creating.get(key)
+            if maker is not None and access.can(target, Action.PULL):
+                item.depends.append((maker, item.sent.get(field.name, field.name)))
+                continue
+            if item.open:
+                item.reject({item.sent.get(field.name, field.name): [v.NO_SUCH_ROW]})
+
+
+def _valid_targets(
+    access: Access, field: models.ForeignKey[Any, Any], kind: str | None, values: set[Any]
+) -> set[Any]:
+    target_attname = field.target_field.attname
+    if kind == "user":
+        return set(
+            Membership.objects.filter(
+                organization=access.organization,
+                is_active=True,
+                user__is_active=True,
+                **{f"user__{target_attname}__in": values},
+            ).values_list(f"user__{target_attname}", flat=True)
+        )
+    target = field.related_model
+    if kind == "synced" and access.can(target, Action.PULL):
+        return set(
+            access.rows(target)
+            .filter(**{f"{target_attname}__in": values})
+            .values_list(target_attname, flat=True)
+        )
+    return set()
+
+
+def _check_unique(writes: list[Write]) -> None:
+    by_model: dict[type[models.Model], dict[int, Write]] = defaultdict(dict)
+    for decided in writes:
+        if decided.item.open and not isinstance(decided, Delete):
+            by_model[decided.model][decided.item.index] = decided
+    for model, group in by_model.items():
+        conflicts = v.unique_conflicts(model, [(index, decided.instance) for index, decided in group.items()])
+        for index, errors in conflicts.items():
+            item = group[index].item
+            item.reject({item.sent.get(name, name): messages for name, messages in errors.items()})
+
+
+def _touch_metadata(access: Access, counts: dict[str, int]) -> None:
+    """Per organization and model: when it last synced and how many records moved (2 + 1/model queries)."""
+    labels = sorted(label for label, count in counts.items() if count)
+    if not labels:
+        return
+    now = timezone.now()
+    organization = access.organization
+    SyncMetadata.objects.bulk_create(
+        [
+            SyncMetadata(organization=organization, model_name=label, last_sync=now, total_synced=0)
+            for label in labels
+        ],
+        ignore_conflicts=True,
+    )
+    for label in labels:
+        SyncMetadata.objects.filter(organization=organization, model_name=label).update(
+            last_sync=now, total_synced=F("total_synced") + counts[label]
+        )

@@ -1,0 +1,96 @@
+"""Async pushes (``"async": true``): the request stores a SyncJob and queues it; the Huey consumer runs
+it (``bulk_sync_operation`` in sbsync/tasks.py) exactly like a synchronous push, and keeps the answer.
+
+A job moves ``queued`` → ``running`` → ``done`` (with the status code and body the push would have
+answered, 4xx included) or ``failed`` (the push raised; the error is in the server log). Only the user who
+queued a job can read it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.utils import timezone
+
+from sbsync.access import Access, access_for
+from sbsync.enums import JobStatus
+from sbsync.errors import ProtocolError, error_body
+from sbsync.models import SyncJob
+from sbsync.sync.push.envelope import PushEnvelope, parse_envelope
+from sbsync.sync.push.serve import PushAnswer, serve_push
+
+logger = logging.getLogger("sbsync.sync")
+FAILED_MESSAGE = "The push could not be run; the server log has the details."
+
+
+def create_push_job(*, access: Access, envelope: PushEnvelope, idempotency_key: str | None) -> SyncJob:
+    """Store a queued job for ``envelope`` (the key goes in as ``batch_id``). Side effect: one insert.
+    The caller enqueues it once the transaction commits."""
+    payload = {k: val for k, val in envelope.body.items() if k not in ("async", "organization")}
+    if idempotency_key is not None:
+        payload["batch_id"] = idempotency_key
+    return SyncJob.objects.create(user=access.user, organization=access.organization, payload=payload)
+
+
+def job_for_user(user: Any, code: str) -> SyncJob | None:
+    """The job ``code`` of ``user``; None for another user's job, an unknown or a malformed code."""
+    try:
+        parsed = uuid.UUID(str(code))
+    except ValueError:
+        return None
+    return SyncJob.objects.for_user(user).filter(code=parsed).first()
+
+
+def describe_job(job: SyncJob) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "job": str(job.code),
+        "status": job.status,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+    if job.status == JobStatus.DONE:
+        data.update(status_code=job.status_code, result=job.result)
+    elif job.status == JobStatus.FAILED:
+        data["error"] = job.error
+    return data
+
+
+def run_push_job(*, job_id: int) -> str | None:
+    """Run a queued job. Returns its final status, or None when it is gone or already taken.
+
+    Side effects: the job row (status, times, answer); those of ``serve_push``.
+    """
+    # Compare-and-set: a job delivered twice runs once.
+    if not SyncJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_at=timezone.now()
+    ):
+        return None
+    job = SyncJob.objects.select_related("user", "organization").get(pk=job_id)
+    try:
+        answer = _answer(job)
+    except Exception:
+        logger.exception("Async push job %s failed", job.code)
+        SyncJob.objects.filter(pk=job_id).update(
+            status=JobStatus.FAILED, error=FAILED_MESSAGE, finished_at=timezone.now()
+        )
+        return JobStatus.FAILED
+    SyncJob.objects.filter(pk=job_id).update(
+        status=JobStatus.DONE, status_code=answer.status_code, result=answer.body, finished_at=timezone.now()
+    )
+    return JobStatus.DONE
+
+
+def _answer(job: SyncJob) -> PushAnswer:
+    access = access_for(job.user, job.organization)
+    if access is None:
+        return PushAnswer(
+            403, error_body("not_a_member", "You are no longer an active member of this organization.")
+        )
+    try:
+        envelope = parse_envelope(job.payload)
+    except ProtocolError as exc:  # the limits may have changed since the job was queued
+        return PushAnswer(exc.status, exc.body())
+    return serve_push(access=access, envelope=envelope, idempotency_key=envelope.batch_id)
