@@ -59,7 +59,9 @@ def test_body_at_the_depth_limit_is_read(trio):
     )
 
     assert response.status_code == 400
-    assert response.json()["errors"] == {"batch_size": ["batch_size must be a whole number between 1 and 1000."]}
+    assert response.json()["errors"] == {
+        "batch_size": ["batch_size must be a whole number between 1 and 1000."]
+    }
 
 
 @pytest.mark.parametrize("path", ["push/", "pull/", "auth/token/"])

@@ -23,10 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from django.core import signing
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from sbsync.errors import ProtocolError
+from sbsync.timestamps import OUT_OF_RANGE, as_utc
 
 PREFIX = "c:"
 SALT = "sbsync.cursor"
@@ -126,7 +126,15 @@ def parse_timestamp(text: str, model_label: str) -> datetime:
             f"The start of {model_label} must be null, a cursor or an ISO-8601 timestamp like "
             f"2024-01-14T10:00:00Z; {text[:80]!r} is none of them.",
         )
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    try:
+        return as_utc(moment)
+    except ValueError:
+        raise start_error(
+            400,
+            "validation_error",
+            model_label,
+            f"The start of {model_label} is {OUT_OF_RANGE}: {text[:80]!r}.",
+        ) from None
 
 
 def parse_start(value: str | None, model_label: str) -> Cursor | datetime | None:
