@@ -44,18 +44,21 @@ def test_small_integer_range_is_the_types_on_every_database(trio, api, age, ok):
         assert response.json()["results"][0]["status"] == "created"
     else:
         assert response.status_code == 400
-        assert response.json()["errors"] == {"data.0.age": ["Give a whole number between 0 and 32767."]}
+        assert response.json()["errors"]["data.0.age"][0] in (
+            "Ensure this value is less than or equal to 32767.",
+            "Ensure this value is greater than or equal to 0.",
+        )
         assert Customer.objects.count() == 0
 
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        (models.IntegerField(), 2**31, "Give a whole number between -2147483648 and 2147483647."),
+        (models.IntegerField(), 2**31, "Ensure this value is less than or equal to 2147483647."),
         (
             models.BigIntegerField(),
             2**63,
-            "Give a whole number between -9223372036854775808 and 9223372036854775807.",
+            "Ensure this value is less than or equal to 9223372036854775807.",
         ),
         (
             models.DateTimeField(),

@@ -11,7 +11,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_check_deploy_in_production_mode_reports_no_error(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    # As production runs it: no test-only variables (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="sbsync.demo.settings",
         SBSYNC_DATA_DIR=str(tmp_path),

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
@@ -131,8 +132,10 @@ def _to_python(field: models.Field[Any, Any], value: Any) -> Any:
         # The type's own range, as PostgreSQL enforces it: SQLite would store any 64-bit integer, so the
         # same record would get another answer there.
         low, high = BaseDatabaseOperations.integer_field_ranges.get(field.get_internal_type(), (None, None))
-        if (low is not None and converted < low) or (high is not None and converted > high):
-            raise ValidationError(f"Give a whole number between {low} and {high}.")
+        if low is not None:
+            MinValueValidator(low)(converted)
+        if high is not None:
+            MaxValueValidator(high)(converted)
     return converted
 
 
