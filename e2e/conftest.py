@@ -2,7 +2,9 @@
 
 Playwright cannot download browsers here, so Chromium is launched by path. Every page is watched: a
 console error, an uncaught page error, or a request to anything but the live server fails the test.
-Screenshots of each page land in e2e/screenshots/ (not committed) for a person to look at.
+Screenshots of each page land in test-artifacts/screenshots/ (not committed) for a person to look at.
+``axe(page)`` runs axe-core (the npm package in e2e/axe/, installed by ``npm ci --prefix e2e/axe``) on
+the page and returns its serious and critical violations.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from playwright.sync_api import Page
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("SBSYNC_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+SCREENSHOTS = Path(__file__).parent.parent / "test-artifacts" / "screenshots"
+AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +68,8 @@ def watched_page(page: Page, live_server) -> Iterator[Page]:
 
 @pytest.fixture
 def screenshot(request):
-    """``screenshot(page, "name")`` saves a full-page PNG under e2e/screenshots/."""
-    SCREENSHOTS.mkdir(exist_ok=True)
+    """``screenshot(page, "name")`` saves a full-page PNG under test-artifacts/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(page: Page, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
@@ -74,3 +77,32 @@ def screenshot(request):
         return path
 
     return take
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.exists():
+        pytest.fail(f"axe-core not found at {AXE}: run npm ci --prefix e2e/axe")
+    return AXE.read_text()
+
+
+@pytest.fixture
+def axe(axe_source):
+    """``axe(page)``: the serious and critical accessibility violations of the page as it is now, each as
+    "rule: target, ..." (axe-core is evaluated through the DevTools protocol, which the page's CSP allows,
+    and is never served by the application)."""
+
+    def check(page: Page) -> list[str]:
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.evaluate(axe_source)
+        result = page.evaluate(
+            "() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map("
+            "v => ({id: v.id, impact: v.impact, targets: v.nodes.map(n => n.target.join(' '))})))"
+        )
+        return [
+            f"{v['id']} ({v['impact']}): {', '.join(v['targets'][:5])}"
+            for v in result
+            if v["impact"] in ("serious", "critical")
+        ]
+
+    return check

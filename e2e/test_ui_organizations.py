@@ -102,7 +102,8 @@ def test_token_issued_for_a_new_member_works_on_the_api(watched_page: Page, live
     page = watched_page
     create_organization_with_member(page, live_server)
     page.goto(f"{live_server.url}{CONFIG}permissions/?organization=initech")
-    page.get_by_role("button", name="Grant every permission on shop.Customer to every group").click()
+    page.get_by_role("button", name="Grant every permission on shop.Customer to every group shown").click()
+    page.locator("#matrix-confirm-apply").click()
     settled(page)
     token = issue_token(page)
     headers = {

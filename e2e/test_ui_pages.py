@@ -1,11 +1,13 @@
-"""Every page of the staff UI at phone and desktop width: it renders without console errors or
-outside requests, nothing overflows the viewport sideways, and a screenshot is saved for a person."""
+"""Every page of the staff UI at phone and desktop width: it renders without console errors (CSP
+violations included) or outside requests, nothing overflows the viewport sideways, axe-core finds no
+serious or critical violation, and a screenshot is saved for a person."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -87,23 +89,54 @@ def demo(transactional_db):
     return acme
 
 
+def overflow_of(page: Page) -> int:
+    return page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
 @pytest.mark.parametrize("width", [1440, 375])
-def test_every_page_renders_cleanly_at_this_width(watched_page: Page, live_server, screenshot, demo, width):
+def test_every_page_renders_cleanly_at_this_width(
+    watched_page: Page, live_server, screenshot, axe, demo, width
+):
     page = watched_page
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(f"{live_server.url}{CONFIG}login/")
+    assert axe(page) == []
     screenshot(page, f"login-{width}")
     sign_in(page, live_server)
     detail = page.locator("#dashboard-live .activity a").first.get_attribute("href")
 
     for name, path in PAGES:
-        page.goto(f"{live_server.url}{detail if path is None else CONFIG + path}")
+        response = page.goto(f"{live_server.url}{detail if path is None else CONFIG + path}")
         expect(page.locator("h1")).to_be_visible()
-        overflow = page.evaluate(
-            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"{name} is {overflow}px wider than the {width}px viewport"
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        assert overflow_of(page) <= 0, f"{name} is {overflow_of(page)}px wider than the {width}px viewport"
+        assert axe(page) == [], name
         screenshot(page, f"{name}-{width}")
+
+
+@pytest.mark.parametrize("width", [1440, 375])
+def test_the_403_page_is_the_uis_own_and_accessible(
+    page: Page, live_server, screenshot, axe, transactional_db, width
+):
+    member = make_user(username="member")
+    client = Client()
+    client.force_login(member)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.set_viewport_size({"width": width, "height": 900})
+
+    response = page.goto(f"{live_server.url}{CONFIG}permissions/")
+
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("this page needs a staff account")
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.get_by_role("link", name="Go back")).to_be_visible()
+    assert axe(page) == []
+    screenshot(page, f"403-{width}")
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(f"{live_server.url}{CONFIG}login/")
 
 
 def test_keyboard_users_can_skip_to_the_content_and_reach_the_navigation(

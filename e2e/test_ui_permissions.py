@@ -103,13 +103,16 @@ def test_selecting_a_whole_column_grants_it_on_every_model(watched_page: Page, l
     sign_in(page, live_server, next_path=f"{CONFIG}permissions/?organization=acme")
 
     page.get_by_role("button", name="Grant pull on every model to Sales").click()
+    expect(page.locator("#matrix-confirm")).to_contain_text("Grant 4 permissions in Acme?")
+    expect(page.get_by_role("button", name="Grant 4")).to_be_focused()
+    page.keyboard.press("Enter")
     settled(page)
 
     for model in ("shop.Customer", "shop.Order", "shop.Product", "shop.Report"):
         expect(box(page, sales, model, "pull")).to_be_checked()
     for model in ("shop.Customer", "shop.Order", "shop.Report"):
         expect(box(page, sales, model, "push")).not_to_be_checked()
-    expect(page.locator("#matrix-status")).to_have_text("Granted 4 permissions in Acme.")
+    expect(page.locator("#matrix-status")).to_contain_text("Granted 4 permissions in Acme (Sales 4).")
     pulls = ModelPermission.objects.filter(organization=organization, group=sales).values_list(
         "model_label", "can_pull", "can_push"
     )
@@ -122,6 +125,7 @@ def test_selecting_a_whole_column_grants_it_on_every_model(watched_page: Page, l
     screenshot(page, "permissions-column")
 
     page.get_by_role("button", name="Revoke pull on every model from Sales").click()
+    page.get_by_role("button", name="Revoke 4").click()
     settled(page)
 
     expect(box(page, sales, "shop.Report", "pull")).not_to_be_checked()
@@ -147,9 +151,9 @@ def test_a_permission_change_appears_in_the_audit_trail_with_its_diff(
     first = page.locator("#audit-table tbody tr").first
     expect(first).to_contain_text("staffer")
     expect(first).to_contain_text("Sales: shop.Order in Acme")
-    expect(first.locator(".diff li")).to_have_text("can_delete: no → yes")
+    expect(first.locator(".diff li")).to_have_text("can delete: no → yes")
     expect(page).to_have_url(
-        f"{live_server.url}{CONFIG}audit-trails/?model=modelpermission&user=&action=&history_date_after=&history_date_before="
+        f"{live_server.url}{CONFIG}audit-trails/?model=modelpermission&user=&action=&history_date_after=&history_date_before=&object="
     )
     screenshot(page, "audit-after-permission-change")
 

@@ -49,11 +49,20 @@ def test_matrix_saves_with_the_save_button(plain_page: Page, live_server):
     assert (row.can_pull, row.can_read, row.can_push) == (True, True, False)
     expect(page.get_by_role("checkbox", name="Sales: pull shop.Order")).to_be_checked()
 
-    page.get_by_role("button", name="Revoke every permission on shop.Order from every group").click()
+    page.get_by_role("button", name="Revoke every permission on shop.Order from every group shown").click()
+    expect(page.locator("#matrix-confirm")).to_contain_text("Revoke 2 permissions in Acme?")
+    row.refresh_from_db()
+    assert (row.can_pull, row.can_read) == (True, True)
+    page.get_by_role("button", name="Revoke 2").click()
 
-    expect(page.locator("#messages")).to_have_text(re.compile("Revoked 2 permissions in Acme."))
+    expect(page.locator("#matrix-status")).to_contain_text("Revoked 2 permissions in Acme (Sales 2).")
     row.refresh_from_db()
     assert (row.can_pull, row.can_read) == (False, False)
+    page.get_by_role("button", name="Undo").click()
+
+    expect(page.locator("#matrix-status")).to_contain_text("Undone: 2 permissions set back in Acme.")
+    row.refresh_from_db()
+    assert (row.can_pull, row.can_read) == (True, True)
 
 
 def test_list_filters_submit_as_plain_forms(plain_page: Page, live_server):

@@ -22,6 +22,7 @@ def sign_in(page: Page, live_server, *, next_path: str = CONFIG) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{live_server.url}{next_path}")
+    page.wait_for_load_state()  # the page's deferred scripts have run
 
 
 def settled(page: Page) -> None:

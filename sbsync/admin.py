@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 from knox.models import AuthToken
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -25,9 +27,15 @@ from sbsync.models import (
     UserSyncMetadata,
 )
 
+# "View on site" of a change page opens the same object in the staff UI (sbsync/docs/ui.md), which links
+# back here.
+
 
 @admin.register(Organization)
 class OrganizationAdmin(SimpleHistoryAdmin):
+    def view_on_site(self, obj: Organization) -> str:
+        return reverse("sbsync:organization-detail", args=[obj.slug])
+
     list_display = ["name", "slug", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
@@ -46,6 +54,10 @@ class MembershipAdmin(SimpleHistoryAdmin):
 
 @admin.register(ModelPermission)
 class ModelPermissionAdmin(SimpleHistoryAdmin):
+    def view_on_site(self, obj: ModelPermission) -> str:
+        query = urlencode({"organization": obj.organization.slug, "groups": obj.group_id})
+        return f"{reverse('sbsync:permission-matrix')}?{query}"
+
     list_display = [
         "organization",
         "group",
@@ -64,6 +76,9 @@ class ModelPermissionAdmin(SimpleHistoryAdmin):
 
 @admin.register(DataFilter)
 class DataFilterAdmin(SimpleHistoryAdmin):
+    def view_on_site(self, obj: DataFilter) -> str:
+        return reverse("sbsync:data-filter-edit", args=[obj.pk])
+
     list_display = ["name", "organization", "group", "model_label", "is_active"]
     list_filter = ["organization", "group", "is_active"]
     list_select_related = ["organization", "group"]
@@ -77,6 +92,9 @@ class DiscoveryConfigAdmin(SimpleHistoryAdmin):
 
 @admin.register(SyncLog)
 class SyncLogAdmin(admin.ModelAdmin):
+    def view_on_site(self, obj: SyncLog) -> str:
+        return reverse("sbsync:sync-log-detail", args=[obj.code])
+
     list_display = [
         "timestamp",
         "operation",

@@ -43,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "TOMBSTONE_RETENTION_DAYS": 90,
     "IDEMPOTENCY_TTL": timedelta(hours=24),
     "METRICS_RETENTION_DAYS": 90,
+    # WatermelonDB clients (docs/watermelon.md): table names by model label, records in one pull.
+    "WATERMELON_TABLES": {},
+    "WATERMELON_MAX_PULL_RECORDS": 10000,
     # Cache alias used for permissions and discovery (invalidated through the database; see access.py).
     "CACHE_ALIAS": "default",
 }
@@ -71,6 +74,7 @@ IntSetting = Literal[
     "MAX_PULL_BATCH",
     "DEFAULT_PULL_BATCH",
     "MAX_BODY_BYTES",
+    "WATERMELON_MAX_PULL_RECORDS",
 ]
 RetentionSetting = Literal["LOG_RETENTION_DAYS", "TOMBSTONE_RETENTION_DAYS", "METRICS_RETENTION_DAYS"]
 StrSetting = Literal["TENANT_FIELD", "CACHE_ALIAS"]
@@ -98,6 +102,8 @@ def get(name: DurationSetting) -> timedelta | int | float: ...
 def get(name: Literal["READ_ONLY_FIELDS"]) -> dict[str, list[str]]: ...
 @overload
 def get(name: Literal["LOG_DIR"]) -> str | Path: ...
+@overload
+def get(name: Literal["WATERMELON_TABLES"]) -> dict[str, str]: ...
 def get(name: str) -> Any:
     """The effective value of one SBSYNC setting, typed by its name."""
     return raw(name)
@@ -185,7 +191,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         for k, v in read_only.items()
     ):
         errors.append(_error("READ_ONLY_FIELDS", "must map model labels to lists of field names.", 8))
-    for name in ("MAX_PUSH_RECORDS", "MAX_PULL_BATCH", "DEFAULT_PULL_BATCH", "MAX_BODY_BYTES"):
+    for name in (
+        "MAX_PUSH_RECORDS",
+        "MAX_PULL_BATCH",
+        "DEFAULT_PULL_BATCH",
+        "MAX_BODY_BYTES",
+        "WATERMELON_MAX_PULL_RECORDS",
+    ):
         if not _is_int(raw(name), 1):
             errors.append(_error(name, "must be a positive integer.", 9))
     default_batch, max_batch = raw("DEFAULT_PULL_BATCH"), raw("MAX_PULL_BATCH")
@@ -204,8 +216,47 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         )
     if not isinstance(raw("LOG_DIR"), (str, Path)) or not str(raw("LOG_DIR")):
         errors.append(_error("LOG_DIR", "must be a directory path.", 14))
+    errors.extend(_check_watermelon_tables(raw("WATERMELON_TABLES")))
     if raw("CACHE_ALIAS") not in settings.CACHES:
         errors.append(_error("CACHE_ALIAS", f"names {raw('CACHE_ALIAS')!r}, which is not in CACHES.", 15))
+    return errors
+
+
+WATERMELON_TABLE_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# Names WatermelonDB reserves or refuses, and the keys of a WatermelonDB push body.
+WATERMELON_RESERVED = frozenset({"id", "_changed", "_status", "local_storage", "changes", "lastpulledat"})
+
+
+def _check_watermelon_tables(value: Any) -> list[CheckMessage]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and LABEL_RE.match(k) and isinstance(v, str) for k, v in value.items()
+    ):
+        return [_error("WATERMELON_TABLES", "must map model labels to table names.", 16)]
+    errors: list[CheckMessage] = []
+    for label, name in value.items():
+        if (
+            not WATERMELON_TABLE_RE.match(name)
+            or name.startswith("__")
+            or name.lower() in WATERMELON_RESERVED
+        ):
+            errors.append(
+                _error(
+                    "WATERMELON_TABLES",
+                    f"names {label!r} {name!r}: a table name is letters, digits and underscores, "
+                    "starts with a letter or one underscore, and is not a name WatermelonDB reserves.",
+                    16,
+                )
+            )
+    configured = {label.lower() for label in value}
+    names = [name.lower() for name in value.values()]
+    # A model left with its default name (<app_label>_<model_name>) must not meet a configured one.
+    names += [
+        f"{model._meta.app_label}_{model._meta.model_name}".lower()
+        for model in apps.get_models()
+        if model._meta.label_lower not in configured
+    ]
+    for name in sorted({n.lower() for n in value.values() if names.count(n.lower()) > 1}):
+        errors.append(_error("WATERMELON_TABLES", f"gives the table name {name!r} to several models.", 16))
     return errors
 
 
@@ -231,6 +282,20 @@ def check_labels_exist(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
 
 
 @register(Tags.security)
+def check_csp_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The staff UI's views attach a Content-Security-Policy; only django-csp's middleware sends it."""
+    if "csp.middleware.CSPMiddleware" in settings.MIDDLEWARE:
+        return []
+    return [
+        Warning(
+            "The sbsync staff UI sends a Content-Security-Policy through django-csp: add "
+            "'csp.middleware.CSPMiddleware' to MIDDLEWARE.",
+            id="sbsync.W002",
+        )
+    ]
+
+
+@register(Tags.security)
 def check_lockout(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Logins are protected by django-axes only when the project installed it (README, 'Add sbsync')."""
     backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", []))
@@ -241,7 +306,7 @@ def check_lockout(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 "the admin's login can be tried without limit.",
                 hint="Add 'axes' to INSTALLED_APPS and 'axes.backends.AxesStandaloneBackend' first in "
                 "AUTHENTICATION_BACKENDS (README, 'Add sbsync').",
-                id="sbsync.W002",
+                id="sbsync.W004",
             )
         ]
     if getattr(settings, "AXES_HANDLER", None) != "sbsync.lockout_handler.AtomicCacheHandler":
@@ -250,7 +315,7 @@ def check_lockout(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 "Concurrent login attempts can get more password checks than AXES_FAILURE_LIMIT: axes' own "
                 "handlers check the count before counting.",
                 hint="Set AXES_HANDLER = 'sbsync.lockout_handler.AtomicCacheHandler'.",
-                id="sbsync.W003",
+                id="sbsync.W005",
             )
         ]
     return []

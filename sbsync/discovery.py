@@ -27,6 +27,7 @@ from sbsync.models import DiscoveryConfig, Organization
 EXCLUDED_APPS = frozenset(
     {
         "sbsync",
+        "sbsync.benchmark.bare",
         "rest_framework",
         "rest_framework.authtoken",
         "knox",

@@ -43,9 +43,9 @@ class FilterOperator(models.TextChoices):
     ENDSWITH = "endswith", "ends with"
     IN = "in", "is one of"
     GT = "gt", "greater than"
-    GTE = "gte", "greater than or equal"
+    GTE = "gte", "at least"
     LT = "lt", "less than"
-    LTE = "lte", "less than or equal"
+    LTE = "lte", "at most"
     ISNULL = "isnull", "is empty"
 
 

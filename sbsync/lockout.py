@@ -21,7 +21,7 @@ The project's settings (the demo's, and README "Add sbsync"):
     AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 
 This module holds what views need, and imports axes only once a login was locked out, so a project
-without axes still runs (``manage.py check`` warns it, sbsync.W002).
+without axes still runs (``manage.py check`` warns it, sbsync.W004).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ task                       schedule                effect
 =========================  ======================  =====================================================
 cleanup_old_sync_logs      daily 03:00             sync logs past LOG_RETENTION_DAYS, day log files past 30 days,
                                                    metrics and analyses past METRICS_RETENTION_DAYS
-compact_old_tombstones     daily 03:30             tombstones past TOMBSTONE_RETENTION_DAYS
+compact_old_tombstones     daily 03:30             tombstones past TOMBSTONE_RETENTION_DAYS, and WatermelonDB
+                                                   checkpoints as old
 generate_sync_report       daily 00:30             yesterday's statistics per organization and model
 optimize_database_tables   Sundays 04:00           ANALYZE and VACUUM of sbsync's and synced tables
 cache_warmup               every 5 minutes         permissions, filters and discovery into the cache
@@ -34,6 +35,7 @@ from sbsync import access
 from sbsync.monitoring import maintenance, performance, reports
 from sbsync.sync.changes.index import compact_tombstones
 from sbsync.sync.push.jobs import run_push_job
+from sbsync.sync.watermelon.timestamps import purge_checkpoints
 
 logger = logging.getLogger("sbsync.tasks")
 
@@ -60,10 +62,13 @@ def cleanup_old_sync_logs() -> dict[str, Any]:
 @db_periodic_task(crontab(minute="30", hour="3"))
 @lock_task("sbsync-compact-old-tombstones")
 def compact_old_tombstones() -> int:
-    removed = compact_tombstones(
-        older_than=maintenance.retention_cutoff("TOMBSTONE_RETENTION_DAYS", now=timezone.now())
+    cutoff = maintenance.retention_cutoff("TOMBSTONE_RETENTION_DAYS", now=timezone.now())
+    removed = compact_tombstones(older_than=cutoff)
+    # WatermelonDB checkpoints share the horizon: older positions would be refused anyway.
+    checkpoints = purge_checkpoints(older_than=cutoff)
+    logger.info(
+        "compact_old_tombstones: removed %d tombstones and %d WatermelonDB checkpoints", removed, checkpoints
     )
-    logger.info("compact_old_tombstones: removed %d tombstones", removed)
     return removed
 
 

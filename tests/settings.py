@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from sbsync.demo.settings import *  # noqa: F403
-from sbsync.demo.settings import DATABASES, SBSYNC
+from sbsync.demo.settings import DATABASES, INSTALLED_APPS, ROOT_URLCONF, SBSYNC
 
 if os.environ.get("SBSYNC_TEST_DB"):
     # Lets several checkouts run their suites against one PostgreSQL server at once.
@@ -32,3 +32,8 @@ STORAGES = {
 STATIC_ROOT = Path(tempfile.gettempdir()) / "sbsync-test-static"
 STATIC_ROOT.mkdir(exist_ok=True)
 DEBUG = False
+
+# The benchmark's bare baseline, as its settings install it (sbsync/benchmark/settings.py), so its tests
+# and mypy see the model; tests that serve it switch ROOT_URLCONF to sbsync.benchmark.urls.
+INSTALLED_APPS = [*INSTALLED_APPS, "sbsync.benchmark.bare"]
+BENCHMARK_BASE_URLCONF = ROOT_URLCONF

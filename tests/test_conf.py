@@ -70,7 +70,7 @@ def test_demo_settings_lock_logins_out_atomically():
 def test_logins_without_the_lockout_backend_are_a_warning(settings):
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 
-    assert [m.id for m in conf.check_lockout()] == ["sbsync.W002"]
+    assert [m.id for m in conf.check_lockout()] == ["sbsync.W004"]
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def axes_handler_rebuilt():
 def test_axes_with_a_check_then_count_handler_is_a_warning(axes_handler_rebuilt, settings):
     settings.AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 
-    assert [m.id for m in conf.check_lockout()] == ["sbsync.W003"]
+    assert [m.id for m in conf.check_lockout()] == ["sbsync.W005"]
 
 
 def test_unknown_model_label_is_a_warning_not_an_error(settings):

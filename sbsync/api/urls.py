@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sbsync.api import auth, discovery, health, performance, pull, push, schema
+from sbsync.api import auth, discovery, health, performance, pull, push, schema, watermelon
 from sbsync.api.fallback import read_only
 
 urlpatterns = [
@@ -15,6 +15,8 @@ urlpatterns = [
     path("jobs/<str:code>/", push.job_status, name="push-job"),
     path("pull/", pull.pull, name="pull"),
     path("models/", discovery.list_models, name="models"),
+    path("watermelon/", watermelon.sync, name="watermelon"),
+    path("watermelon/schema/", watermelon.schema, name="watermelon-schema"),
     path("health/", health.health, name="health"),
     path("performance/", performance.performance, name="performance"),
     path("schema/", read_only(schema.schema_view), name="api-schema"),

@@ -9,6 +9,7 @@ from sbsync.models.logs import PerformanceMetrics, SyncLog, SyncMetadata, UserSy
 from sbsync.models.reports import PerformanceAnalysis, SyncReport
 from sbsync.models.tenancy import Membership, Organization
 from sbsync.models.tokens import ServiceToken
+from sbsync.models.watermelon import WatermelonCheckpoint
 
 __all__ = [
     "SHARED_SCOPE",
@@ -31,4 +32,5 @@ __all__ = [
     "SyncReport",
     "TrackedModel",
     "UserSyncMetadata",
+    "WatermelonCheckpoint",
 ]

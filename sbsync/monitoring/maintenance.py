@@ -21,6 +21,7 @@ from sbsync.models import IdempotencyRecord, PerformanceAnalysis, PerformanceMet
 from sbsync.monitoring.audit import keeps_history
 from sbsync.sync.activity import LOG_FILE_DAYS, day_log_files
 from sbsync.sync.changes.index import compact_tombstones
+from sbsync.sync.watermelon.timestamps import purge_checkpoints
 
 
 @dataclass(frozen=True)
@@ -101,17 +102,20 @@ def purge_expired(*, now: datetime) -> Purge:
 
 def cleanup_all(*, now: datetime) -> dict[str, int]:
     """Everything past its retention at ``now``: sync logs (LOG_RETENTION_DAYS) and day log files (30 days),
-    metrics and analyses (METRICS_RETENTION_DAYS), tombstones (TOMBSTONE_RETENTION_DAYS), and what
-    ``purge_expired`` removes. Returns how many of each were deleted."""
+    metrics and analyses (METRICS_RETENTION_DAYS), tombstones and WatermelonDB checkpoints
+    (TOMBSTONE_RETENTION_DAYS), and what ``purge_expired`` removes. Returns how many of each were deleted."""
     logs = cleanup_sync_logs(before=retention_cutoff("LOG_RETENTION_DAYS", now=now))
     metrics = cleanup_metrics(before=retention_cutoff("METRICS_RETENTION_DAYS", now=now))
-    tombstones = compact_tombstones(older_than=retention_cutoff("TOMBSTONE_RETENTION_DAYS", now=now))
+    tombstone_cutoff = retention_cutoff("TOMBSTONE_RETENTION_DAYS", now=now)
+    tombstones = compact_tombstones(older_than=tombstone_cutoff)
+    checkpoints = purge_checkpoints(older_than=tombstone_cutoff)
     purged = purge_expired(now=now)
     return {
         "sync_logs": logs.rows,
         "log_files": len(logs.files),
         "metrics": metrics,
         "tombstones": tombstones,
+        "watermelon_checkpoints": checkpoints,
         **asdict(purged),
     }
 

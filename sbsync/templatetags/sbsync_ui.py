@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django import template
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
 
 from sbsync.ui.charts import format_value
 
@@ -45,6 +47,17 @@ def pretty_json(value: Any) -> str:
 
 
 @register.filter
-def seconds(value: float | None) -> str:
-    """A duration in seconds, shown in ms below one second, as the charts' axes show it."""
+def ms(value: float | None) -> str:
+    """A duration stored in seconds, shown in milliseconds, as everywhere in the UI."""
     return "–" if value is None else format_value(value, "s")
+
+
+@register.simple_tag
+def admin_url(name: str, *args: Any, **query: Any) -> str:
+    """The Django admin's page ``admin:<name>`` (keyword arguments become its query string), or "" when
+    the project has no admin, so a link to it is left out rather than broken."""
+    try:
+        url = reverse(f"admin:{name}", args=args)
+    except NoReverseMatch:
+        return ""
+    return f"{url}?{urlencode(query)}" if query else url

@@ -31,7 +31,7 @@ AUDITED: tuple[type[models.Model], ...] = (
     DiscoveryConfig,
 )
 KINDS: dict[str, type[models.Model]] = {model._meta.model_name: model for model in AUDITED}  # type: ignore[misc]
-ROW_FIELDS = ("kind", "history_id", "history_date", "history_type", "history_user__username")
+ROW_FIELDS = ("kind", "history_id", "id", "history_date", "history_type", "history_user__username")
 SKIPPED_FIELDS = {"id", "created_at", "updated_at"}
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 CHUNK = 500
@@ -182,15 +182,19 @@ def describe(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, int], Detail]:
 def _changes(
     record: Any, before: Any, fields: list[models.Field[Any, Any]], names: dict[str, dict[Any, str]]
 ) -> list[Change]:
-    if record.history_type == "-":
-        return []
     changes = []
     for f in fields:
+        name = str(f.verbose_name)
         after_value = _value(record, f, names)
+        if record.history_type == "-":
+            # A deleted record's history row holds its last values: show them as what was removed.
+            if after_value:
+                changes.append(Change(name, after_value, ""))
+            continue
         before_value = _value(before, f, names) if before is not None else ""
         if record.history_type == "+" and before is None:
             if after_value:
-                changes.append(Change(f.name, "", after_value))
+                changes.append(Change(name, "", after_value))
         elif after_value != before_value:
-            changes.append(Change(f.name, before_value, after_value))
+            changes.append(Change(name, before_value, after_value))
     return changes

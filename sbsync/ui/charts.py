@@ -55,7 +55,9 @@ def nice_ceiling(value: float) -> float:
 
 def format_value(value: float, unit: str) -> str:
     if unit == "s":
-        return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+        # Durations are stored in seconds and shown in one unit everywhere: milliseconds.
+        milliseconds = value * 1000
+        return f"{milliseconds:,.1f} ms" if milliseconds < 10 else f"{milliseconds:,.0f} ms"
     if value >= 10_000:
         return f"{value / 1000:.0f}k"
     if value >= 100 or value == int(value):

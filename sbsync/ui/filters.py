@@ -65,7 +65,7 @@ def date_range(label: str) -> django_filters.DateFromToRangeFilter:
 
 
 class SyncLogFilter(django_filters.FilterSet):
-    user = django_filters.CharFilter(field_name="user__username", lookup_expr="iexact", label="User")
+    user = django_filters.CharFilter(field_name="user__username", lookup_expr="icontains", label="User")
     organization = organization_choice()
     operation = django_filters.ChoiceFilter(choices=Operation.choices, empty_label="Any")
     status = django_filters.ChoiceFilter(choices=LogStatus.choices, empty_label="Any")
@@ -105,7 +105,9 @@ class AuditFilter(django_filters.FilterSet):
     model = django_filters.ChoiceFilter(
         label="Model", choices=audit.kind_choices, method="filter_model", empty_label="Any"
     )
-    user = django_filters.CharFilter(field_name="history_user__username", lookup_expr="iexact", label="User")
+    user = django_filters.CharFilter(
+        field_name="history_user__username", lookup_expr="icontains", label="User"
+    )
     action = django_filters.ChoiceFilter(
         field_name="history_type",
         label="Action",
@@ -113,6 +115,8 @@ class AuditFilter(django_filters.FilterSet):
         choices=[(code, name.capitalize()) for code, name in audit.ACTIONS.items()],
     )
     history_date = date_range("Date")
+    # The history of one object (with ``model``): each row of the table links to it.
+    object = django_filters.NumberFilter(field_name="id", label="Object id")
 
     def filter_model(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset if queryset.model.instance_type._meta.model_name == value else queryset.none()
@@ -127,9 +131,12 @@ class OrganizationFilter(django_filters.FilterSet):
 
 
 class ServiceTokenFilter(django_filters.FilterSet):
-    user = django_filters.CharFilter(field_name="user__username", lookup_expr="iexact", label="User")
+    user = django_filters.CharFilter(field_name="user__username", lookup_expr="icontains", label="User")
     name = django_filters.CharFilter(lookup_expr="icontains")
-    live = yes_no("Not revoked")
+    live = django_filters.BooleanFilter(
+        label="Status",
+        widget=forms.Select(choices=[("", "All"), ("true", "Active"), ("false", "Revoked")]),
+    )
 
     class Meta:
         model = ServiceToken

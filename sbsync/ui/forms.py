@@ -3,6 +3,7 @@ re-renders the form with its errors (never a 500, never a partial write)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, cast
 
@@ -11,12 +12,13 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import models
 
 from sbsync import discovery
 from sbsync.conditions import validate_condition
 from sbsync.enums import ACTIONS, FilterOperator
 from sbsync.models import DataFilter, DiscoveryConfig, Membership, Organization
+from sbsync.provisioning import AlreadyMember, SetupError, add_member
 from sbsync.service_tokens import may_issue_for
 from sbsync.ui.matrix import Cell
 
@@ -36,19 +38,39 @@ class OrganizationField(forms.ModelChoiceField):  # type: ignore[type-arg]
 
 
 class OrganizationSelectForm(forms.Form):
-    """Which organization a page shows, chosen among ``organizations`` (already loaded by the view)."""
+    """Which organization a page shows, chosen among ``organizations`` (already loaded by the view), and
+    for the matrix which groups (none ticked: every group)."""
 
     organization = forms.ChoiceField()
+    groups = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Groups shown"
+    )
 
-    def __init__(self, *args: Any, organizations: list[Organization], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, organizations: list[Organization], groups: Sequence[Group] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.organizations = {org.slug: org for org in organizations}
         cast(forms.ChoiceField, self.fields["organization"]).choices = [
             (org.slug, org.name if org.is_active else f"{org.name} (inactive)") for org in organizations
         ]
+        cast(forms.ChoiceField, self.fields["groups"]).choices = [(str(g.pk), g.name) for g in groups]
 
     def clean_organization(self) -> Organization:
         return self.organizations[self.cleaned_data["organization"]]
+
+    def clean_groups(self) -> list[int]:
+        return [int(pk) for pk in self.cleaned_data["groups"]]
+
+
+class GroupsField(forms.TypedMultipleChoiceField):
+    """The groups a matrix shows, posted back by its forms so a redrawn matrix shows the same ones."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(coerce=int, required=False, **kwargs)
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value).isdigit()
 
 
 def ticked_keys(data: Any) -> set[str]:
@@ -78,13 +100,28 @@ class CellForm(forms.Form):
 
 class BulkForm(forms.Form):
     """A whole row, column or the whole matrix: ``bulk`` is ``grant:all``, ``revoke:row:<model>`` or
-    ``grant:column:<group id>:<action>`` (one value, so a plain submit button can carry it)."""
+    ``grant:column:<group id>:<action>`` (one value, so a plain submit button can carry it). Posted as
+    ``bulk`` it asks first (how many boxes per group would change); posted as ``confirmed`` it applies."""
 
     organization = OrganizationField()
-    bulk = forms.CharField(max_length=200)
+    bulk = forms.CharField(max_length=200, required=False)
+    confirmed = forms.CharField(max_length=200, required=False)
+    groups = GroupsField()
 
-    def clean_bulk(self) -> dict[str, Any]:
-        parts = self.cleaned_data["bulk"].split(":")
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        raw = data.get("confirmed") or data.get("bulk")
+        if not raw:
+            raise forms.ValidationError("Choose a row, a column or the whole matrix.")
+        data["spec"] = self.parse(raw)
+        data["spec"]["confirmed"] = bool(data.get("confirmed"))
+        data["spec"]["raw"] = raw
+        return data
+
+    @staticmethod
+    def parse(raw: str) -> dict[str, Any]:
+        parts = raw.split(":")
         verb, scope, rest = parts[0], parts[1] if len(parts) > 1 else "", parts[2:]
         if verb not in ("grant", "revoke"):
             raise forms.ValidationError("Choose grant or revoke.")
@@ -95,6 +132,30 @@ class BulkForm(forms.Form):
         if scope == "column" and len(rest) == 2 and rest[0].isdigit() and rest[1] in ACTIONS:
             return {"grant": verb == "grant", "scope": "column", "group": int(rest[0]), "action": rest[1]}
         raise forms.ValidationError("Not a row, column or the whole matrix.")
+
+
+class UndoForm(forms.Form):
+    """Puts back what a bulk change changed: ``undo`` is ``grant|<key>,<key>...`` (grant these cells
+    again) or ``revoke|...``, as the answer to the bulk change wrote it."""
+
+    organization = OrganizationField()
+    undo = forms.CharField()
+    groups = GroupsField()
+
+    def clean_undo(self) -> tuple[bool, list[Cell]]:
+        verb, _, keys = self.cleaned_data["undo"].partition("|")
+        try:
+            cells = [Cell.parse(key) for key in keys.split(",") if key]
+        except ValueError:
+            raise forms.ValidationError("Not a change of the matrix.") from None
+        if verb not in ("grant", "revoke") or not cells:
+            raise forms.ValidationError("Not a change of the matrix.")
+        return verb == "grant", cells
+
+
+def undo_value(grant: bool, cells: list[Cell]) -> str:
+    """The ``undo`` of UndoForm that sets ``cells`` back: the opposite of ``grant``."""
+    return f"{'revoke' if grant else 'grant'}|{','.join(c.key for c in cells)}"
 
 
 class MatrixSaveForm(forms.Form):
@@ -191,6 +252,10 @@ class DataFilterForm(forms.Form):
         target = cast("models.ForeignKey[Any, Any]", found).target_field if found.is_relation else found
         raw = (data.get("value") or "").strip()
         operator = data["operator"]
+        if not raw:
+            # An empty value is never a condition (it would be checked as the field's type, e.g. as a UUID).
+            self.add_error("value", "Enter a value for the condition.")
+            return data
         value: Any
         if operator == FilterOperator.ISNULL:
             value = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(
@@ -295,7 +360,11 @@ class OrganizationCreateForm(forms.ModelForm):  # type: ignore[type-arg]
         help_texts = {
             "slug": "Clients name the organization by it (X-Sync-Organization); it cannot change later."
         }
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        # organization_list.js fills the slug from the (prefixed) name field as it is typed.
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "slug": forms.TextInput(attrs={"data-slug-from": "new-name"}),
+        }
 
 
 class OrganizationEditForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -347,23 +416,25 @@ class AddMemberForm(forms.Form):
         return f"“{username}” already belongs to {self.organization}; change its group below."
 
     def save(self) -> Membership | None:
-        """The new membership (and service user), or None when a concurrent request added the same
-        user first (the form then carries that error)."""
-        user_model = get_user_model()
+        """The new membership (and service user) through ``provisioning.add_member``, or None when it
+        refused (a concurrent request added the same user first, or the new username is not valid): the
+        form then carries the error on the username."""
+        username = self.cleaned_data["username"]
         try:
-            with transaction.atomic():
-                if self.user is None:
-                    self.user = user_model(**{str(user_model.USERNAME_FIELD): self.cleaned_data["username"]})
-                    self.user.set_unusable_password()
-                    self.user.save()
-                membership = Membership(
-                    user=self.user, organization=self.organization, group=self.cleaned_data["group"]
-                )
-                membership.save()
-        except IntegrityError:
-            self.add_error("username", self.already_member(self.cleaned_data["username"]))
+            result = add_member(
+                username=username,
+                organization=self.organization,
+                group=self.cleaned_data["group"],
+                service_account=bool(self.cleaned_data.get("create_user")),
+                move=False,
+            )
+        except AlreadyMember:
+            self.add_error("username", self.already_member(username))
             return None
-        return membership
+        except SetupError as exc:
+            self.add_error("username", str(exc))
+            return None
+        return result.membership
 
 
 class MembershipForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -1,27 +1,28 @@
 """The permission matrix: rows are enabled models, columns are groups × actions, cells are the
 ``can_<action>`` flags of ModelPermission rows in one organization.
 
-Writes go through ``apply_cells``: only rows whose flags change are written, with history attributed to
-the staff user, and the configuration generation changes in the same transaction (models/access.py),
-so every worker process serves the new permissions at its next request.
+Writes go through ``apply_cells``, which calls the domain function ``permission_rows.write_permission_flags``
+(shared with the permissions document's import): only rows whose flags change are written, with history
+attributed to the staff user, and the configuration generation changes in the same transaction, so every
+worker process serves the new permissions at its next request.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
-from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from sbsync import discovery
 from sbsync.access import PULL_ONLY_ACTIONS
 from sbsync.enums import ACTIONS
 from sbsync.models import ModelPermission, Organization
-from sbsync.models.access import FLAG_FIELDS
+from sbsync.permission_rows import write_permission_flags
 
 
 @dataclass(frozen=True)
@@ -111,10 +112,16 @@ def _existing(organization: Organization) -> dict[tuple[int, str], ModelPermissi
     return {(p.group_id, p.model_label.lower()): p for p in rows}
 
 
-def build_matrix(organization: Organization) -> Matrix:
-    """The current flags of every group on every enabled model in ``organization`` (three queries: the
-    groups, the organization's permissions and the discovery configuration)."""
-    groups = list(Group.objects.order_by("name"))
+def build_matrix(
+    organization: Organization, group_ids: Collection[int] = (), *, groups: list[Group] | None = None
+) -> Matrix:
+    """The current flags of the groups ``group_ids`` (every group when empty) on every enabled model in
+    ``organization`` (three queries: the groups unless given, the organization's permissions and the
+    discovery configuration)."""
+    if groups is None:
+        groups = list(Group.objects.order_by("name"))
+    if group_ids:
+        groups = [g for g in groups if g.pk in group_ids]
     existing = _existing(organization)
     rows = []
     for status in discovery.enabled_by_label().values():
@@ -157,56 +164,47 @@ def check_cells(cells: list[Cell]) -> list[Cell]:
     return result
 
 
-def _apply_once(organization: Organization, changes: dict[Cell, bool], user: Any) -> int:
-    by_row: dict[tuple[int, str], dict[str, bool]] = {}
+def _apply_once(organization: Organization, changes: dict[Cell, bool], user: Any) -> list[Cell]:
+    wanted: dict[tuple[int, str], dict[str, bool]] = {}
     for cell, granted in changes.items():
-        by_row.setdefault((cell.group_id, cell.model_label), {})[f"can_{cell.action}"] = granted
+        wanted.setdefault((cell.group_id, cell.model_label), {})[f"can_{cell.action}"] = granted
     with transaction.atomic():
-        # Lock this organization's rows: two cells of one row saved at once must not lose either flag.
-        locked = ModelPermission.objects.for_tenant(organization).select_for_update()
-        existing = {(p.group_id, p.model_label.lower()): p for p in locked}
-        to_update: list[ModelPermission] = []
-        to_create: list[ModelPermission] = []
-        changed = 0
-        now = timezone.now()
-        for (group_id, label), flags in by_row.items():
-            row = existing.get((group_id, label.lower()))
-            if row is None:
-                if not any(flags.values()):
-                    continue
-                row = ModelPermission(
-                    organization=organization, group_id=group_id, model_label=label, **flags
-                )
-                to_create.append(row)
-                changed += sum(flags.values())
-                continue
-            delta = {name: value for name, value in flags.items() if getattr(row, name) != value}
-            if delta:
-                for name, value in delta.items():
-                    setattr(row, name, value)
-                row.updated_at = now
-                to_update.append(row)
-                changed += len(delta)
-        if to_create:
-            bulk_create_with_history(to_create, ModelPermission, default_user=user)
-        if to_update:
-            bulk_update_with_history(
-                to_update, ModelPermission, [*FLAG_FIELDS, "updated_at"], default_user=user
-            )
+        # write_permission_flags locks this organization's rows: two cells of one row saved at once must
+        # not lose either flag. A row that would grant nothing is not created.
+        written = write_permission_flags(organization, wanted, user=user, create_empty=False)
+    changed: list[Cell] = []
+    for change in written:
+        before = change.before or dict.fromkeys(change.after, False)
+        label = change.row.model_label
+        for name in wanted[(change.row.group_id, label)]:
+            if before[name] != change.after[name]:
+                changed.append(Cell(change.row.group_id, label, name.removeprefix("can_")))
     return changed
 
 
-def apply_cells(*, organization: Organization, changes: dict[Cell, bool], user: Any) -> int:
+def apply_cells(*, organization: Organization, changes: dict[Cell, bool], user: Any) -> list[Cell]:
     """Set each cell to granted (True) or revoked (False). Writes only rows whose flags change, with
     history attributed to ``user``, and changes the configuration generation (through the QuerySet's
-    bulk methods). Returns the number of flags that changed."""
+    bulk methods). Returns the cells that changed (what an undo sets back)."""
     if not changes:
-        return 0
+        return []
     try:
         return _apply_once(organization, changes, user)
     except IntegrityError:
         # Another request created one of the rows between our read and insert; it exists now.
         return _apply_once(organization, changes, user)
+
+
+def pending_changes(matrix: Matrix, cells: Iterable[Cell], grant: bool) -> list[MatrixCell]:
+    """The boxes among ``cells`` that granting (or revoking) would change, as the matrix shows them."""
+    wanted = set(cells)
+    return [c for row in matrix.rows for c in row.cells if c.cell in wanted and c.granted != grant]
+
+
+def count_by_group(matrix: Matrix, cells: Iterable[Cell]) -> list[tuple[str, int]]:
+    """(group name, boxes) in the matrix's group order, for "this changes N boxes: A 3, B 2"."""
+    counts = Counter(c.group_id for c in cells)
+    return [(g.name, counts[g.pk]) for g in matrix.groups if counts[g.pk]]
 
 
 def row_cells(matrix: Matrix, label: str) -> list[Cell]:

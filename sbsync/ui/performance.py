@@ -59,7 +59,7 @@ def load_samples(metrics: QuerySet[PerformanceMetrics]) -> tuple[list[Sample], b
 
 
 def bucket_width(start: datetime, end: datetime) -> timedelta:
-    return timedelta(hours=1) if end - start <= timedelta(days=3) else timedelta(days=1)
+    return timedelta(hours=1) if end - start <= timedelta(days=2) else timedelta(days=1)
 
 
 def bucket_of(moment: datetime, width: timedelta) -> datetime:
@@ -102,7 +102,7 @@ def _peak_memory(group: list[Sample]) -> float | None:
 
 def build_charts(samples: list[Sample], start: datetime, end: datetime) -> list[Chart]:
     """Processing time (p50 solid, p95 dashed), records per second, batch size and queries per
-    operation, and peak memory, each bucketed by hour (up to 3 days) or day."""
+    operation, and peak memory, each bucketed by hour (up to 2 days) or day."""
     width = bucket_width(start, end)
     by_op: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:

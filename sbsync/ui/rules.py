@@ -42,6 +42,7 @@ ROUTES: dict[str, tuple[Need, Need]] = {
     ),
     "permission-cell": ((), ("sbsync.add_modelpermission", "sbsync.change_modelpermission")),
     "permission-bulk": ((), ("sbsync.add_modelpermission", "sbsync.change_modelpermission")),
+    "permission-undo": ((), ("sbsync.add_modelpermission", "sbsync.change_modelpermission")),
     "data-filters": (("sbsync.view_datafilter",), ()),
     "data-filter-add": (("sbsync.add_datafilter",), ("sbsync.add_datafilter",)),
     "data-filter-edit": (("sbsync.view_datafilter",), ("sbsync.change_datafilter",)),
@@ -59,6 +60,7 @@ ROUTES: dict[str, tuple[Need, Need]] = {
     ),
     "membership-add": ((), ("sbsync.add_membership",)),
     "membership-edit": ((), ("sbsync.change_membership",)),
+    "membership-delete": ((), ("sbsync.delete_membership",)),
     "tokens": (("sbsync.view_servicetoken",), ("sbsync.add_servicetoken",)),
     "token-revoke": ((), ("sbsync.change_servicetoken",)),
 }

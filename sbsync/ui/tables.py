@@ -4,18 +4,24 @@ so it has the page's filters and order; action columns are left out of it."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import django_tables2 as tables
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from sbsync.enums import FilterOperator
 from sbsync.models import DataFilter, Organization, PerformanceMetrics, ServiceToken, SyncLog
 from sbsync.service_tokens import status_of
+from sbsync.ui import audit
 from sbsync.ui.audit import ACTIONS, KINDS, Detail
 
 TEMPLATE = "sbsync/table.html"
-EXPORT_FORMATS = ("csv",)
 NUMERIC = {"td": {"class": "numeric"}, "th": {"class": "numeric"}}
+COLLAPSE_AFTER = 3  # an audit row lists up to this many changes, more are folded under their count
+# The last column of buttons, kept in view at the right edge when the table scrolls sideways (ui.css).
+ACTIONS_COLUMN = {"td": {"class": "nowrap actions"}, "th": {"class": "actions"}}
 
 
 def badge(text: str, kind: str) -> str:
@@ -42,7 +48,7 @@ class DataFilterTable(tables.Table):
     )
     actions = tables.TemplateColumn(
         template_name="sbsync/data_filter_list.html#actions",
-        attrs={"td": {"class": "nowrap"}},
+        attrs=ACTIONS_COLUMN,
         orderable=False,
         exclude_from_export=True,
         verbose_name="",
@@ -55,11 +61,21 @@ class DataFilterTable(tables.Table):
         empty_text = "No data filters match."
         attrs = {"class": "table"}
 
+    @staticmethod
+    def _condition(record: DataFilter) -> str:
+        """The condition in words: the operator by its label ("at least", not ``gte``)."""
+        c: dict[str, Any] = record.condition if isinstance(record.condition, dict) else {}
+        operator = c.get("operator")
+        label = FilterOperator(operator).label if operator in FilterOperator.values else operator
+        value = c.get("value")
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        return f"{c.get('field')} {label} {shown}"
+
     def render_condition(self, record: DataFilter) -> str:
-        return format_html("<code>{}</code>", record.describe())
+        return format_html("<code>{}</code>", self._condition(record))
 
     def value_condition(self, record: DataFilter) -> Any:
-        return record.describe()
+        return self._condition(record)
 
 
 class SyncLogTable(tables.Table):
@@ -77,7 +93,7 @@ class SyncLogTable(tables.Table):
     object_count = tables.Column(verbose_name="Records", attrs=NUMERIC)
     success_count = tables.Column(verbose_name="OK", attrs=NUMERIC)
     error_count = tables.Column(verbose_name="Errors", attrs=NUMERIC)
-    processing_time = tables.Column(verbose_name="Time (s)", attrs=NUMERIC)
+    processing_time = tables.Column(verbose_name="Time (ms)", attrs=NUMERIC)
 
     class Meta:
         model = SyncLog
@@ -85,6 +101,8 @@ class SyncLogTable(tables.Table):
         fields = ()
         order_by = ("-timestamp",)
         empty_text = "No sync logs match."
+        # A stable id per row: the 30-second refresh morphs rows by it, so focus stays on the same log.
+        row_attrs = {"id": lambda record: f"log-{record.code}"}
 
     def render_operation(self, record: SyncLog) -> str:
         return badge(record.get_operation_display(), record.operation)
@@ -109,10 +127,10 @@ class SyncLogTable(tables.Table):
         return " ".join(self._models(record))
 
     def render_processing_time(self, value: float) -> str:
-        return f"{value:.3f}"
+        return f"{value * 1000:,.1f}"
 
     def value_processing_time(self, value: float) -> float:
-        return value
+        return round(value * 1000, 3)
 
 
 class MetricsTable(tables.Table):
@@ -123,7 +141,7 @@ class MetricsTable(tables.Table):
     model_name = tables.Column(verbose_name="Model")
     organization = tables.Column(order_by=("organization__name",), default="–")
     batch_size = tables.Column(verbose_name="Batch", attrs=NUMERIC)
-    processing_time = tables.Column(verbose_name="Time (s)", attrs=NUMERIC)
+    processing_time = tables.Column(verbose_name="Time (ms)", attrs=NUMERIC)
     records_per_second = tables.Column(
         verbose_name="Records/s",
         orderable=False,
@@ -144,10 +162,10 @@ class MetricsTable(tables.Table):
         empty_text = "No performance samples match."
 
     def render_processing_time(self, value: float) -> str:
-        return f"{value:.3f}"
+        return f"{value * 1000:,.1f}"
 
     def value_processing_time(self, value: float) -> float:
-        return value
+        return round(value * 1000, 3)
 
     def render_records_per_second(self, value: float) -> str:
         return f"{value:,.0f}"
@@ -197,9 +215,17 @@ class AuditTable(tables.Table):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.details: dict[tuple[str, int], Detail] = {}
+        self.details: dict[tuple[str, int], Detail] | None = None
+
+    def as_values(self, exclude_columns: Any = None) -> Any:
+        # The export covers every row, not one page: describe them all first (a few queries per kind).
+        self.details = audit.describe(list(self.data))
+        return super().as_values(exclude_columns)
 
     def _detail(self, record: dict[str, Any]) -> Detail:
+        if self.details is None:
+            # Labels and diffs of the shown page only, described together (queries per kind, not per row).
+            self.details = audit.describe(row.record for row in self.page.object_list)
         return self.details.get((record["kind"], record["history_id"]), Detail(label="", changes=[]))
 
     def render_kind(self, value: str) -> str:
@@ -214,9 +240,6 @@ class AuditTable(tables.Table):
     def value_history_type(self, value: str) -> str:
         return ACTIONS.get(value, value)
 
-    def render_object(self, record: dict[str, Any]) -> str:
-        return self._detail(record).label
-
     def value_object(self, record: dict[str, Any]) -> str:
         return self._detail(record).label
 
@@ -230,13 +253,37 @@ class AuditTable(tables.Table):
                 '<li><span class="field-name">{}</span>: <ins>{}</ins></li>',
                 ((c.field, c.after) for c in changes),
             )
+        elif record["history_type"] == "-":
+            items = format_html_join(
+                "",
+                '<li><span class="field-name">{}</span>: <del>{}</del></li>',
+                ((c.field, c.before) for c in changes),
+            )
         else:
             items = format_html_join(
                 "",
                 '<li><span class="field-name">{}</span>: <del>{}</del> → <ins>{}</ins></li>',
                 ((c.field, c.before or "∅", c.after or "∅") for c in changes),
             )
-        return format_html('<ul class="diff">{}</ul>', items)
+        diff = format_html('<ul class="diff">{}</ul>', items)
+        if len(changes) <= COLLAPSE_AFTER:
+            return diff
+        # Long diffs (a created or deleted record lists every value) are collapsed, with their count.
+        noun = {"+": "values", "-": "last values"}.get(record["history_type"], "fields changed")
+        return format_html(
+            '<details class="diff-details"><summary>{} {}</summary>{}</details>', len(changes), noun, diff
+        )
+
+    def render_object(self, record: dict[str, Any]) -> str:
+        url = reverse("sbsync:audit-trails")
+        query = urlencode({"model": record["kind"], "object": record["id"]})
+        return format_html(
+            '{} <a class="history-link" href="{}?{}" aria-label="History of {}">history</a>',
+            self._detail(record).label,
+            url,
+            query,
+            self._detail(record).label,
+        )
 
     def value_changes(self, record: dict[str, Any]) -> str:
         return self._detail(record).as_text()
@@ -270,6 +317,7 @@ class ServiceTokenTable(tables.Table):
     status = tables.Column(empty_values=(), orderable=False)
     revoke = tables.TemplateColumn(
         template_name="sbsync/token_list.html#revoke",
+        attrs=ACTIONS_COLUMN,
         orderable=False,
         exclude_from_export=True,
         verbose_name="",
@@ -283,6 +331,9 @@ class ServiceTokenTable(tables.Table):
 
     def render_token_key(self, value: str) -> str:
         return format_html("<code>{}…</code>", value)
+
+    def value_token_key(self, value: str) -> str:
+        return f"{value}…"
 
     def render_status(self, record: ServiceToken) -> str:
         status = status_of(record)

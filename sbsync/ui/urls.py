@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path
+from collections.abc import Callable
+from typing import Any
 
+from django.urls import URLPattern
+from django.urls import path as django_path
+
+from sbsync.ui.decorators import ui_policy
 from sbsync.ui.views import (
     audit,
     auth,
@@ -17,6 +22,12 @@ from sbsync.ui.views import (
     tokens,
 )
 
+
+def path(route: str, view: Callable[..., Any], *, name: str) -> URLPattern:
+    """Every page of the UI sends the UI's Content-Security-Policy."""
+    return django_path(route, ui_policy(view), name=name)
+
+
 urlpatterns: list[URLPattern] = [
     path("", dashboard.dashboard, name="dashboard"),
     path("login/", auth.login, name="login"),
@@ -24,6 +35,7 @@ urlpatterns: list[URLPattern] = [
     path("permissions/", permissions.permission_matrix, name="permission-matrix"),
     path("permissions/cell/", permissions.permission_cell, name="permission-cell"),
     path("permissions/bulk/", permissions.permission_bulk, name="permission-bulk"),
+    path("permissions/undo/", permissions.permission_undo, name="permission-undo"),
     path("filters/", data_filters.data_filter_list, name="data-filters"),
     path("filters/add/", data_filters.data_filter_add, name="data-filter-add"),
     path("filters/<int:pk>/", data_filters.data_filter_edit, name="data-filter-edit"),
@@ -39,6 +51,11 @@ urlpatterns: list[URLPattern] = [
     path("organizations/<slug:slug>/members/", organizations.membership_add, name="membership-add"),
     path(
         "organizations/<slug:slug>/members/<int:pk>/", organizations.membership_edit, name="membership-edit"
+    ),
+    path(
+        "organizations/<slug:slug>/members/<int:pk>/delete/",
+        organizations.membership_delete,
+        name="membership-delete",
     ),
     path("tokens/", tokens.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token-revoke"),

@@ -98,7 +98,7 @@ def test_optimize_performance_cleanup_deletes_what_is_past_retention():
     out = run("--action", "cleanup")
 
     assert out == (
-        "Deleted: 1 sync logs, 0 log files, 1 metrics, 0 tombstones, 1 idempotency records, 0 tokens, 0 cache entries.\n"
+        "Deleted: 1 sync logs, 0 log files, 1 metrics, 0 tombstones, 0 watermelon checkpoints, 1 idempotency records, 0 tokens, 0 cache entries.\n"
     )
     assert list(SyncLog.objects.values_list("pk", flat=True)) == [kept_log.pk]
     assert (PerformanceMetrics.objects.count(), IdempotencyRecord.objects.count()) == (0, 0)

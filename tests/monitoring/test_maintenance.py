@@ -11,7 +11,14 @@ from knox.models import AuthToken
 
 from sbsync import access
 from sbsync.cache import generation
-from sbsync.models import IdempotencyRecord, PerformanceAnalysis, PerformanceMetrics, SyncLog, SyncRecord
+from sbsync.models import (
+    IdempotencyRecord,
+    PerformanceAnalysis,
+    PerformanceMetrics,
+    SyncLog,
+    SyncRecord,
+    WatermelonCheckpoint,
+)
 from sbsync.monitoring.maintenance import (
     cleanup_all,
     cleanup_metrics,
@@ -22,6 +29,7 @@ from sbsync.monitoring.maintenance import (
 )
 from tests.factories import (
     make_idempotency_record,
+    make_membership,
     make_metrics,
     make_organization,
     make_permission,
@@ -173,6 +181,11 @@ def test_cleanup_all_applies_each_retention_setting(tmp_path):
     _tombstone(org.pk, "old", days_old=70)
     kept_tombstone = _tombstone(org.pk, "new", days_old=50)
     make_idempotency_record(expires_at=_days_ago(1))
+    member = make_membership(organization=org)
+    _, kept_checkpoint = (
+        WatermelonCheckpoint.objects.create(user=member.user, organization=org, created_at=_days_ago(days))
+        for days in (70, 50)
+    )
     settings = {
         "LOG_RETENTION_DAYS": 30,
         "METRICS_RETENTION_DAYS": 10,
@@ -188,6 +201,7 @@ def test_cleanup_all_applies_each_retention_setting(tmp_path):
         "log_files": 0,
         "metrics": 1,
         "tombstones": 1,
+        "watermelon_checkpoints": 1,
         "idempotency_records": 1,
         "tokens": 0,
         "cache_entries": 0,
@@ -195,6 +209,7 @@ def test_cleanup_all_applies_each_retention_setting(tmp_path):
     assert list(SyncLog.objects.values_list("pk", flat=True)) == [kept_log.pk]
     assert list(PerformanceMetrics.objects.values_list("pk", flat=True)) == [kept_metric.pk]
     assert list(SyncRecord.objects.values_list("pk", flat=True)) == [kept_tombstone.pk]
+    assert list(WatermelonCheckpoint.objects.values_list("pk", flat=True)) == [kept_checkpoint.pk]
 
 
 @pytest.mark.django_db

@@ -66,6 +66,7 @@ def objects(db):
         "organization-detail": [organization.slug],
         "membership-add": [organization.slug],
         "membership-edit": [organization.slug, membership.pk],
+        "membership-delete": [organization.slug, membership.pk],
         "token-revoke": [token.pk],
     }
 

@@ -33,6 +33,7 @@ POST_ROUTES = [
     "permission-matrix",
     "permission-cell",
     "permission-bulk",
+    "permission-undo",
     "data-filter-add",
     "data-filter-edit",
     "data-filter-delete",
@@ -41,6 +42,7 @@ POST_ROUTES = [
     "organization-detail",
     "membership-add",
     "membership-edit",
+    "membership-delete",
     "tokens",
     "token-revoke",
     "logout",
@@ -91,12 +93,53 @@ def test_get_anonymous_htmx_request_redirects_the_whole_page(client):
     )
 
 
+@pytest.mark.parametrize("name", sorted(set(POST_ROUTES) - PUBLIC - {"logout"}))
+def test_post_anonymous_htmx_write_is_a_401_that_keeps_the_page(client, objects, name):
+    before = (DataFilter.objects.count(), Membership.objects.count(), SyncLog.objects.count())
+
+    response = client.post(url_of(name, objects), {"name": "x", "organization": "acme"}, headers=HTMX)
+
+    assert response.status_code == 401
+    assert response.content.decode() == "Your session has expired: log in again, then retry."
+    assert "HX-Redirect" not in response
+    assert (DataFilter.objects.count(), Membership.objects.count(), SyncLog.objects.count()) == before
+
+
 @pytest.mark.parametrize("name", GET_ROUTES)
 def test_get_non_staff_member_is_forbidden(member_client, objects, name):
     response = member_client.get(url_of(name, objects))
 
     assert response.status_code == 403
     assert b'aria-label="Sections"' not in response.content
+
+
+def test_forbidden_page_says_what_is_missing_and_offers_log_out_and_back(member_client):
+    response = member_client.get(
+        reverse("sbsync:dashboard"), headers={"Referer": "http://testserver/api/sync/config/logs/"}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert "this page needs <strong>a staff account</strong>" in html
+    assert f'action="{reverse("sbsync:logout")}"' in html
+    assert '<a class="button" href="http://testserver/api/sync/config/logs/">Go back</a>' in html
+
+
+def test_forbidden_page_back_link_never_leaves_the_site(member_client):
+    response = member_client.get(reverse("sbsync:dashboard"), headers={"Referer": "https://evil.example/"})
+
+    assert '<a class="button" href="/">Go back</a>' in response.content.decode()
+
+
+@pytest.mark.parametrize("name", GET_ROUTES)
+def test_every_page_sends_the_strict_content_security_policy(staff_client, objects, name):
+    response = staff_client.get(url_of(name, objects))
+
+    policy = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
+    assert policy["script-src"] == "'self'"
+    assert policy["style-src"] == "'self'"
+    assert policy["default-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
 
 
 @pytest.mark.parametrize("name", sorted(set(POST_ROUTES) - PUBLIC - {"logout"}))

@@ -36,7 +36,7 @@ def test_permission_change_in_the_ui_shows_who_and_what_changed(staff_client, tr
     rows = table_rows(response.content.decode())
     assert len(rows) == 1
     assert re.search(
-        r"staff Model permission Owners: shop.Order in Acme changed can_delete : yes → no$", rows[0]
+        r"staff Model permission Owners: shop.Order in Acme history changed can delete : yes → no$", rows[0]
     )
 
 
@@ -48,7 +48,7 @@ def test_created_record_lists_its_values(staff_client, staff_user, db):
     response = staff_client.get(PAGE, {"model": "organization"})
 
     assert table_rows(response.content.decode())[0].endswith(
-        "staff Organization Initech created name : Initech slug : initech is_active : yes"
+        "staff Organization Initech history created name : Initech slug : initech is active : yes"
     )
 
 
@@ -59,7 +59,9 @@ def test_membership_group_change_shows_group_names(staff_client, trio):
 
     response = staff_client.get(PAGE, {"model": "membership", "action": "~"})
 
-    assert table_rows(response.content.decode())[0].endswith("bob in Acme changed group : Members → Owners")
+    assert table_rows(response.content.decode())[0].endswith(
+        "bob in Acme history changed group : Members → Owners"
+    )
 
 
 def test_deleted_record_is_listed_with_its_last_state(staff_client, trio):
@@ -68,9 +70,9 @@ def test_deleted_record_is_listed_with_its_last_state(staff_client, trio):
 
     response = staff_client.get(PAGE, {"model": "datafilter", "action": "-"})
 
-    assert re.search(
-        r"sales only \(shop.Customer, Members, Acme\) deleted –$", table_rows(response.content.decode())[0]
-    )
+    row = table_rows(response.content.decode())[0]
+    assert re.search(r"sales only \(shop.Customer, Members, Acme\) history deleted 6 last values ", row)
+    assert "name : sales only" in row and "group : Members" in row
 
 
 @pytest.mark.parametrize(
@@ -97,7 +99,7 @@ def test_filters_by_model_and_user(staff_client, db, query, expected):
     else:
         rows = table_rows(html)
         assert [
-            re.search(r"Organization (Organization \w+) created", row).group(1) for row in rows
+            re.search(r"Organization (Organization \w+) history created", row).group(1) for row in rows
         ] == expected
 
 
@@ -140,8 +142,8 @@ def test_csv_equals_the_filtered_rows(staff_client, staff_user, trio):
             "sbsync.ModelPermission",
             "Members: shop.Customer in Globex",
             "created",
-            "organization: ∅ → Globex; group: ∅ → Members; model_label: ∅ → shop.Customer; can_push: ∅ → no; "
-            "can_pull: ∅ → yes; can_create: ∅ → no; can_update: ∅ → no; can_delete: ∅ → no; can_read: ∅ → no",
+            "organization: ∅ → Globex; group: ∅ → Members; model label: ∅ → shop.Customer; can push: ∅ → no; "
+            "can pull: ∅ → yes; can create: ∅ → no; can update: ∅ → no; can delete: ∅ → no; can read: ∅ → no",
         ],
     ]
 
@@ -188,3 +190,18 @@ def test_changed_condition_is_shown_as_json(staff_client, trio):
         'condition : {"field": "assigned_manager", "operator": "exact", "value": "$user"} → '
         '{"field": "age", "operator": "gte", "value": 18}'
     )
+
+
+def test_object_history_lists_only_that_object_and_each_row_links_to_it(staff_client, trio):
+    membership = Membership.objects.get(user=trio.bob)
+    membership.group = trio.owners
+    membership.save()
+    other = Membership.objects.get(user=trio.alice)
+
+    response = staff_client.get(PAGE, {"model": "membership", "object": membership.pk})
+
+    rows = table_rows(response.content.decode())
+    assert [row.split(" history ")[1].split(" ")[0] for row in rows] == ["changed", "created"]
+    assert all("bob in Acme" in row for row in rows)
+    assert f"?model=membership&amp;object={other.pk}" not in response.content.decode()
+    assert f"?model=membership&amp;object={membership.pk}" in response.content.decode()

@@ -52,8 +52,8 @@ def test_dashboard_counts_today_only(staff_client, trio):
         "errors": "1",
         "records": "15",
         "average": f"{timings.average * 1000:.0f} ms",
-        "p95": "1.50 s",
-        "maximum": "1.50 s",
+        "p95": "1,500 ms",
+        "maximum": "1,500 ms",
     }
 
 

@@ -91,7 +91,7 @@ def test_list_csv_equals_the_filtered_table(staff_client, trio):
             "Acme",
             "Members",
             "shop.Customer",
-            "assigned_manager exact '$user'",
+            "assigned_manager equals $user",
             "True",
             timezone.localtime(kept.updated_at).isoformat(),
         ],
@@ -224,7 +224,10 @@ def test_delete_over_htmx_removes_the_row_and_records_who(staff_client, staff_us
 
     response = staff_client.post(reverse("sbsync:data-filter-delete", args=[data_filter.pk]), headers=HTMX)
 
-    assert response.content == b""
+    html = response.content.decode()
+    assert html.strip().startswith('<div id="messages"') and 'hx-swap-oob="true"' in html
+    assert f"Data filter “{data_filter.name}” deleted." in html
+    assert "<tr" not in html
     assert not DataFilter.objects.exists()
     assert DataFilter.history.filter(history_type="-").get().history_user == staff_user
 
@@ -242,3 +245,36 @@ def test_delete_unknown_filter_is_404(staff_client, trio):
     response = staff_client.post(reverse("sbsync:data-filter-delete", args=[999]))
 
     assert response.status_code == 404
+
+
+def test_add_with_an_empty_value_is_a_field_error_not_a_type_error(staff_client, trio):
+    response = staff_client.post(
+        reverse("sbsync:data-filter-add"),
+        {
+            "organization": "acme",
+            "group": trio.members.pk,
+            "model_label": "shop.Customer",
+            "name": "",
+            "field": "id",
+            "operator": "exact",
+            "value": "",
+        },
+    )
+
+    html = response.content.decode()
+    assert "Enter a value for the condition." in html
+    assert "UUID" not in html
+    assert not DataFilter.objects.exists()
+
+
+def test_list_shows_operators_by_their_label(staff_client, trio):
+    make_filter(
+        organization=trio.acme,
+        group=trio.members,
+        model_label="shop.Order",
+        condition={"field": "total", "operator": "gte", "value": 10},
+    )
+
+    response = staff_client.get(reverse("sbsync:data-filters"))
+
+    assert "<code>total at least 10</code>" in response.content.decode()

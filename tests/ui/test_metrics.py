@@ -22,7 +22,8 @@ def test_page_draws_every_chart_as_inline_svg(staff_client, db):
         make_metrics(operation_type="push", processing_time=seconds, timestamp=now - timedelta(days=days))
     make_metrics(operation_type="pull", processing_time=0.1, timestamp=now - timedelta(days=1))
 
-    response = staff_client.get(PAGE)
+    week = (timezone.localdate() - timedelta(days=6)).isoformat()
+    response = staff_client.get(PAGE, {"timestamp_after": week, "timestamp_before": ""})
 
     html = response.content.decode()
     titles = re.findall(r'<title id="chart-\d+-title">([^<]+)</title>', html)
@@ -66,7 +67,7 @@ def test_page_breakdown_per_operation_and_model_uses_the_shared_percentiles(staf
             "5",
             f"{expected.average * 1000:.0f} ms",
             f"{expected.p50 * 1000:.0f} ms",
-            f"{expected.p95:.2f} s",
+            f"{expected.p95 * 1000:,.0f} ms",
         ),
     ]
 
@@ -80,7 +81,7 @@ def test_page_defaults_to_the_last_seven_days(staff_client, db):
     html = response.content.decode()
     assert "1 sample" in html
     assert recent.timestamp.astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%d %H:%M:%S") in html
-    assert f'value="{(timezone.localdate() - timedelta(days=6)).isoformat()}"' in html
+    assert f'value="{(timezone.localdate() - timedelta(days=1)).isoformat()}"' in html
 
 
 def test_page_empty_date_means_no_bound(staff_client, db):
@@ -138,7 +139,7 @@ def test_csv_equals_the_filtered_samples(staff_client, trio):
             "Model",
             "Organization",
             "Batch",
-            "Time (s)",
+            "Time (ms)",
             "Records/s",
             "Queries",
             "Memory (MB)",
@@ -149,7 +150,7 @@ def test_csv_equals_the_filtered_samples(staff_client, trio):
             "shop.Order",
             "Acme",
             "50",
-            "0.5",
+            "500.0",
             "100.0",
             "7",
             "90.5",
@@ -160,7 +161,7 @@ def test_csv_equals_the_filtered_samples(staff_client, trio):
 def test_csv_link_carries_the_default_date(staff_client, db):
     response = staff_client.get(PAGE)
 
-    after = (timezone.localdate() - timedelta(days=6)).isoformat()
+    after = (timezone.localdate() - timedelta(days=1)).isoformat()
     assert f'href="?timestamp_after={after}&amp;_export=csv"' in response.content.decode()
 
 
@@ -178,3 +179,18 @@ def test_page_query_count_does_not_grow_with_rows(staff_client, trio, django_ass
 )
 def test_nice_ceiling_rounds_up_to_a_readable_number(value, ceiling):
     assert nice_ceiling(value) == ceiling
+
+
+def test_default_range_is_two_days_in_hourly_buckets(staff_client, db):
+    now = timezone.now()
+    for hours in (1, 2, 3, 30):
+        make_metrics(operation_type="push", processing_time=0.1, timestamp=now - timedelta(hours=hours))
+    make_metrics(operation_type="push", processing_time=0.1, timestamp=now - timedelta(days=5))
+
+    html = staff_client.get(PAGE).content.decode()
+
+    first = html.split('<details class="chart-data">')[1].split("</details>")[0]
+    moments = re.findall(r'<td class="nowrap">([^<]+)</td>', first)
+    assert len(moments) == len(set(moments)) >= 3
+    assert all(moment[-2:] == "00" for moment in moments)
+    assert 'hx-trigger="every 60s"' in html

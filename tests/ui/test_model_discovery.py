@@ -92,10 +92,40 @@ def test_save_invalid_choice_rerenders_with_the_error(staff_client, db):
     assert not DiscoveryConfig.objects.exists()
 
 
+def test_reset_asks_first_with_what_changes(staff_client, db):
+    DiscoveryConfig.objects.create(auto_discover_models=False, include_models=["shop.Order"])
+
+    response = staff_client.post(PAGE, {"reset": "1"})
+
+    html = response.content.decode()
+    assert DiscoveryConfig.objects.exists()
+    assert "Reset to the project's settings?" in html
+    assert "3 models enabled (shop.Customer, shop.Product, shop.Report)" in html
+    assert 'name="reset" value="confirmed"' in html
+
+
+def test_save_enabling_no_model_warns_with_the_count_and_saves_nothing(staff_client, db):
+    enabled_now = len(discovery.enabled_models())
+
+    response = staff_client.post(PAGE, {"include_apps": []})
+
+    html = response.content.decode()
+    assert not DiscoveryConfig.objects.exists()
+    assert f"Saving them disables the {enabled_now} models enabled now" in html
+    assert 'name="confirm_empty"' in html
+
+
+def test_save_enabling_no_model_when_confirmed(staff_client, db):
+    response = staff_client.post(PAGE, {"confirm_empty": "1"})
+
+    assert response["Location"] == PAGE
+    assert discovery.enabled_models() == []
+
+
 def test_reset_deletes_the_saved_settings(staff_client, staff_user, db):
     DiscoveryConfig.objects.create(auto_discover_models=False)
 
-    response = staff_client.post(PAGE, {"reset": "1"})
+    response = staff_client.post(PAGE, {"reset": "confirmed"})
 
     assert response["Location"] == PAGE
     assert not DiscoveryConfig.objects.exists()

@@ -214,3 +214,68 @@ def test_detail_query_count_does_not_grow_with_members(
 
     with django_assert_num_queries(8):
         staff_client.get(detail("crowded"))
+
+
+def test_add_over_htmx_redirects_the_page_so_a_reload_adds_nothing(staff_client, trio):
+    make_user(username="dave")
+
+    response = staff_client.post(
+        reverse("sbsync:membership-add", args=["acme"]),
+        {"username": "dave", "group": trio.members.pk},
+        headers=HTMX,
+    )
+
+    assert response["HX-Redirect"] == detail("acme")
+    assert Membership.objects.filter(user__username="dave").count() == 1
+
+
+def test_add_over_htmx_with_errors_answers_the_form_only(staff_client, trio):
+    response = staff_client.post(
+        reverse("sbsync:membership-add", args=["acme"]), {"username": "", "group": ""}, headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<form id="member-add"')
+    assert "This field is required." in html
+    assert "<html" not in html
+
+
+def test_remove_member_deletes_the_membership_with_history(staff_client, staff_user, trio):
+    membership = Membership.objects.get(user=trio.bob)
+
+    response = staff_client.post(
+        reverse("sbsync:membership-delete", args=["acme", membership.pk]), headers=HTMX
+    )
+
+    assert organizations_for_user(trio.bob) == []
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    removed = Membership.history.filter(id=membership.pk).latest("history_date")
+    assert (removed.history_type, removed.history_user, removed.group_id) == (
+        "-",
+        staff_user,
+        trio.members.pk,
+    )
+    assert "bob removed from Acme." in response.content.decode()
+    assert 'hx-swap-oob="true"' in response.content.decode()
+
+
+def test_remove_member_of_another_organization_is_404(staff_client, trio):
+    charlie = Membership.objects.get(user=trio.charlie)
+
+    response = staff_client.post(reverse("sbsync:membership-delete", args=["acme", charlie.pk]))
+
+    assert response.status_code == 404
+    assert Membership.objects.filter(pk=charlie.pk).exists()
+
+
+def test_admin_and_ui_link_to_each_other_for_an_organization(staff_client, trio):
+    staff = User.objects.get(username="staff")
+    staff.is_superuser = True
+    staff.save()
+
+    admin_page = staff_client.get(reverse("admin:sbsync_organization_change", args=[trio.acme.pk]))
+    ui_page = staff_client.get(detail("acme"))
+
+    assert f'href="{detail("acme")}"' in admin_page.content.decode()
+    admin_url = reverse("admin:sbsync_organization_change", args=[trio.acme.pk])
+    assert f'href="{admin_url}"' in ui_page.content.decode()

@@ -56,7 +56,7 @@ def test_matrix_rows_are_enabled_models_and_columns_groups_by_action(staff_clien
         "shop.Product",
         "shop.Report",
     ]
-    assert re.findall(r'scope="colgroup" class="group-head">([^<]+)<', html) == ["Members", "Owners"]
+    assert re.findall(r'class="group-head"><span class="group-name">([^<]+)<', html) == ["Members", "Owners"]
     assert len(re.findall(r"data-matrix-cell", html)) == 2 * (3 * 6 + 2)
 
 
@@ -229,7 +229,7 @@ def test_cell_without_htmx_redirects_back_to_the_matrix(staff_client, trio):
 
 def test_bulk_column_grants_one_action_to_one_group_on_every_model(staff_client, staff_user, trio):
     response = staff_client.post(
-        BULK, {"organization": "acme", "bulk": f"grant:column:{trio.members.pk}:pull"}, headers=HTMX
+        BULK, {"organization": "acme", "confirmed": f"grant:column:{trio.members.pk}:pull"}, headers=HTMX
     )
 
     granted = {
@@ -246,11 +246,11 @@ def test_bulk_column_grants_one_action_to_one_group_on_every_model(staff_client,
     assert access_for(trio.bob, trio.acme).can("shop.Report", "pull") is True
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="permission-matrix">')
-    assert "Granted 4 permissions in Acme." in html
+    assert "Granted 4 permissions in Acme (Members 4)." in html
 
 
 def test_bulk_row_revokes_every_group_on_one_model(staff_client, trio):
-    staff_client.post(BULK, {"organization": "acme", "bulk": "revoke:row:shop.Customer"}, headers=HTMX)
+    staff_client.post(BULK, {"organization": "acme", "confirmed": "revoke:row:shop.Customer"}, headers=HTMX)
 
     assert flags(trio.acme, trio.owners, "shop.Customer") == dict.fromkeys(
         ["push", "pull", "create", "update", "delete", "read"], False
@@ -260,7 +260,7 @@ def test_bulk_row_revokes_every_group_on_one_model(staff_client, trio):
 
 
 def test_bulk_row_on_shared_model_grants_only_pull_and_read(staff_client, trio):
-    staff_client.post(BULK, {"organization": "acme", "bulk": "grant:row:shop.Product"}, headers=HTMX)
+    staff_client.post(BULK, {"organization": "acme", "confirmed": "grant:row:shop.Product"}, headers=HTMX)
 
     assert flags(trio.acme, trio.members, "shop.Product") == {
         "push": False,
@@ -273,10 +273,10 @@ def test_bulk_row_on_shared_model_grants_only_pull_and_read(staff_client, trio):
 
 
 def test_bulk_everything_then_nothing(staff_client, trio):
-    staff_client.post(BULK, {"organization": "globex", "bulk": "grant:all"}, headers=HTMX)
+    staff_client.post(BULK, {"organization": "globex", "confirmed": "grant:all"}, headers=HTMX)
     granted = ModelPermission.objects.filter(organization=trio.globex, group=trio.members).count()
 
-    staff_client.post(BULK, {"organization": "globex", "bulk": "revoke:all"}, headers=HTMX)
+    staff_client.post(BULK, {"organization": "globex", "confirmed": "revoke:all"}, headers=HTMX)
 
     assert granted == 4
     assert not any(
@@ -287,11 +287,74 @@ def test_bulk_everything_then_nothing(staff_client, trio):
     assert access_for(trio.alice, trio.acme).can("shop.Customer", "pull") is True
 
 
-def test_bulk_without_htmx_redirects_with_a_message(staff_client, trio):
-    response = staff_client.post(BULK, {"organization": "acme", "bulk": "grant:all"}, follow=True)
+def test_bulk_without_htmx_asks_on_the_full_page_then_applies(staff_client, trio):
+    members_deleting = ModelPermission.objects.filter(group=trio.members, can_delete=True)
+    asked = staff_client.post(BULK, {"organization": "acme", "bulk": "grant:all"})
+    written_after_asking = members_deleting.count()
 
-    assert response.redirect_chain == [(f"{MATRIX}?organization=acme", 302)]
-    assert "Granted" in response.content.decode()
+    applied = staff_client.post(BULK, {"organization": "acme", "confirmed": "grant:all"})
+
+    assert written_after_asking == 0
+    assert "<html" in asked.content.decode()
+    assert 'name="confirmed" value="grant:all"' in asked.content.decode()
+    assert "Granted " in applied.content.decode()
+    assert members_deleting.count() == 3
+
+
+def test_bulk_asks_first_with_the_count_per_group_and_writes_nothing(staff_client, trio):
+    before = sorted(ModelPermission.objects.values_list("pk", "can_push", "can_pull"))
+
+    response = staff_client.post(
+        BULK, {"organization": "acme", "bulk": "revoke:row:shop.Customer"}, headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert sorted(ModelPermission.objects.values_list("pk", "can_push", "can_pull")) == before
+    assert "Revoke 6 permissions in Acme?" in html
+    assert re.findall(r"<li>([^<]+)</li>", html.split('class="per-group"')[1].split("</ul>")[0]) == [
+        "Owners: 6"
+    ]
+    assert 'name="confirmed" value="revoke:row:shop.Customer"' in html
+
+
+def test_bulk_undo_puts_the_previous_state_back(staff_client, staff_user, trio):
+    before = {
+        (p.group_id, p.model_label): p.flags() for p in ModelPermission.objects.filter(organization=trio.acme)
+    }
+    applied = staff_client.post(BULK, {"organization": "acme", "confirmed": "grant:all"}, headers=HTMX)
+    undo = re.search(r'name="undo" value="([^"]+)"', applied.content.decode()).group(1)
+
+    response = staff_client.post(
+        reverse("sbsync:permission-undo"), {"organization": "acme", "undo": undo}, headers=HTMX
+    )
+
+    after = {
+        (p.group_id, p.model_label): p.flags() for p in ModelPermission.objects.filter(organization=trio.acme)
+    }
+    assert {key: value for key, value in after.items() if any(value.values())} == before
+    assert "Undone: " in response.content.decode()
+
+
+def test_bulk_row_changes_only_the_groups_shown(staff_client, trio):
+    make_permission(organization=trio.acme, group=trio.members, model_label="shop.Order", actions=["pull"])
+
+    response = staff_client.post(
+        BULK,
+        {"organization": "acme", "confirmed": "revoke:row:shop.Order", "groups": [trio.members.pk]},
+        headers=HTMX,
+    )
+
+    assert flags(trio.acme, trio.members, "shop.Order")["pull"] is False
+    assert flags(trio.acme, trio.owners, "shop.Order")["push"] is True
+    assert f'<input type="hidden" name="groups" value="{trio.members.pk}">' in response.content.decode()
+
+
+def test_matrix_shows_only_the_chosen_groups(staff_client, trio):
+    response = staff_client.get(MATRIX, {"organization": "acme", "groups": [trio.owners.pk]})
+
+    assert re.findall(r'class="group-head"><span class="group-name">([^<]+)<', response.content.decode()) == [
+        "Owners"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -339,7 +402,7 @@ def test_group_created_later_appears_as_a_column(staff_client, trio):
 
     response = staff_client.get(MATRIX, {"organization": "acme"})
 
-    assert re.findall(r'scope="colgroup" class="group-head">([^<]+)<', response.content.decode()) == [
+    assert re.findall(r'class="group-head"><span class="group-name">([^<]+)<', response.content.decode()) == [
         "Auditors",
         "Members",
         "Owners",

@@ -36,6 +36,7 @@ WRITES_OF = {
         "permission-matrix",
         "permission-cell",
         "permission-bulk",
+        "permission-undo",
     },
     ("add_datafilter",): {"data-filter-add"},
     ("change_datafilter",): {"data-filter-edit"},
@@ -45,6 +46,7 @@ WRITES_OF = {
     ("change_organization",): {"organization-detail"},
     ("add_membership",): {"membership-add"},
     ("change_membership",): {"membership-edit"},
+    ("delete_membership",): {"membership-delete"},
     ("add_servicetoken",): {"tokens"},
     ("change_servicetoken",): {"token-revoke"},
 }

@@ -120,7 +120,7 @@ def test_list_csv_equals_the_filtered_rows_in_table_order(staff_client, logs):
         "Records",
         "OK",
         "Errors",
-        "Time (s)",
+        "Time (ms)",
     ]
     expected = [logs[n] for n in ("customer notes", "orders", "bob pull", "alice push")]
     assert [row[0] for row in rows[1:]] == [log.timestamp.isoformat() for log in expected]
@@ -134,7 +134,7 @@ def test_list_csv_equals_the_filtered_rows_in_table_order(staff_client, logs):
         "1",
         "0",
         "0",
-        "0.05",
+        "50.0",
     ]
 
 
@@ -181,20 +181,40 @@ def test_detail_shows_the_log_and_its_errors(staff_client, trio):
         error_message="1 record rejected",
         errors=[
             {
-                "index": 3,
+                "index": 1,
                 "_model": "shop.Customer",
                 "id": "7d0e",
                 "status": "rejected",
                 "errors": {"age": ["Enter a whole number."]},
             }
         ],
-        request_data={"data": [{"_model": "shop.Customer", "id": "7d0e", "age": "old"}]},
+        request_data={
+            "data": [
+                {"_model": "shop.Customer", "id": "a1", "age": 3},
+                {"_model": "shop.Customer", "id": "7d0e", "age": "old"},
+            ]
+        },
     )
 
     response = staff_client.get(reverse("sbsync:sync-log-detail", args=[log.code]))
 
     html = response.content.decode()
-    assert "1 record rejected" in html
-    assert '<td class="mono">shop.Customer 7d0e</td>' in html
-    assert "Enter a whole number." in html
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html.split('class="error-table"')[1].split("</table>")[0])
+    assert cells == ["1", "shop.Customer 7d0e", "age", "Enter a whole number.", "old"]
+    assert "{&#x27;" not in html and "{'" not in html
     assert "&quot;age&quot;: &quot;old&quot;" in html
+
+
+def test_list_user_filter_matches_part_of_the_name_in_any_case(staff_client, logs):
+    response = staff_client.get(LIST, {"user": "LIC"}, headers=HTMX)
+
+    expected = ["alice push", "orders", "customer notes"]
+    assert codes_in(response.content.decode()) == [str(logs[name].code) for name in expected]
+
+
+def test_list_filter_form_keeps_the_sort(staff_client, logs):
+    response = staff_client.get(LIST, {"sort": "user", "operation": "PULL"})
+
+    form = response.content.decode().split('role="search"')[1].split("</form>")[0]
+    assert '<input type="hidden" name="sort" value="user">' in form
+    assert "data-keep-sort" in response.content.decode()

@@ -242,3 +242,19 @@ def test_list_query_count_does_not_grow_with_rows(
 
     with django_assert_num_queries(6):
         staff_client.get(PAGE)
+
+
+def test_list_csv_cells_are_plain_text(staff_client, staff_user, trio):
+    record, _ = issue_service_token(user=trio.bob, name="scanner <3>", issued_by=staff_user, lifetime=None)
+
+    rows = csv_rows(staff_client.get(PAGE, {"_export": "csv"}))
+
+    assert rows[1][:3] == ["scanner <3>", "bob", f"{record.token_key}…"]
+    assert not any("<code" in cell or "<span" in cell for row in rows for cell in row)
+
+
+def test_list_status_filter_reads_all_active_revoked(staff_client, db):
+    html = staff_client.get(PAGE).content.decode()
+
+    options = re.findall(r'<option value="(\w*)"[^>]*>([^<]+)</option>', html.split('name="live"')[1])
+    assert options[:3] == [("", "All"), ("true", "Active"), ("false", "Revoked")]

@@ -1,25 +1,29 @@
-"""``sync_benchmark``: records per second of push and pull through the HTTP API, and the server's peak
-memory (sbsync/benchmark.py does the work)."""
+"""``sync_benchmark``: records per second, server CPU and SQL statements of push and pull through the
+HTTP API, against a bare baseline in the same run (sbsync/benchmark/ does the work)."""
 
 from __future__ import annotations
 
 import socket
 from argparse import ArgumentParser
+from contextlib import ExitStack
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.urls import reverse
 
-from sbsync.benchmark import (
+from sbsync.benchmark.bare import LABEL as BARE_LABEL
+from sbsync.benchmark.bare import PREFIX as BARE_PREFIX
+from sbsync.benchmark.compare import BARE, SBSYNC, Figures, Target, figures, paired_ratio, run_rounds
+from sbsync.benchmark.servers import ServerSampler, migrate_baseline, started_server
+from sbsync.benchmark.workload import (
     ApiClient,
     BenchmarkError,
-    MemorySampler,
     Outcome,
+    create_baseline_account,
     create_benchmark_account,
     run_workload,
     seed_rows,
-    started_server,
 )
 
 
@@ -29,18 +33,26 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
 class Command(BaseCommand):
     help = (
-        "Run a push/pull workload of --records rows through the HTTP API and print records per second for "
-        "create, update and pull-to-the-end, the count check, and the server's peak memory. By default it "
-        "starts its own gunicorn (one worker) on this project's database with a fresh benchmark organization; "
-        "with --url it measures a running server (give --username, --password and --organization; "
-        "--server-pid to sample its memory)."
+        "Run a push/pull workload of --records rows through the HTTP API and print, for create, update and "
+        "pull-to-the-end, records per second, server CPU per 1,000 records, SQL statements per request and "
+        "the server's peak memory, for sbsync and for a bare baseline server (one upsert per push, one keyset "
+        "query per pull page) started alike on the same database; runs alternate, figures are medians of "
+        "--rounds, and the ratios sbsync/baseline are printed. With --url it measures a running server "
+        "instead (give --username, --password and --organization; --server-pid to sample it)."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
-            "--records", type=int, default=10_000, help="rows to create, update and pull (default 10000)"
+            "--records",
+            type=int,
+            default=10_000,
+            help="rows to create, update and pull per client (default 10000)",
         )
         parser.add_argument(
             "--batch", type=int, default=500, help="records per push and pull batch_size (default 500)"
@@ -51,10 +63,36 @@ class Command(BaseCommand):
         parser.add_argument(
             "--seed-direct",
             action="store_true",
-            help="write the rows with the ORM instead of pushing them; measure pull alone",
+            help="write the rows before timing (ORM for sbsync, untimed pushes for the baseline); measure pull alone",
+        )
+        parser.add_argument("--rounds", type=int, default=3, help="alternating runs per server (default 3)")
+        parser.add_argument(
+            "--clients",
+            type=int,
+            default=1,
+            help="concurrent clients, each in its own organization (default 1)",
         )
         parser.add_argument(
-            "--port", type=int, help="port of the server the benchmark starts (default: a free one)"
+            "--workers", type=int, default=2, help="gunicorn sync worker processes per server (default 2)"
+        )
+        parser.add_argument(
+            "--no-baseline", action="store_true", help="measure sbsync alone, without the bare server"
+        )
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="servers run with SIMPLE_HISTORY_ENABLED off: what recording history costs",
+        )
+        parser.add_argument(
+            "--filtered",
+            action="store_true",
+            help="the benchmark group gets a data filter every row passes: what row filters cost",
+        )
+        parser.add_argument(
+            "--port", type=int, help="port of the sbsync server the benchmark starts (default: a free one)"
+        )
+        parser.add_argument(
+            "--baseline-port", type=int, help="port of the baseline server (default: a free one)"
         )
         parser.add_argument(
             "--url", help="API root of a running server, e.g. http://127.0.0.1:8000/api/sync/"
@@ -63,22 +101,25 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="with --url: its password")
         parser.add_argument("--organization", help="with --url: organization slug (X-Sync-Organization)")
         parser.add_argument(
-            "--server-pid", type=int, help="with --url: process id of the server, to sample its memory"
+            "--server-pid",
+            type=int,
+            help="with --url: process id of the server, to sample its memory and CPU",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        records, batch = options["records"], options["batch"]
-        if records < 1 or batch < 1:
-            raise CommandError("--records and --batch must be at least 1.")
+        for name in ("records", "batch", "rounds", "clients", "workers"):
+            if options[name] < 1:
+                raise CommandError(f"--{name} must be at least 1.")
         try:
             if options["url"]:
                 outcome, where = self.measure_running(options)
+                self.report_running(options, outcome, where)
+                failed = not outcome.count_ok
             else:
-                outcome, where = self.measure_own_server(options)
+                failed = self.compare(options)
         except BenchmarkError as exc:
             raise CommandError(str(exc)) from None
-        self.report(options, outcome, where)
-        if not outcome.count_ok:
+        if failed:
             raise CommandError("The count check failed.")
 
     def measure_running(self, options: dict[str, Any]) -> tuple[Outcome, str]:
@@ -94,81 +135,151 @@ class Command(BaseCommand):
             else None
         )
         client = ApiClient(options["url"], options["organization"])
+        sampler = ServerSampler(options["server_pid"]) if options["server_pid"] else None
         try:
             client.login(options["username"], options["password"])
-            sampler = MemorySampler(options["server_pid"]) if options["server_pid"] else None
-            outcome = self.run(client, sampler, options, seeded, exact=False)
-        finally:
-            client.close()
-        return outcome, f"server at {options['url']}" + (
-            "" if sampler else " (memory not sampled: no --server-pid)"
-        )
-
-    def measure_own_server(self, options: dict[str, Any]) -> tuple[Outcome, str]:
-        account = create_benchmark_account(options["model"])
-        self.stdout.write(
-            f"Benchmark organization {account.organization} (user {account.username}); it stays in the database."
-        )
-        seeded = (
-            seed_rows(options["model"], account.organization, options["records"])
-            if options["seed_direct"]
-            else None
-        )
-        port = options["port"] or _free_port()
-        with started_server(port) as server:
-            client = ApiClient(
-                f"http://127.0.0.1:{port}{reverse('sbsync:pull').removesuffix('pull/')}", account.organization
-            )
-            try:
-                client.login(account.username, account.password)
-                if seeded is None:
-                    # What a new client does first: its first pull enters the empty organization in the change index.
-                    client.expect("POST", "pull/", {"models": {options["model"]: None}, "batch_size": 1})
-                outcome = self.run(client, MemorySampler(server.pid), options, seeded, exact=True)
-            finally:
-                client.close()
-        return outcome, f"gunicorn started by the benchmark (1 worker, pid {server.pid})"
-
-    def run(
-        self,
-        client: ApiClient,
-        sampler: MemorySampler | None,
-        options: dict[str, Any],
-        seeded: dict[str, str] | None,
-        *,
-        exact: bool,
-    ) -> Outcome:
-        def workload() -> Outcome:
-            return run_workload(
+            if sampler:
+                sampler.start()
+            baseline = sampler.sample() if sampler else None
+            outcome = run_workload(
                 client,
                 label=options["model"],
                 records=options["records"],
                 batch=options["batch"],
                 sampler=sampler,
                 seeded=seeded,
-                exact=exact,
+                exact=False,
+            )
+        finally:
+            client.close()
+            if sampler:
+                sampler.stopped.set()
+                sampler.join()
+        if sampler:
+            outcome.baseline_mb, outcome.peak_mb = baseline, sampler.peak
+        return outcome, f"server at {options['url']}" + (
+            "" if sampler else " (memory not sampled: no --server-pid)"
+        )
+
+    def compare(self, options: dict[str, Any]) -> bool:
+        """Start the servers, run the rounds, print the figures; True when a count check failed."""
+        label, workers = options["model"], options["workers"]
+        baseline = not options["no_baseline"]
+        if baseline:
+            migrate_baseline()
+        api = reverse("sbsync:pull").removesuffix("pull/")
+        with ExitStack() as stack:
+            targets = []
+            for name, port, path, model in [
+                (SBSYNC, options["port"], api, label),
+                *([(BARE, options["baseline_port"], "/" + BARE_PREFIX, BARE_LABEL)] if baseline else []),
+            ]:
+                port = port or _free_port()
+                server = stack.enter_context(started_server(port, workers, history=not options["no_history"]))
+                sampler = ServerSampler(server.pid)
+                sampler.start()
+                stack.callback(sampler.join)
+                stack.callback(sampler.stopped.set)
+                targets.append(
+                    Target(
+                        name=name,
+                        url=f"http://127.0.0.1:{port}{path}",
+                        label=model,
+                        sampler=sampler,
+                        account=(lambda: create_benchmark_account(label, filtered=options["filtered"]))
+                        if name == SBSYNC
+                        else create_baseline_account,
+                        seed=(lambda account, count: seed_rows(label, account.organization, count))
+                        if name == SBSYNC
+                        else None,
+                    )
+                )
+            if baseline:
+                targets.reverse()
+            self.stdout.write(
+                f"{options['records']:,} records per client of {label} (baseline: {BARE_LABEL}), batches of "
+                f"{options['batch']}, {options['clients']} client(s), {options['rounds']} round(s); database: "
+                f"{connection.vendor}; gunicorn, {workers} sync worker(s) per server; history "
+                f"{'off' if options['no_history'] else 'on'}; row filter {'on' if options['filtered'] else 'off'}\n"
+            )
+            outcomes = run_rounds(
+                targets,
+                rounds=options["rounds"],
+                clients=options["clients"],
+                records=options["records"],
+                batch=options["batch"],
+                seed_direct=options["seed_direct"],
+                progress=self.progress,
+            )
+        self.report(outcomes)
+        return not all(o.count_ok for runs in outcomes.values() for o in runs)
+
+    def progress(self, number: int, target: Target, outcome: Outcome) -> None:
+        rates = ", ".join(f"{p.name} {p.rate:,.0f}/s" for p in outcome.phases)
+        verdict = (
+            "count OK"
+            if outcome.count_ok
+            else self.style.ERROR(
+                f"count FAILED (pulled {outcome.pulled}, distinct {outcome.distinct}, expected {outcome.expected}, "
+                f"missing {outcome.missing}, stale {outcome.stale})"
+            )
+        )
+        self.stdout.write(f"round {number + 1} {target.name:<7} {rates}; {verdict}")
+
+    def report(self, outcomes: dict[str, list[Outcome]]) -> None:
+        write = self.stdout.write
+        write(
+            f"\n{'phase':<8}{'server':<8}{'records/s':>11}{'CPU s/1k rec':>14}{'statements/req':>16}{'peak MB':>9}"
+        )
+        names = [p.name for p in outcomes[SBSYNC][0].phases]
+        for phase in names:
+            found: dict[str, Figures | None] = {name: figures(runs, phase) for name, runs in outcomes.items()}
+            for name in (BARE, SBSYNC):
+                row = found.get(name)
+                if row is None:
+                    continue
+                write(
+                    f"{phase:<8}{name:<8}{row.rate:>11,.0f}{_number(row.cpu_per_thousand, '.3f'):>14}"
+                    f"{_number(row.statements_per_request, '.1f'):>16}{_number(row.peak_mb, '.1f'):>9}"
+                )
+            if BARE in outcomes:
+                ours, theirs = outcomes[SBSYNC], outcomes[BARE]
+                rate = paired_ratio(ours, theirs, phase, lambda p: p.rate)
+                cpu = paired_ratio(ours, theirs, phase, lambda p: p.cpu_per_thousand)
+                statements = paired_ratio(ours, theirs, phase, lambda p: p.statements_per_request)
+                write(
+                    self.style.SUCCESS(
+                        f"{phase:<8}{'ratio':<8}{_number(rate, '.2f'):>11}{_number(cpu, '.2f') + 'x':>14}"
+                        f"{_number(statements, '.1f') + 'x':>16}"
+                    )
+                )
+        write(
+            "(figures: medians over the rounds; ratios: the median of each round's sbsync / baseline, for records/s "
+            "higher is better, for CPU and statements lower is better; CPU: user + system time of the gunicorn "
+            "processes; statements: those sent through a cursor, commits not counted)"
+        )
+        runs = [o for each in outcomes.values() for o in each]
+        failed = [o for o in runs if not o.count_ok]
+        verdict = self.style.SUCCESS("all exact") if not failed else self.style.ERROR(f"{len(failed)} FAILED")
+        write(f"count check: {len(runs)} runs, {verdict}")
+        throttled = sum(o.throttled_seconds for o in runs)
+        if throttled:
+            write(
+                self.style.WARNING(f"throttled (429) for {throttled:.0f} s in total, included in the times")
             )
 
-        if sampler is None:
-            return workload()
-        baseline = sampler.sample()
-        sampler.start()
-        try:
-            outcome = workload()
-        finally:
-            sampler.stopped.set()
-            sampler.join()
-        outcome.baseline_mb, outcome.peak_mb = baseline, sampler.peak
-        return outcome
-
-    def report(self, options: dict[str, Any], outcome: Outcome, where: str) -> None:
+    def report_running(self, options: dict[str, Any], outcome: Outcome, where: str) -> None:
         write = self.stdout.write
         write(f"\n{options['records']:,} records of {options['model']}, batches of {options['batch']}")
         write(f"database: {connection.vendor}; {where}\n")
-        write(f"{'phase':<8}{'records':>10}{'seconds':>10}{'records/s':>12}{'server peak MB':>16}")
+        write(
+            f"{'phase':<8}{'records':>10}{'seconds':>10}{'records/s':>12}{'CPU s/1k rec':>14}{'server peak MB':>16}"
+        )
         for phase in outcome.phases:
-            peak = f"{phase.peak_mb:.1f}" if phase.peak_mb is not None else "-"
-            write(f"{phase.name:<8}{phase.records:>10,}{phase.seconds:>10.2f}{phase.rate:>12,.0f}{peak:>16}")
+            write(
+                f"{phase.name:<8}{phase.records:>10,}{phase.seconds:>10.2f}{phase.rate:>12,.0f}"
+                f"{_number(phase.cpu_per_thousand, '.3f'):>14}{_number(phase.peak_mb, '.1f'):>16}"
+            )
         if options["seed_direct"]:
             write("(create/update: rows written directly with the ORM, not timed)")
         write(

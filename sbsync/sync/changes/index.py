@@ -89,12 +89,22 @@ def record_changes(changes: Iterable[RowChange]) -> None:
         write_changes(list(changes))
 
 
-def write_changes(changes: list[RowChange]) -> dict[tuple[str, str], int]:
-    """Upsert the records of ``changes`` as pending, with their versions bumped.
+def write_changes(
+    changes: list[RowChange], *, reached: dict[int, int] | None = None
+) -> dict[tuple[str, str], int]:
+    """Upsert the records of ``changes`` with their versions bumped, in one statement per scope and
+    model that returns the new versions.
 
-    Side effects: per scope and model, one locking read of current versions, one upsert; per model, one
-    update that tombstones the row in any other scope it was in (a row moved between organizations).
-    Later changes of the same row in ``changes`` win. Returns the new version of each (model, pk).
+    Without ``reached`` (saves outside a push) records are left pending (``seq = NULL``) for
+    ``stamp_pending``. With it (push), each scope's clock is advanced by the number of its
+    records in one statement that locks the clock row until the caller's transaction commits, and the
+    records get the positions just reserved (``reached`` receives each scope's last). Two writers of a scope thus commit in the order of their
+    positions, and a pull, which stamps under the same lock, never sees a position above one still
+    uncommitted: ``seq > cursor`` stays exact without a second transaction.
+
+    Side effects, per model: one update that tombstones the row in any other scope it was in (a row
+    moved between organizations). Later changes of the same row in ``changes`` win. Returns the new
+    version of each (model, pk).
     """
     latest: dict[tuple[str, str], RowChange] = {}
     for change in changes:
@@ -103,43 +113,31 @@ def write_changes(changes: list[RowChange]) -> dict[tuple[str, str], int]:
         return {}
     now = timezone.now()
     versions: dict[tuple[str, str], int] = {}
-    by_scope: dict[tuple[int, str], list[RowChange]] = defaultdict(list)
+    by_scope: dict[int, dict[str, list[RowChange]]] = defaultdict(lambda: defaultdict(list))
     moved: dict[tuple[str, int | None], list[str]] = defaultdict(list)
     for change in latest.values():
         if change.scope is not None:
-            by_scope[(change.scope, change.model_label)].append(change)
+            by_scope[change.scope][change.model_label].append(change)
         if change.tenant and not (change.deleted and change.scope is not None):
             moved[(change.model_label, change.scope)].append(change.object_pk)
 
-    with transaction.atomic():
-        for (scope, label), group in by_scope.items():
-            for chunk in batched(group, CHUNK):
-                pks = [c.object_pk for c in chunk]
-                current = dict(
-                    SyncRecord.objects.select_for_update()
-                    .filter(scope=scope, model_label=label, object_pk__in=pks)
-                    .order_by("id")
-                    .values_list("object_pk", "version")
-                )
-                records = [
-                    SyncRecord(
-                        scope=scope,
-                        model_label=label,
-                        object_pk=c.object_pk,
-                        version=current.get(c.object_pk, 0) + 1,
-                        seq=None,
-                        deleted=c.deleted,
-                        changed_at=now,
-                    )
-                    for c in chunk
-                ]
-                SyncRecord.objects.bulk_create(
-                    records,
-                    update_conflicts=True,
-                    unique_fields=["scope", "model_label", "object_pk"],
-                    update_fields=["version", "seq", "deleted", "changed_at"],
-                )
-                versions.update({(label, r.object_pk): r.version for r in records})
+    with transaction.atomic(savepoint=False):
+        for scope, labels in sorted(by_scope.items()):
+            position = None
+            if reached is not None:
+                count = sum(len(group) for group in labels.values())
+                reached[scope] = advance_clock(scope, count)
+                position = reached[scope] - count
+            for label, group in labels.items():
+                # One order for every writer, so two upserts of overlapping rows cannot deadlock.
+                group.sort(key=lambda c: c.object_pk)
+                for chunk in batched(group, CHUNK):
+                    seqs: list[int | None] = [None] * len(chunk)
+                    if position is not None:
+                        seqs = list(range(position + 1, position + 1 + len(chunk)))
+                        position += len(chunk)
+                    written = upsert_records(scope, label, chunk, seqs, now)
+                    versions.update({(label, pk): version for pk, version in written})
         for (label, current_scope), pks in moved.items():
             for chunk in batched(pks, CHUNK):
                 elsewhere = SyncRecord.objects.filter(model_label=label, object_pk__in=chunk, deleted=False)
@@ -147,6 +145,70 @@ def write_changes(changes: list[RowChange]) -> dict[tuple[str, str], int]:
                     elsewhere = elsewhere.exclude(scope=current_scope)
                 elsewhere.update(deleted=True, version=F("version") + 1, seq=None, changed_at=now)
     return versions
+
+
+def upsert_records(
+    scope: int, label: str, changes: list[RowChange], seqs: list[int | None], now: datetime
+) -> list[tuple[str, int]]:
+    """Insert or bump the records of ``changes`` (one scope and model) at positions ``seqs`` (None:
+    pending); one statement. Returns (object_pk, new version) of each."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    table = quote(SyncRecord._meta.db_table)
+    columns = "scope, model_label, object_pk, version, seq, deleted, changed_at"
+    conflict = (
+        f"ON CONFLICT (scope, model_label, object_pk) DO UPDATE SET version = {table}.version + 1, "
+        "seq = excluded.seq, deleted = excluded.deleted, changed_at = excluded.changed_at "
+        "RETURNING object_pk, version"
+    )
+    changed_at = connection.ops.adapt_datetimefield_value(now)
+    if connection.vendor == "postgresql":
+        sql = (
+            f"INSERT INTO {table} ({columns}) SELECT %s, %s, u.pk, 1, u.seq, u.deleted, %s "
+            "FROM UNNEST(%s::varchar[], %s::bigint[], %s::boolean[]) AS u(pk, seq, deleted) " + conflict
+        )
+        params: list[Any] = [
+            scope,
+            label,
+            changed_at,
+            [c.object_pk for c in changes],
+            seqs,
+            [c.deleted for c in changes],
+        ]
+    else:
+        sql = f"INSERT INTO {table} ({columns}) VALUES " + ", ".join(
+            ["(%s, %s, %s, 1, %s, %s, %s)"] * len(changes)
+        )
+        sql += " " + conflict
+        params = []
+        for change, seq in zip(changes, seqs, strict=True):
+            params += [scope, label, change.object_pk, seq, change.deleted, changed_at]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(pk, int(version)) for pk, version in cursor.fetchall()]
+
+
+def advance_clock(scope: int, count: int) -> int:
+    """Reserve ``count`` positions of the scope's clock; returns the last one. The clock row stays
+    locked until the transaction ends (one statement; the clock is created when missing)."""
+    connection = transaction.get_connection()
+    table = connection.ops.quote_name(ChangeClock._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (scope, seq, horizon) VALUES (%s, %s, 0) "
+            f"ON CONFLICT (scope) DO UPDATE SET seq = {table}.seq + excluded.seq RETURNING seq",
+            [scope, count],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def write_checkpoints(reached: dict[int, int]) -> None:
+    """After a push committed: where each scope's clock stood (``position_at`` turns timestamps into
+    positions with these). Written after the commit, so a checkpoint never names a position that was
+    not yet visible at its time."""
+    now = timezone.now()
+    for scope, seq in reached.items():
+        StampCheckpoint.objects.create(scope=scope, seq=seq, stamped_at=now)
 
 
 def _locked_clock(scope: int) -> ChangeClock:

@@ -30,12 +30,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.db import models, transaction
-from django.db.models import BigIntegerField, Case, F, Value, When
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from sbsync.access import Access
-from sbsync.models import ChangeClock, SyncMetadata, SyncRecord, UserSyncMetadata
+from sbsync.models import ChangeClock, SyncRecord, UserSyncMetadata
 from sbsync.sync.changes.index import ensure_backfilled, pk_key, position_at, stamp_pending
+from sbsync.sync.counters import touch_organization, touch_user
 from sbsync.sync.pull.cursor import Cursor, cursor_expired, invalid_cursor, parse_start
 from sbsync.sync.records import attnames, payload
 
@@ -142,7 +143,8 @@ def build_pull_page(
                 page.models[label] = _serve(access, model, cursor, allowance, page)
             else:
                 page.models[label] = ModelPage(cursor=cursor, has_more=True)
-    _record_sync(access, page)
+        previous = _previous_syncs(access, list(page.models))
+    _record_sync(access, page, previous)
     return page
 
 
@@ -170,8 +172,9 @@ def read_snapshot() -> Iterator[None]:
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET LOCAL enable_seqscan = off"
+                )
         yield
 
 
@@ -229,13 +232,15 @@ def _serve(
     while True:
         limit = min(size, allowance.scans)
         if not allowance.records or not limit:
-            result.has_more = records.after(position).exists()
+            # Only reached after a chunk that had a record beyond it.
             break
-        # after() keeps positioned records (seq > position), so no seq here is NULL.
-        chunk = cast(
+        # after() keeps positioned records (seq > position), so no seq here is NULL. One record more
+        # than the chunk tells whether anything follows it.
+        fetched = cast(
             "list[tuple[int, str, int, bool]]",
-            list(records.after(position).values_list("seq", "object_pk", "version", "deleted")[:limit]),
+            list(records.after(position).values_list("seq", "object_pk", "version", "deleted")[: limit + 1]),
         )
+        chunk, beyond = fetched[:limit], len(fetched) > limit
         allowance.scans -= len(chunk)
         live = [pk_field.to_python(object_pk) for _, object_pk, _, deleted in chunk if not deleted]
         rows = (
@@ -268,7 +273,7 @@ def _serve(
                 break
         if served < len(chunk):
             break
-        if len(chunk) < limit:
+        if not beyond:
             result.has_more = False
             break
         size = min(SCAN_CHUNK, size * 2)
@@ -287,36 +292,21 @@ def rows_with_visibility(model: type[models.Model], access: Access) -> models.Qu
     return rows
 
 
-def _record_sync(access: Access, page: PullPage) -> None:
-    """Per user and per organization: last sync time now, total records moved (bulk, two tables)."""
+def _previous_syncs(access: Access, labels: list[str]) -> dict[str, datetime]:
+    """The caller's previous pull of each model (``user_last_sync``)."""
+    mine = UserSyncMetadata.objects.filter(
+        user=access.user, organization=access.organization, model_name__in=labels
+    )
+    return dict(mine.values_list("model_name", "last_sync"))
+
+
+def _record_sync(access: Access, page: PullPage, previous: dict[str, datetime]) -> None:
+    """Per user and per organization: last sync time now, total records moved (one upsert per table,
+    outside the read snapshot: REPEATABLE READ would refuse updating a row another pull just updated)."""
     now = timezone.now()
-    labels = list(page.models)
-    user, organization = access.user, access.organization
-    mine = UserSyncMetadata.objects.filter(user=user, organization=organization, model_name__in=labels)
-    previous = dict(mine.values_list("model_name", "last_sync"))
-    moved = [
-        When(model_name=label, then=Value(m.count + m.deleted))
-        for label, m in page.models.items()
-        if m.count + m.deleted
-    ]
-    increment = Case(*moved, default=Value(0), output_field=BigIntegerField()) if moved else Value(0)
-    with transaction.atomic():
-        UserSyncMetadata.objects.bulk_create(
-            [
-                UserSyncMetadata(user=user, organization=organization, model_name=label, last_sync=now)
-                for label in labels
-                if label not in previous
-            ],
-            ignore_conflicts=True,
-        )
-        mine.update(last_sync=now, total_synced=F("total_synced") + increment)
-        SyncMetadata.objects.bulk_create(
-            [SyncMetadata(organization=organization, model_name=label, last_sync=now) for label in labels],
-            ignore_conflicts=True,
-        )
-        SyncMetadata.objects.filter(organization=organization, model_name__in=labels).update(
-            last_sync=now, total_synced=F("total_synced") + increment
-        )
+    moved = {label: m.count + m.deleted for label, m in page.models.items()}
+    touch_user(access.user.pk, access.organization.pk, moved, now)
+    touch_organization(access.organization.pk, moved, now)
     for label, model_page in page.models.items():
         model_page.last_sync = now
         model_page.user_last_sync = previous.get(label)

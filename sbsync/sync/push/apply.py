@@ -28,15 +28,15 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
 from sbsync import discovery
 from sbsync.access import Access
 from sbsync.enums import Action, RecordStatus
-from sbsync.models import Membership, SyncMetadata, SyncRecord
-from sbsync.sync.changes.index import collecting_changes, pk_key, stamp_pending, write_changes
+from sbsync.models import Membership, SyncRecord
+from sbsync.sync.changes.index import collecting_changes, pk_key, write_changes, write_checkpoints
+from sbsync.sync.counters import touch_organization
 from sbsync.sync.push import validation as v
 from sbsync.sync.push.items import (
     CREATE,
@@ -78,15 +78,17 @@ def apply_push(
 
     Side effects, in one transaction (rolled back for a dry run, and for an atomic push with a failed
     record): rows created, updated and deleted, cascades included; history rows attributed to the user;
-    change-index records with new versions; SyncMetadata of each model written. Retried as a whole on
-    a PostgreSQL deadlock by the caller that owns the transaction (``serve_push``). After commit, the
-    organization's pending changes are positioned (``stamp_pending``).
+    change-index records with new versions, positioned in the change order (``write_changes``);
+    SyncMetadata of each model written. Retried as a whole on a PostgreSQL deadlock by the caller that
+    owns the transaction (``serve_push``). After commit, a checkpoint maps the time to the positions.
     """
     reader = RecordReader(access)
     items = [reader.read(index, record) for index, record in enumerate(records)]
     reads = [item for item in items if isinstance(item, Read)]
     versions: dict[tuple[str, str], int] = {}
-    with transaction.atomic(), collecting_changes() as buffer:
+    reached: dict[int, int] = {}
+    # A savepoint only when the push may have to undo itself inside its caller's transaction.
+    with transaction.atomic(savepoint=atomic or dry_run), collecting_changes() as buffer:
         lock_row_keys(
             (item.label, pk_key(item.model, item.pk)) for item in reads if item.open and item.pk_given
         )
@@ -106,17 +108,16 @@ def apply_push(
             if decided.item.open:
                 decided.item.finish(DONE_BY_ACTION[decided.action])
         if write:
-            versions = write_changes(buffer)
+            versions = write_changes(buffer, reached=reached)
         atomic_rejected = atomic and any(item.status in FAILURE for item in items)
         applied = not (dry_run or atomic_rejected)
         result = PushResult.from_items(items, versions, applied=applied, atomic_rejected=atomic_rejected)
         if applied:
             _touch_metadata(access, result.applied_counts())
-            # Position the changes as soon as they are committed, so the next pull finds them numbered
-            # instead of paying for every push since the last pull. A failure here loses nothing: the
-            # next pull stamps whatever is still pending.
-            scope = access.organization.pk
-            transaction.on_commit(lambda: stamp_pending(scope), robust=True)
+            # The changes were positioned in this transaction (write_changes); the checkpoint that maps
+            # timestamps to positions is written once they are visible. Should it fail, timestamps map
+            # to an earlier checkpoint: a client gets some rows again, never fewer.
+            transaction.on_commit(lambda: write_checkpoints(reached), robust=True)
         else:
             transaction.set_rollback(True)
     return result
@@ -471,20 +472,5 @@ def _check_unique(writes: list[Write]) -> None:
 
 
 def _touch_metadata(access: Access, counts: dict[str, int]) -> None:
-    """Per organization and model: when it last synced and how many records moved (2 + 1/model queries)."""
-    labels = sorted(label for label, count in counts.items() if count)
-    if not labels:
-        return
-    now = timezone.now()
-    organization = access.organization
-    SyncMetadata.objects.bulk_create(
-        [
-            SyncMetadata(organization=organization, model_name=label, last_sync=now, total_synced=0)
-            for label in labels
-        ],
-        ignore_conflicts=True,
-    )
-    for label in labels:
-        SyncMetadata.objects.filter(organization=organization, model_name=label).update(
-            last_sync=now, total_synced=F("total_synced") + counts[label]
-        )
+    """Per organization and model: when it last synced and how many records moved (one upsert)."""
+    touch_organization(access.organization.pk, {label: n for label, n in counts.items() if n}, timezone.now())

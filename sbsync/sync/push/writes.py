@@ -22,13 +22,15 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.conf import settings
 from django.db import DataError, IntegrityError, models, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.db.models.fields import AutoFieldMixin
+from django.utils import timezone
 
 from sbsync import discovery
 from sbsync.access import Access
-from sbsync.sync.changes.index import RowChange, pk_key
+from sbsync.sync.changes.index import RowChange, batched, pk_key
 from sbsync.sync.push.history import deferred_history, history_user
 from sbsync.sync.push.items import UPDATE, Create, Delete, Read, Write, reject_dependents
 from sbsync.sync.push.locks import check_deferred_constraints
@@ -199,14 +201,69 @@ def history_manager(model: type[models.Model]) -> Any:
 
 
 def write_history(user: Any, written: list[Write]) -> None:
-    """One bulk insert of history rows per model and operation, attributed to ``user``."""
+    """One history insert per model and operation, attributed to ``user``: the rows just written copied
+    by the database (``insert_history``), or simple-history's ``bulk_history_create`` for history models
+    it cannot copy."""
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return
     groups: dict[tuple[type[models.Model], str], list[models.Model]] = defaultdict(list)
     for w in written:
         groups[(w.model, w.action)].append(w.instance)
     for (model, action), objs in groups.items():
         manager = history_manager(model)
-        if manager is not None:
+        if manager is None:
+            continue
+        if not insert_history(model, manager.model, user, [obj.pk for obj in objs], update=action == UPDATE):
             manager.bulk_history_create(objs, update=action == UPDATE, default_user=user)
+
+
+def insert_history(
+    model: type[models.Model], history: type[models.Model], user: Any, pks: list[Any], *, update: bool
+) -> bool:
+    """``INSERT INTO <history> SELECT <tracked columns>, <when, who, +/~> FROM <table> WHERE pk IN
+    (...)``: the history rows of rows just written, without a model instance per row. They are the rows
+    simple-history's ``bulk_history_create`` would make (same columns, type, user, empty change reason),
+    read through its API as any other. False, inserting nothing, when the history model has columns this
+    cannot fill (a custom history id, extra fields): the caller lets simple-history build the rows."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    meta = history._meta
+    if not isinstance(meta.pk, AutoFieldMixin):
+        return False
+    now = timezone.now()
+    given: dict[str, Any] = {
+        "history_date": now,
+        "history_type": "~" if update else "+",
+        "history_change_reason": "",
+        "history_user": user.pk if user is not None and user.pk is not None else None,
+    }
+    columns: list[str] = []
+    selected: list[str] = []
+    params: list[Any] = []
+    tracked = {f.name: f for f in history.tracked_fields}
+    for field in meta.concrete_fields:
+        if field is meta.pk:
+            continue
+        columns.append(quote(field.column))
+        if field.name in tracked:
+            selected.append(quote(tracked[field.name].column))
+        elif field.name == "history_relation":
+            selected.append(quote(model._meta.pk.column))
+        elif field.name in given:
+            selected.append("%s")
+            params.append(field.get_db_prep_save(given[field.name], connection))
+        else:
+            return False
+    pk = model._meta.pk
+    with connection.cursor() as cursor:
+        for chunk in batched(pks, 1000):
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
+                f"SELECT {', '.join(selected)} FROM {quote(model._meta.db_table)} "
+                f"WHERE {quote(pk.column)} IN ({', '.join(['%s'] * len(chunk))})",
+                [*params, *(pk.get_db_prep_value(value, connection) for value in chunk)],
+            )
+    return True
 
 
 def delete_rows(access: Access, writes: list[Write], buffer: list[RowChange]) -> None:

@@ -9,17 +9,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
-from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from sbsync.models import DataFilter
 from sbsync.ui.decorators import login_required, staff_required
 from sbsync.ui.filters import DataFilterFilter
 from sbsync.ui.forms import DataFilterForm
-from sbsync.ui.http import StaffRequest, is_partial_request, render_page
-from sbsync.ui.tables import EXPORT_FORMATS, DataFilterTable
-
-PER_PAGE = 50
+from sbsync.ui.http import StaffRequest, is_partial_request, render_page, with_messages
+from sbsync.ui.lists import list_page
+from sbsync.ui.tables import DataFilterTable
 
 
 @require_GET
@@ -29,13 +26,10 @@ PER_PAGE = 50
 def data_filter_list(request: StaffRequest) -> HttpResponse:
     queryset = DataFilter.objects.select_related("organization", "group")
     filterset = DataFilterFilter(request.GET, queryset=queryset, request=request)
-    table = DataFilterTable(filterset.qs if filterset.is_valid() else queryset.none())
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
-    if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
-        export: HttpResponse = TableExport(fmt, table).response(f"data-filters.{fmt}")
-        return export
-    context = {"filter": filterset, "table": table}
-    return render_page(request, "sbsync/data_filter_list.html", context, partial="table")
+    page = list_page(request, filterset=filterset, table_class=DataFilterTable, filename="data-filters")
+    if page.export:
+        return page.export
+    return render_page(request, "sbsync/data_filter_list.html", page.context, partial="table")
 
 
 def _edit(request: StaffRequest, instance: DataFilter | None) -> HttpResponse:
@@ -81,8 +75,8 @@ def data_filter_delete(request: StaffRequest, pk: int) -> HttpResponse:
     instance = get_object_or_404(DataFilter, pk=pk)
     name = instance.name
     instance.delete()
-    if is_partial_request(request):
-        # The row's button targets the row: an empty answer removes it.
-        return HttpResponse("")
     messages.success(request, f"Data filter “{name}” deleted.")
+    if is_partial_request(request):
+        # The row's button targets the row: the answer removes it and shows the message.
+        return with_messages(request, HttpResponse(""))
     return HttpResponseRedirect(reverse("sbsync:data-filters"))

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
-from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from sbsync.models import SyncLog
 from sbsync.ui.decorators import login_required, staff_required
 from sbsync.ui.filters import SyncLogFilter
 from sbsync.ui.http import StaffRequest, render_page
-from sbsync.ui.tables import EXPORT_FORMATS, SyncLogTable
-
-PER_PAGE = 50
+from sbsync.ui.lists import list_page
+from sbsync.ui.tables import SyncLogTable
 
 
 @require_GET
@@ -27,14 +25,10 @@ PER_PAGE = 50
 def sync_log_list(request: StaffRequest) -> HttpResponse:
     queryset = SyncLog.objects.select_related("user", "organization")
     filterset = SyncLogFilter(request.GET, queryset=queryset, request=request)
-    table = SyncLogTable(filterset.qs if filterset.is_valid() else queryset.none())
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
-    if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
-        export: HttpResponse = TableExport(fmt, table).response(f"sync-logs.{fmt}")
-        return export
-    return render_page(
-        request, "sbsync/sync_log_list.html", {"filter": filterset, "table": table}, partial="table"
-    )
+    page = list_page(request, filterset=filterset, table_class=SyncLogTable, filename="sync-logs")
+    if page.export:
+        return page.export
+    return render_page(request, "sbsync/sync_log_list.html", page.context, partial="table")
 
 
 @require_GET
@@ -42,19 +36,49 @@ def sync_log_list(request: StaffRequest) -> HttpResponse:
 @staff_required
 def sync_log_detail(request: StaffRequest, code: str) -> HttpResponse:
     log = get_object_or_404(SyncLog.objects.select_related("user", "organization"), code=code)
-    return render(request, "sbsync/sync_log_detail.html", {"log": log, "errors": error_rows(log.errors)})
+    context = {"log": log, "errors": error_rows(log.errors, log.request_data)}
+    return render(request, "sbsync/sync_log_detail.html", context)
 
 
-def error_rows(errors: Any) -> list[dict[str, Any]]:
-    """A log's errors as rows: position, record (model and id) and the remaining detail."""
+def _sent_records(request_data: Any) -> list[Any]:
+    data = request_data.get("data") if isinstance(request_data, dict) else None
+    return data if isinstance(data, list) else []
+
+
+def _messages(error: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, message) pairs of one record's error: field errors by field, anything else as a whole."""
+    pairs: list[tuple[str, str]] = []
+    field_errors = error.get("errors")
+    if isinstance(field_errors, dict):
+        for field, messages in field_errors.items():
+            for message in messages if isinstance(messages, list) else [messages]:
+                pairs.append((str(field), str(message)))
+    elif field_errors:
+        pairs.append(("", str(field_errors)))
+    for key in ("detail", "error", "message", "code"):
+        if error.get(key) not in (None, ""):
+            pairs.append(("", str(error[key])))
+    return pairs or [("", "Rejected")]
+
+
+def error_rows(errors: Any, request_data: Any = None) -> list[dict[str, Any]]:
+    """A log's errors as rows of record → field → message, each with the value the client sent for that
+    field (from the logged request, when it holds the record)."""
+    sent = _sent_records(request_data)
     rows = []
     for position, error in enumerate(errors if isinstance(errors, list) else [errors] if errors else []):
         if not isinstance(error, dict):
-            rows.append({"index": position, "record": "", "detail": error})
+            rows.append({"index": position, "record": "", "field": "", "message": str(error), "value": ""})
             continue
-        detail = {k: v for k, v in error.items() if k not in ("index", "_model", "model", "id", "pk")}
+        index = error.get("index", position)
         record = " ".join(
             str(error[k]) for k in ("_model", "model", "id", "pk") if error.get(k) not in (None, "")
         )
-        rows.append({"index": error.get("index", position), "record": record, "detail": detail})
+        values = sent[index] if isinstance(index, int) and 0 <= index < len(sent) else {}
+        for field, message in _messages(error):
+            value = values.get(field, "") if isinstance(values, dict) and field else ""
+            shown = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+            rows.append(
+                {"index": index, "record": record, "field": field, "message": message, "value": shown}
+            )
     return rows

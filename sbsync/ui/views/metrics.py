@@ -9,18 +9,16 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
-from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from sbsync.models import PerformanceAnalysis, PerformanceMetrics
 from sbsync.ui.decorators import login_required, staff_required
 from sbsync.ui.filters import MetricsFilter
 from sbsync.ui.http import StaffRequest, render_page
+from sbsync.ui.lists import list_page
 from sbsync.ui.performance import breakdown, build_charts, load_samples
-from sbsync.ui.tables import EXPORT_FORMATS, MetricsTable
+from sbsync.ui.tables import MetricsTable
 
-PER_PAGE = 50
-DEFAULT_DAYS = 7
+DEFAULT_DAYS = 2  # yesterday and today: hourly buckets, a curve worth reading
 
 
 @require_GET
@@ -30,17 +28,14 @@ DEFAULT_DAYS = 7
 def metrics(request: StaffRequest) -> HttpResponse:
     data = request.GET.copy()
     if "timestamp_after" not in data and "timestamp_before" not in data:
-        # First visit: the last week. An emptied date field means "no bound".
+        # First visit: yesterday and today. An emptied date field means "no bound".
         data["timestamp_after"] = (timezone.localdate() - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
     queryset = PerformanceMetrics.objects.select_related("organization")
     filterset = MetricsFilter(data, queryset=queryset, request=request)
-    rows = filterset.qs if filterset.is_valid() else queryset.none()
-    table = MetricsTable(rows)
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
-    if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
-        export: HttpResponse = TableExport(fmt, table).response(f"performance-metrics.{fmt}")
-        return export
-    samples, capped = load_samples(rows)
+    page = list_page(request, filterset=filterset, table_class=MetricsTable, filename="performance-metrics")
+    if page.export:
+        return page.export
+    samples, capped = load_samples(page.rows)
     now = timezone.now()
     bounds = filterset.form.cleaned_data.get("timestamp") if filterset.is_valid() else None
     start = bounds.start if bounds and bounds.start else (samples[0].timestamp if samples else now)
@@ -51,8 +46,7 @@ def metrics(request: StaffRequest) -> HttpResponse:
     export_query.pop("page", None)
     export_query["_export"] = "csv"
     context = {
-        "filter": filterset,
-        "table": table,
+        **page.context,
         "charts": build_charts(samples, start, end) if samples else [],
         "breakdown": breakdown(samples),
         "capped": capped,

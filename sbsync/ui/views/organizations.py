@@ -15,17 +15,20 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
-from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from sbsync.models import Membership, Organization
 from sbsync.ui.decorators import login_required, staff_required
 from sbsync.ui.filters import OrganizationFilter
 from sbsync.ui.forms import AddMemberForm, MembershipForm, OrganizationCreateForm, OrganizationEditForm
-from sbsync.ui.http import StaffRequest, is_partial_request, render_page
-from sbsync.ui.tables import EXPORT_FORMATS, OrganizationTable
-
-PER_PAGE = 50
+from sbsync.ui.http import (
+    StaffRequest,
+    is_partial_request,
+    render_page,
+    render_partial,
+    with_messages,
+)
+from sbsync.ui.lists import list_page
+from sbsync.ui.tables import OrganizationTable
 
 
 def _detail_url(organization: Organization) -> str:
@@ -50,12 +53,10 @@ def organization_list(request: StaffRequest) -> HttpResponse:
         members=Count("memberships", filter=Q(memberships__is_active=True))
     )
     filterset = OrganizationFilter(request.GET, queryset=queryset, request=request)
-    table = OrganizationTable(filterset.qs if filterset.is_valid() else queryset.none())
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
-    if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
-        export: HttpResponse = TableExport(fmt, table).response(f"organizations.{fmt}")
-        return export
-    context = {"filter": filterset, "table": table, "form": form}
+    page = list_page(request, filterset=filterset, table_class=OrganizationTable, filename="organizations")
+    if page.export:
+        return page.export
+    context = {**page.context, "form": form}
     return render_page(request, "sbsync/organization_list.html", context, partial="table")
 
 
@@ -101,7 +102,12 @@ def membership_add(request: StaffRequest, slug: str) -> HttpResponse:
     form = AddMemberForm(request.POST, organization=organization)
     if form.is_valid() and (membership := form.save()) is not None:
         messages.success(request, f"{membership.user} added to {organization} as {membership.group}.")
-        return HttpResponseRedirect(_detail_url(organization))
+        # Redirected (htmx: the whole page), so a reload of the page never adds the member again.
+        url = _detail_url(organization)
+        return HttpResponseClientRedirect(url) if request.htmx else HttpResponseRedirect(url)
+    if is_partial_request(request):
+        context = {"organization": organization, "add_form": form}
+        return render_partial(request, "sbsync/organization_detail.html#add_member", context)
     context = {
         "organization": organization,
         "form": OrganizationEditForm(instance=organization),
@@ -134,4 +140,20 @@ def membership_edit(request: StaffRequest, slug: str, pk: int) -> HttpResponse:
     if saved:
         form = MembershipForm(instance=membership, prefix=f"m{membership.pk}")
     context = {"organization": organization, "membership": membership, "member_form": form, "saved": saved}
-    return render(request, "sbsync/organization_detail.html#member", context)
+    return render_partial(request, "sbsync/organization_detail.html#member", context)
+
+
+@require_POST
+@login_required
+@staff_required
+def membership_delete(request: StaffRequest, slug: str, pk: int) -> HttpResponse:
+    """Remove a member from the organization (the audit trail keeps the membership's last values)."""
+    organization = get_object_or_404(Organization, slug=slug)
+    membership = get_object_or_404(Membership.objects.for_tenant(organization).select_related("user"), pk=pk)
+    username = membership.user.get_username()
+    membership.delete()
+    messages.success(request, f"{username} removed from {organization}.")
+    if is_partial_request(request):
+        # The row's button targets the row: the answer removes it and shows the message.
+        return with_messages(request, HttpResponse(""))
+    return HttpResponseRedirect(_detail_url(organization))

@@ -10,8 +10,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
-from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from sbsync.models import ServiceToken
 from sbsync.service_tokens import issue_service_token, revoke_service_token, with_status
@@ -19,9 +17,9 @@ from sbsync.ui.decorators import login_required, staff_required
 from sbsync.ui.filters import ServiceTokenFilter
 from sbsync.ui.forms import IssueTokenForm
 from sbsync.ui.http import StaffRequest, is_partial_request, render_page
-from sbsync.ui.tables import EXPORT_FORMATS, ServiceTokenTable
+from sbsync.ui.lists import list_page
+from sbsync.ui.tables import ServiceTokenTable
 
-PER_PAGE = 50
 TEMPLATE = "sbsync/token_list.html"
 
 
@@ -44,12 +42,10 @@ def token_list(request: StaffRequest) -> HttpResponse:
         form = IssueTokenForm(prefix="issue", issuer=request.user)
     queryset = with_status(ServiceToken.objects.select_related("user", "issued_by"))
     filterset = ServiceTokenFilter(request.GET, queryset=queryset, request=request)
-    table = ServiceTokenTable(filterset.qs if filterset.is_valid() else queryset.none())
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
-    if (fmt := request.GET.get("_export")) in EXPORT_FORMATS and TableExport.is_valid_format(fmt):
-        export: HttpResponse = TableExport(fmt, table).response(f"api-tokens.{fmt}")
-        return export
-    context = {"filter": filterset, "table": table, "form": form, "issued": issued, "token": token}
+    page = list_page(request, filterset=filterset, table_class=ServiceTokenTable, filename="api-tokens")
+    if page.export:
+        return page.export
+    context = {**page.context, "form": form, "issued": issued, "token": token}
     if request.method == "POST":
         response = render_page(request, TEMPLATE, context, partial="issue")
         return trigger_client_event(response, "tokens-changed") if issued else response

@@ -1,5 +1,5 @@
-"""The sync benchmark (``manage.py sync_benchmark``): a push/pull workload of N records through the HTTP
-API of a running server, timed per phase, with the server's memory sampled throughout.
+"""The benchmark's client side: a push/pull workload of N records through the HTTP API of a server,
+timed per phase, with the server's memory, CPU time and SQL statements measured per phase.
 
 Phases: *create* (N new records pushed in batches), *update* (each record pushed again with a changed
 text field and the ``_version`` it got), *pull* (from ``null`` to the end, ``batch_size`` = the batch),
@@ -8,39 +8,35 @@ and a *count check* (every written row pulled, in its latest state, the right nu
 Records are generated from the model's description in ``models/`` (its required fields and the first
 free text field), so any tenant model whose required fields are plain values can be measured. With
 ``seed_rows`` the rows are written directly with the ORM instead (``--seed-direct``), to measure pull
-alone.
+alone. Several workloads (one per client) run each phase together, in threads.
 """
 
 from __future__ import annotations
 
 import http.client
-import os
 import secrets
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import orjson
-import psutil
 from django.apps import apps
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connections
 
 from sbsync import discovery
 from sbsync.enums import Action
-from sbsync.models import Membership, ModelPermission, Organization
+from sbsync.models import DataFilter, Membership, ModelPermission, Organization
 from sbsync.sync.changes.index import batched, ensure_backfilled, stamp_pending
 from sbsync.sync.changes.tracking import mark_changed
+
+if TYPE_CHECKING:
+    from sbsync.benchmark.servers import ServerSampler
 
 INTEGER_TYPES = {
     "IntegerField",
@@ -51,8 +47,8 @@ INTEGER_TYPES = {
     "PositiveBigIntegerField",
 }
 TEXT_TYPES = {"CharField", "TextField", "SlugField"}
-SAMPLE_SECONDS = 0.02
 SEED_CHUNK = 1000
+STATEMENTS_HEADER = "X-Benchmark-Statements"
 
 
 class BenchmarkError(Exception):
@@ -64,11 +60,27 @@ class Phase:
     name: str
     records: int
     seconds: float
-    peak_mb: float | None
+    peak_mb: float | None = None
+    cpu_seconds: float | None = None
+    requests: int = 0
+    statements: int | None = None
 
     @property
     def rate(self) -> float:
         return self.records / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_per_thousand(self) -> float | None:
+        """Server CPU seconds per 1,000 records."""
+        if self.cpu_seconds is None or not self.records:
+            return None
+        return self.cpu_seconds * 1000 / self.records
+
+    @property
+    def statements_per_request(self) -> float | None:
+        if self.statements is None or not self.requests:
+            return None
+        return self.statements / self.requests
 
 
 @dataclass
@@ -91,9 +103,14 @@ class Outcome:
         complete = self.pulled == self.distinct and not self.missing and not self.stale
         return complete and (self.distinct == self.expected or not self.exact)
 
+    def phase(self, name: str) -> Phase | None:
+        return next((p for p in self.phases if p.name == name), None)
+
 
 class ApiClient:
-    """JSON over one keep-alive HTTP connection; waits out 429s and counts the time waited."""
+    """JSON over one keep-alive HTTP connection; waits out 429s and counts the time waited, the requests
+    made and the SQL statements the server reported for them (``X-Benchmark-Statements``, sent by the
+    benchmark's own servers)."""
 
     def __init__(self, base_url: str, organization: str | None = None) -> None:
         parts = urlsplit(base_url)
@@ -109,6 +126,8 @@ class ApiClient:
         self.organization = organization
         self.token: str | None = None
         self.throttled_seconds = 0.0
+        self.requests = 0
+        self.statements: int | None = None
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -124,6 +143,10 @@ class ApiClient:
                 raw = response.read()
             except (OSError, http.client.HTTPException) as exc:
                 raise BenchmarkError(f"{method} {self.prefix}{path} failed: {exc}") from exc
+            self.requests += 1
+            counted = response.getheader(STATEMENTS_HEADER)
+            if counted is not None:
+                self.statements = (self.statements or 0) + int(counted)
             if response.status != 429:
                 return response.status, orjson.loads(raw) if raw else None
             wait = int(response.getheader("Retry-After") or "1")
@@ -141,38 +164,6 @@ class ApiClient:
 
     def login(self, username: str, password: str) -> None:
         self.token = self.expect("POST", "auth/token/", {"username": username, "password": password})["token"]
-
-
-class MemorySampler(threading.Thread):
-    """Samples the resident memory of a server process tree; the figure is its largest process (the
-    worker that runs the requests)."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.root = psutil.Process(pid)
-        self.window_peak = 0.0
-        self.peak = 0.0
-        self.stopped = threading.Event()
-
-    def sample(self) -> float:
-        largest = 0
-        for process in [self.root, *self.root.children(recursive=True)]:
-            try:
-                largest = max(largest, process.memory_info().rss)
-            except psutil.Error:
-                continue
-        return largest / (1024 * 1024)
-
-    def run(self) -> None:
-        while not self.stopped.wait(SAMPLE_SECONDS):
-            megabytes = self.sample()
-            self.window_peak = max(self.window_peak, megabytes)
-            self.peak = max(self.peak, megabytes)
-
-    def new_window(self) -> float:
-        """Start a new measuring window; returns the peak of the one that ends."""
-        ended, self.window_peak = self.window_peak, self.sample()
-        return ended
 
 
 class RecordMaker:
@@ -261,11 +252,14 @@ class Account:
     organization: str
 
 
-def create_benchmark_account(label: str) -> Account:
-    """A fresh organization, user and group with every permission on ``label``, so counts are exact."""
+def create_benchmark_account(label: str, *, filtered: bool = False) -> Account:
+    """A fresh organization, user and group with every permission on ``label``, so counts are exact.
+    ``filtered``: the group also gets a data filter every generated row passes (its text field is not
+    ``-``), so every lookup, write and page pays for a row filter."""
     model = discovery.get_sync_model(label)
     if model is None or discovery.tenant_field(model) is None:
         raise BenchmarkError(f"{label} is not a sync-enabled model with a tenant field.")
+    maker = RecordMaker({**discovery.describe_model(model), "model": model._meta.label})
     suffix = secrets.token_hex(4)
     organization = Organization.objects.create(name=f"Benchmark {suffix}", slug=f"bench-{suffix}")
     group, _ = Group.objects.get_or_create(name="sbsync benchmark")
@@ -278,7 +272,177 @@ def create_benchmark_account(label: str) -> Account:
         model_label=model._meta.label,
         **{f"can_{action}": True for action in Action.values},
     )
+    if filtered:
+        DataFilter.objects.create(
+            organization=organization,
+            group=group,
+            model_label=model._meta.label,
+            name="benchmark",
+            condition={"field": maker.text["name"], "operator": "ne", "value": "-"},
+        )
     return Account(user.get_username(), password, organization.slug)
+
+
+def create_baseline_account() -> Account:
+    """A fresh organization for the bare baseline (which authenticates nobody)."""
+    suffix = secrets.token_hex(4)
+    organization = Organization.objects.create(
+        name=f"Benchmark baseline {suffix}", slug=f"bench-bare-{suffix}"
+    )
+    return Account("bare", "", organization.slug)
+
+
+class Workload:
+    """One client's create, update and pull of ``records`` rows of ``label``; with ``seeded`` (primary
+    key → text of rows already written), only the pull. ``exact``: the organization holds nothing else,
+    so the pull must return exactly the written rows."""
+
+    def __init__(
+        self,
+        client: ApiClient,
+        *,
+        label: str,
+        records: int,
+        batch: int,
+        seeded: dict[str, str] | None = None,
+        exact: bool = True,
+    ) -> None:
+        catalogue = client.expect("GET", "models/")
+        described = {m["model"].lower(): m for m in catalogue["models"]}.get(label.lower())
+        if described is None:
+            raise BenchmarkError(f"{label} is not among the models this account may sync.")
+        self.client = client
+        self.maker = RecordMaker(described)
+        self.records = records
+        self.batch = batch
+        self.seeded = seeded is not None
+        self.expected: dict[str, str] = dict(seeded or {})
+        self.versions: dict[int, tuple[Any, int]] = {}
+        self.seen: dict[str, str] = {}
+        self.outcome = Outcome(expected=records, exact=exact)
+
+    def seed_through_push(self) -> None:
+        """Write the rows with untimed pushes and measure only the pull (for a server whose models this
+        process cannot write directly: the bare baseline)."""
+        self.push(self.maker.create, updated=False)
+        self.seeded = True
+
+    def phases(self) -> list[str]:
+        return ["pull"] if self.seeded else ["create", "update", "pull"]
+
+    def run(self, phase: str) -> None:
+        if phase == "create":
+            self.push(self.maker.create, updated=False)
+        elif phase == "update":
+            self.push(lambda n: self.maker.update(n, *self.versions[n]), updated=True)
+        else:
+            self.pull()
+
+    def push(self, build: Callable[[int], dict[str, Any]], *, updated: bool) -> None:
+        for chunk in batched(range(self.records), self.batch):
+            status, answer = self.client.call("POST", "push/", {"data": [build(n) for n in chunk]})
+            if status == 404:
+                raise BenchmarkError(
+                    "This server has no push/ endpoint; measure pull alone with --seed-direct."
+                )
+            if status != 200 or answer["error_count"]:
+                raise BenchmarkError(f"push answered {status}: {str(answer)[:500]}")
+            for n, result in zip(chunk, answer["results"], strict=True):
+                self.expected[str(result["id"])] = self.maker.text_of(n, updated)
+                self.versions[n] = (result["id"], result["_version"])
+
+    def pull(self) -> None:
+        label, pk, text = self.maker.label, self.maker.pk, self.maker.text["name"]
+        cursor: str | None = None
+        while True:
+            started = time.perf_counter()
+            answer = self.client.expect(
+                "POST", "pull/", {"models": {label: cursor}, "batch_size": self.batch}
+            )
+            if cursor is None:
+                self.outcome.first_page_seconds = time.perf_counter() - started
+            for record in answer["data"]:
+                self.seen[str(record[pk])] = record[text]
+                self.outcome.pulled += 1
+            cursor = answer["metadata"][label]["cursor"]
+            if not answer["batch_info"]["has_more"]:
+                return
+
+    def check(self) -> Outcome:
+        """The count check, once the pull is done."""
+        outcome, expected, seen = self.outcome, self.expected, self.seen
+        outcome.distinct = len(seen)
+        outcome.missing = sum(1 for pk in expected if pk not in seen)
+        outcome.stale = sum(1 for pk, text in expected.items() if pk in seen and seen[pk] != text)
+        outcome.throttled_seconds = self.client.throttled_seconds
+        return outcome
+
+
+def run_phases(workloads: list[Workload], sampler: ServerSampler | None) -> Outcome:
+    """Each phase of every workload, the workloads of a phase together (one thread per client); the
+    phase's time runs until the last client is done. Returns the outcome of all clients together."""
+    combined = Outcome(exact=all(w.outcome.exact for w in workloads))
+    for name in workloads[0].phases():
+        clients = [w.client for w in workloads]
+        requests = sum(c.requests for c in clients)
+        statements = [c.statements or 0 for c in clients]
+        if sampler:
+            sampler.new_window()
+            cpu = sampler.cpu_seconds()
+        started = time.perf_counter()
+        _together([partial(w.run, name) for w in workloads])
+        seconds = time.perf_counter() - started
+        phase = Phase(name, sum(w.records for w in workloads), seconds)
+        phase.requests = sum(c.requests for c in clients) - requests
+        if any(c.statements is not None for c in clients):
+            phase.statements = sum(c.statements or 0 for c in clients) - sum(statements)
+        if sampler:
+            phase.cpu_seconds = sampler.cpu_seconds() - cpu
+            phase.peak_mb = sampler.new_window()
+        combined.phases.append(phase)
+    for workload in workloads:
+        outcome = workload.check()
+        for name in ("pulled", "distinct", "expected", "missing", "stale", "throttled_seconds"):
+            setattr(combined, name, getattr(combined, name) + getattr(outcome, name))
+        combined.first_page_seconds = max(combined.first_page_seconds, outcome.first_page_seconds)
+    return combined
+
+
+def _together(jobs: list[Callable[[], None]]) -> None:
+    """Run ``jobs`` at the same time and raise the first failure."""
+    if len(jobs) == 1:
+        jobs[0]()
+        return
+    failures: list[BaseException] = []
+
+    def guarded(job: Callable[[], None]) -> None:
+        try:
+            job()
+        except BaseException as exc:  # re-raised in the calling thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+
+
+def run_workload(
+    client: ApiClient,
+    *,
+    label: str,
+    records: int,
+    batch: int,
+    sampler: ServerSampler | None,
+    seeded: dict[str, str] | None = None,
+    exact: bool = True,
+) -> Outcome:
+    """One client's workload (see ``Workload``), measured phase by phase."""
+    workload = Workload(client, label=label, records=records, batch=batch, seeded=seeded, exact=exact)
+    return run_phases([workload], sampler)
 
 
 def seed_rows(label: str, organization_slug: str, count: int) -> dict[str, str]:
@@ -300,146 +464,3 @@ def seed_rows(label: str, organization_slug: str, count: int) -> dict[str, str]:
     ensure_backfilled(model, organization.pk, in_scope)
     stamp_pending(organization.pk)
     return {str(pk): text for pk, text in in_scope.values_list("pk", maker.text["name"]).iterator()}
-
-
-def _timed(name: str, records: int, sampler: MemorySampler | None, work: Callable[[], None]) -> Phase:
-    if sampler:
-        sampler.new_window()
-    started = time.perf_counter()
-    work()
-    seconds = time.perf_counter() - started
-    return Phase(name, records, seconds, sampler.new_window() if sampler else None)
-
-
-def run_workload(
-    client: ApiClient,
-    *,
-    label: str,
-    records: int,
-    batch: int,
-    sampler: MemorySampler | None,
-    seeded: dict[str, str] | None = None,
-    exact: bool = True,
-) -> Outcome:
-    """Create, update and pull ``records`` rows of ``label``; with ``seeded`` (primary key → text of rows
-    already written), only pull. ``exact``: the organization holds nothing else, so the pull must
-    return exactly the written rows."""
-    catalogue = client.expect("GET", "models/")
-    described = {m["model"].lower(): m for m in catalogue["models"]}.get(label.lower())
-    if described is None:
-        raise BenchmarkError(f"{label} is not among the models this account may sync.")
-    maker = RecordMaker(described)
-    outcome = Outcome(expected=records, exact=exact)
-    expected: dict[str, str] = dict(seeded or {})
-    versions: dict[int, tuple[Any, int]] = {}
-
-    def push(build: Callable[[int], dict[str, Any]], updated: bool) -> None:
-        for chunk in batched(range(records), batch):
-            status, answer = client.call("POST", "push/", {"data": [build(n) for n in chunk]})
-            if status == 404:
-                raise BenchmarkError(
-                    "This server has no push/ endpoint; measure pull alone with --seed-direct."
-                )
-            if status != 200 or answer["error_count"]:
-                raise BenchmarkError(f"push answered {status}: {str(answer)[:500]}")
-            for n, result in zip(chunk, answer["results"], strict=True):
-                expected[str(result["id"])] = maker.text_of(n, updated)
-                versions[n] = (result["id"], result["_version"])
-
-    if seeded is None:
-        outcome.phases.append(_timed("create", records, sampler, lambda: push(maker.create, False)))
-        outcome.phases.append(
-            _timed("update", records, sampler, lambda: push(lambda n: maker.update(n, *versions[n]), True))
-        )
-    seen: dict[str, str] = {}
-
-    def pull() -> None:
-        cursor: str | None = None
-        while True:
-            started = time.perf_counter()
-            answer = client.expect("POST", "pull/", {"models": {maker.label: cursor}, "batch_size": batch})
-            if cursor is None:
-                outcome.first_page_seconds = time.perf_counter() - started
-            for record in answer["data"]:
-                seen[str(record[maker.pk])] = record[maker.text["name"]]
-                outcome.pulled += 1
-            cursor = answer["metadata"][maker.label]["cursor"]
-            if not answer["batch_info"]["has_more"]:
-                return
-
-    outcome.phases.append(_timed("pull", records, sampler, pull))
-    outcome.distinct = len(seen)
-    outcome.missing = sum(1 for pk in expected if pk not in seen)
-    outcome.stale = sum(1 for pk, text in expected.items() if pk in seen and seen[pk] != text)
-    outcome.throttled_seconds = client.throttled_seconds
-    return outcome
-
-
-def wsgi_target() -> str:
-    module, _, name = settings.WSGI_APPLICATION.rpartition(".")
-    return f"{module}:{name}"
-
-
-@contextmanager
-def started_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """gunicorn with one worker process (one thread) on ``port``, with this process's environment and
-    settings, DEBUG off and the per-token request throttle off (REQUEST_THROTTLE_RATE="", read by the
-    demo settings). Stopped when the block ends."""
-    for alias in connections:
-        connections[alias].close()
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-        "REQUEST_THROTTLE_RATE": "",
-        "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])),
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        wsgi_target(),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "1",
-        "--worker-class",
-        "gthread",
-        "--threads",
-        "1",
-        "--timeout",
-        "600",
-        "--log-level",
-        "warning",
-    ]
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        try:
-            _wait_until_up(server, port, log)
-            yield server
-        finally:
-            server.terminate()
-            try:
-                server.wait(15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _wait_until_up(server: subprocess.Popen[bytes], port: int, log: Any) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log.seek(0)
-            raise BenchmarkError(
-                f"The server stopped at start-up:\n{log.read().decode(errors='replace')[-2000:]}"
-            )
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            probe.request("GET", "/")
-            probe.getresponse().read()
-            probe.close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise BenchmarkError("The server did not answer within 60 seconds.")

@@ -1,0 +1,9 @@
+"""``python -m sbsync.client``: see ``sbsync/client/cli.py``."""
+
+from __future__ import annotations
+
+import sys
+
+from sbsync.client.cli import main
+
+sys.exit(main())

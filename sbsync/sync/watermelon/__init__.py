@@ -1,0 +1,1 @@
+"""WatermelonDB's sync protocol on top of the sbsync engine (docs/watermelon.md)."""

@@ -1,0 +1,128 @@
+"""WatermelonDB requests as a whole, for the API views: the organization, the query parameters, the pull
+or push, and the activity records (the mirror of sync/pull/serve.py and sync/push/serve.py).
+
+The organization is resolved first, as for every sbsync request (protocol.md section 3), from the
+``X-Sync-Organization`` header only: WatermelonDB's bodies have no room for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+
+from sbsync import conf
+from sbsync.access import Access, build_access
+from sbsync.enums import LogStatus, Operation
+from sbsync.errors import ProtocolError
+from sbsync.sync.activity import measured, record_activity
+from sbsync.sync.push.serve import PushAnswer
+from sbsync.sync.watermelon.pull import WatermelonPull, parse_migration, pull_changes
+from sbsync.sync.watermelon.push import changes_of, push_changes
+from sbsync.sync.watermelon.tables import describe_table, pullable_tables
+from sbsync.sync.watermelon.timestamps import parse_timestamp
+from sbsync.tenancy import resolve_membership
+
+
+def _invalid(name: str, detail: str) -> ProtocolError:
+    return ProtocolError(400, "validation_error", detail, {name: [detail]})
+
+
+def _schema_version(params: Mapping[str, str]) -> None:
+    """Checked and otherwise unused: the server sends every column it has (docs/watermelon.md)."""
+    text = params.get("schema_version")
+    if text is not None and text != "null" and not (text.isascii() and text.isdigit() and len(text) < 10):
+        raise _invalid("schema_version", "schema_version must be the local schema version, a whole number.")
+
+
+def _max_records(params: Mapping[str, str]) -> int | None:
+    text = params.get("max_records")
+    if text is None:
+        return None
+    limit = conf.get("WATERMELON_MAX_PULL_RECORDS")
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= limit):
+        raise _invalid(
+            "max_records",
+            f"max_records must be a whole number between 1 and WATERMELON_MAX_PULL_RECORDS ({limit}).",
+        )
+    return int(text)
+
+
+def _access(user: Any, organization: str | None) -> Access:
+    return build_access(resolve_membership(user, organization))
+
+
+def serve_watermelon_pull(
+    *, user: Any, organization: str | None, params: Mapping[str, str]
+) -> dict[str, Any]:
+    """Serve one WatermelonDB pull of ``user``: ``organization`` is the header's slug (None when absent),
+    ``params`` the query parameters. Returns ``{"changes", "timestamp", ...}``.
+
+    Refusals are ProtocolErrors (400, 403, 410, 413), raised once the activity is recorded. Side effects:
+    those of ``pull_changes``; a SyncLog, a PerformanceMetrics row and a log-file line, in one commit.
+    """
+    access: Access | None = None
+    outcome: WatermelonPull | ProtocolError
+    with measured() as measurement:
+        try:
+            access = _access(user, organization)
+            last_pulled_at = parse_timestamp(params.get("last_pulled_at"))
+            _schema_version(params)
+            outcome = pull_changes(
+                access=access,
+                last_pulled_at=last_pulled_at,
+                migration=parse_migration(params.get("migration")),
+                max_records=_max_records(params),
+            )
+        except ProtocolError as exc:
+            outcome = exc
+    failed = isinstance(outcome, ProtocolError)
+    total = 0 if isinstance(outcome, ProtocolError) else outcome.records
+    with transaction.atomic():  # the log and the metrics row in one commit
+        record_activity(
+            user=user,
+            organization=access.organization if access is not None else None,
+            operation=Operation.PULL,
+            status=LogStatus.ERROR if failed else LogStatus.SUCCESS,
+            models=[] if isinstance(outcome, ProtocolError) else outcome.labels,
+            object_count=total,
+            success_count=total,
+            error_count=1 if failed else 0,
+            errors=[{"error": outcome.code, "detail": outcome.detail, "status": outcome.status}]
+            if isinstance(outcome, ProtocolError)
+            else [],
+            request_data={"watermelon": dict(params.items())},
+            measurement=measurement,
+        )
+    if isinstance(outcome, ProtocolError):
+        raise outcome
+    return outcome.as_dict()
+
+
+def serve_watermelon_push(
+    *, user: Any, organization: str | None, params: Mapping[str, str], body: Any
+) -> PushAnswer:
+    """Serve one WatermelonDB push of ``user``: ``last_pulled_at`` from the query or the body's
+    ``lastPulledAt`` (they must agree). Raises ProtocolError for a refused request (400, 403, 410, 413);
+    answers refused records (400, 403) and conflicts (409) with their lists. Side effects: those of
+    ``push_changes``."""
+    access = _access(user, organization)
+    _, body_last_pulled_at = changes_of(body)
+    last_pulled_at = parse_timestamp(params.get("last_pulled_at"))
+    if body_last_pulled_at is not None and body_last_pulled_at != last_pulled_at:
+        if last_pulled_at is not None or not isinstance(body_last_pulled_at, int):
+            raise _invalid(
+                "lastPulledAt",
+                "lastPulledAt in the body and last_pulled_at in the query differ: send one, or the same.",
+            )
+        last_pulled_at = parse_timestamp(str(body_last_pulled_at))
+    if last_pulled_at is None:
+        raise _invalid("last_pulled_at", "A push needs last_pulled_at, the timestamp of the pull before it.")
+    return push_changes(access=access, last_pulled_at=last_pulled_at, body=body)
+
+
+def watermelon_schema(*, user: Any, organization: str | None) -> dict[str, Any]:
+    """The caller's tables as WatermelonDB's ``tableSchema()`` takes them (docs/watermelon.md)."""
+    access = _access(user, organization)
+    return {"tables": [describe_table(table, access) for table in pullable_tables(access).values()]}
