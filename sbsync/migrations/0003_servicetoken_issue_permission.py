@@ -7,7 +7,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sbsync", "0001_initial"),
+        ("sbsync", "0002_watermelon_checkpoint"),
     ]
 
     operations = [
