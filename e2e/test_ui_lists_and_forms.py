@@ -39,7 +39,7 @@ def test_action_columns_are_never_clipped(watched_page: Page, live_server, scree
     organization, sales = acme
     owner = make_user(username="a_service_account_with_a_rather_long_name")
     issue_service_token(
-        user=owner, name="a token with a long descriptive name", issued_by=None, lifetime=None
+        user=owner, name="a token with a long descriptive name", issued_by=None, lifetime=timedelta(days=90)
     )
     make_filter(organization=organization, group=sales, name="Only the customers assigned to the member")
     page = watched_page

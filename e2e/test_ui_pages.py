@@ -85,7 +85,7 @@ def demo(transactional_db):
     PerformanceAnalysis.objects.create(
         suggestions=["Pull p95 is 0.34 s: consider a smaller DEFAULT_PULL_BATCH."]
     )
-    issue_service_token(user=john, name="warehouse scanner", issued_by=None, lifetime=None)
+    issue_service_token(user=john, name="warehouse scanner", issued_by=None, lifetime=timedelta(days=90))
     return acme
 
 

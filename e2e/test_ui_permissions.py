@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 import pytest
@@ -26,7 +27,7 @@ def acme(transactional_db):
     make_group("Analysts")
     scanner = make_user(username="scanner")
     make_membership(user=scanner, organization=organization, group=sales)
-    _, token = issue_service_token(user=scanner, name="scanner", issued_by=None, lifetime=None)
+    _, token = issue_service_token(user=scanner, name="scanner", issued_by=None, lifetime=timedelta(days=90))
     return organization, sales, token
 
 

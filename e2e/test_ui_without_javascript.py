@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from e2e.ui import CONFIG, PASSWORD
 from sbsync.enums import LogStatus
 from sbsync.models import DataFilter, DiscoveryConfig, ModelPermission
-from tests.factories import make_group, make_organization, make_sync_log, make_user
+from tests.factories import grant, make_group, make_organization, make_sync_log, make_user, sbsync_permissions
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def plain_page(browser: Browser, live_server, transactional_db) -> Iterator[Page
         "request",
         lambda request: outside.append(request.url) if not request.url.startswith(live_server.url) else None,
     )
-    make_user(username="staffer", password=PASSWORD, is_staff=True)
+    grant(make_user(username="staffer", password=PASSWORD, is_staff=True), *sbsync_permissions())
     page.goto(f"{live_server.url}{CONFIG}login/")
     page.get_by_label("Username").fill("staffer")
     page.get_by_label("Password").fill(PASSWORD)

@@ -6,15 +6,16 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.factories import make_user
+from tests.factories import grant, make_user, sbsync_permissions
 
 PASSWORD = "staff-pass-1"
 CONFIG = "/api/sync/config/"
 
 
 def sign_in(page: Page, live_server, *, next_path: str = CONFIG) -> None:
-    """Create a staff user and sign in through the UI's own login page, landing on ``next_path``."""
-    make_user(username="staffer", password=PASSWORD, is_staff=True)
+    """Create a staff user holding every permission of sbsync's models and sign in through the UI's own
+    login page, landing on ``next_path``."""
+    grant(make_user(username="staffer", password=PASSWORD, is_staff=True), *sbsync_permissions())
     page.goto(f"{live_server.url}{next_path}")
     expect(page).to_have_url(re.compile(rf"{re.escape(live_server.url)}{CONFIG}login/\?next="))
     page.get_by_label("Username").fill("staffer")

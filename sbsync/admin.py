@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.http import HttpRequest
 from django.urls import reverse
+from knox.models import AuthToken
 from simple_history.admin import SimpleHistoryAdmin
 
 from sbsync.models import (
@@ -188,9 +191,35 @@ class PerformanceAnalysisAdmin(admin.ModelAdmin):
     list_display = ["created_at", "period_days"]
 
 
+class ReadOnlyTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued by logging in (``auth/token/``) and by the staff UI's tokens page, which bound
+    who may act as whom and give every token an expiry; the admin lists and deletes them only."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ServiceToken)
-class ServiceTokenAdmin(admin.ModelAdmin):
+class ServiceTokenAdmin(ReadOnlyTokenAdmin):
     list_display = ["name", "token_key", "user", "issued_by", "created_at", "expiry"]
     list_select_related = ["user", "issued_by"]
     raw_id_fields = ["user", "issued_by"]
     readonly_fields = ["digest", "token_key"]
+
+
+# knox's own admin creates tokens for any user, superusers included, that never expire, for anyone
+# holding knox.add_authtoken. Replaced (knox comes before sbsync in INSTALLED_APPS, so its admin module
+# registered first) by one that lists and revokes only.
+if admin.site.is_registered(AuthToken):
+    admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(ReadOnlyTokenAdmin):
+    list_display = ["token_key", "user", "created", "expiry"]
+    list_select_related = ["user"]
+    search_fields = ["token_key", "user__username"]
+    fields = ["token_key", "user", "created", "expiry"]

@@ -39,7 +39,6 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_BYTES": 5 * 1024 * 1024,
     # Tokens and throttling.
     "TOKEN_TTL": timedelta(days=7),
-    "LOGIN_THROTTLE_RATE": "10/min",
     "REQUEST_THROTTLE_RATE": "600/min",
     # Logs and retention.
     "LOG_DIR": "logs",
@@ -75,6 +74,15 @@ LEGACY_RENAMES = {
     "MAX_BATCH_SIZE": "MAX_PULL_BATCH",
     "JWT_EXPIRATION": "TOKEN_TTL",
 }
+
+# Settings that moved elsewhere, with where to.
+REPLACED = {
+    "LOGIN_THROTTLE_RATE": (
+        "was replaced by django-axes, which locks out every login (API, staff UI, admin): set "
+        "AXES_FAILURE_LIMIT and AXES_COOLOFF_TIME instead (README, 'Add sbsync')."
+    ),
+}
+LOCKOUT_BACKENDS = ("axes.backends.AxesStandaloneBackend", "axes.backends.AxesBackend")
 
 LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 RATE_RE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
@@ -124,7 +132,7 @@ IntSetting = Literal[
 FloatSetting = Literal["HEALTH_SLOW_SECONDS", "HEALTH_ERROR_RATE"]
 RetentionSetting = Literal["LOG_RETENTION_DAYS", "TOMBSTONE_RETENTION_DAYS", "METRICS_RETENTION_DAYS"]
 StrSetting = Literal["TENANT_FIELD", "CACHE_ALIAS"]
-RateSetting = Literal["LOGIN_THROTTLE_RATE", "REQUEST_THROTTLE_RATE"]
+RateSetting = Literal["REQUEST_THROTTLE_RATE"]
 LabelsSetting = Literal["INCLUDE_APPS", "EXCLUDE_MODELS", "INCLUDE_MODELS", "SHARED_MODELS"]
 DurationSetting = Literal["TOKEN_TTL", "IDEMPOTENCY_TTL"]
 
@@ -224,7 +232,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         return [Error("SBSYNC must be a dict of settings.", id="sbsync.E001")]
     errors: list[CheckMessage] = []
     for name in sorted(set(configured) - set(DEFAULTS)):
-        errors.append(_error(name, "is not a known setting (typo?).", 2))
+        if name in REPLACED:
+            errors.append(_error(name, REPLACED[name], 22))
+        else:
+            errors.append(_error(name, "is not a known setting (typo?).", 2))
 
     for name in ("AUTO_DISCOVER_MODELS", "INCLUDE_CUSTOM_MODELS", "LOG_PAYLOAD_VALUES"):
         if not isinstance(raw(name), bool):
@@ -269,10 +280,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     for name in ("LOG_RETENTION_DAYS", "TOMBSTONE_RETENTION_DAYS", "METRICS_RETENTION_DAYS"):
         if not _is_int(raw(name), 1):
             errors.append(_error(name, "must be a positive whole number of days.", 12))
-    for name in ("LOGIN_THROTTLE_RATE", "REQUEST_THROTTLE_RATE"):
-        value = raw(name)
-        if value is not None and not (isinstance(value, str) and RATE_RE.match(value)):
-            errors.append(_error(name, "must be a rate like '10/min', or None to disable.", 13))
+    value = raw("REQUEST_THROTTLE_RATE")
+    if value is not None and not (isinstance(value, str) and RATE_RE.match(value)):
+        errors.append(
+            _error("REQUEST_THROTTLE_RATE", "must be a rate like '10/min', or None to disable.", 13)
+        )
     if not isinstance(raw("LOG_DIR"), (str, Path)) or not str(raw("LOG_DIR")):
         errors.append(_error("LOG_DIR", "must be a directory path.", 14))
     errors.extend(_check_watermelon_tables(raw("WATERMELON_TABLES")))
@@ -407,3 +419,29 @@ def check_csp_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
             id="sbsync.W004",
         )
     ]
+
+
+@register(Tags.security)
+def check_lockout(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Logins are protected by django-axes only when the project installed it (README, 'Add sbsync')."""
+    backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", []))
+    if not apps.is_installed("axes") or not backends or backends[0] not in LOCKOUT_BACKENDS:
+        return [
+            Warning(
+                "Logins are not locked out after failed attempts: the API's auth/token/, the staff UI's and "
+                "the admin's login can be tried without limit.",
+                hint="Add 'axes' to INSTALLED_APPS and 'axes.backends.AxesStandaloneBackend' first in "
+                "AUTHENTICATION_BACKENDS (README, 'Add sbsync').",
+                id="sbsync.W005",
+            )
+        ]
+    if getattr(settings, "AXES_HANDLER", None) != "sbsync.lockout_handler.AtomicCacheHandler":
+        return [
+            Warning(
+                "Concurrent login attempts can get more password checks than AXES_FAILURE_LIMIT: axes' own "
+                "handlers check the count before counting.",
+                hint="Set AXES_HANDLER = 'sbsync.lockout_handler.AtomicCacheHandler'.",
+                id="sbsync.W006",
+            )
+        ]
+    return []

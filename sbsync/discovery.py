@@ -42,6 +42,7 @@ EXCLUDED_APPS = frozenset(
         "drf_spectacular",
         "drf_spectacular_sidecar",
         "whitenoise.runserver_nostatic",
+        "axes",
     }
 )
 EXCLUDED_APP_PREFIXES = ("django.",)

@@ -19,13 +19,16 @@ from sbsync.models import ServiceToken
 
 
 def issue_service_token(
-    *, user: Any, name: str, issued_by: Any, lifetime: timedelta | None
+    *, user: Any, name: str, issued_by: Any, lifetime: timedelta
 ) -> tuple[ServiceToken, str]:
-    """Create a knox token for ``user`` (never expiring when ``lifetime`` is None) and its ServiceToken.
+    """Create a knox token for ``user`` expiring after ``lifetime`` and its ServiceToken. Every token
+    expires: a lifetime that is not a positive duration raises ValueError.
 
     Side effects: inserts a knox token and a ServiceToken. Returns the row and the token itself, which is
     not stored anywhere and must be shown to the issuer once.
     """
+    if not isinstance(lifetime, timedelta) or lifetime <= timedelta(0):
+        raise ValueError("A service token needs a positive lifetime.")
     with transaction.atomic():
         instance, token = get_token_model().objects.create(user=user, expiry=lifetime)
         record = ServiceToken.objects.create(
@@ -37,6 +40,22 @@ def issue_service_token(
             expiry=instance.expiry,
         )
     return record, token
+
+
+def may_issue_for(issuer: Any, user: Any) -> str | None:
+    """Why ``issuer`` may not issue a token acting as ``user``, or None when they may.
+
+    Anyone allowed to issue tokens may issue one for themselves; a token for another user needs the
+    ``sbsync.issue_token_for_others`` permission, and a token for a superuser can only come from a
+    superuser (it would otherwise lift the issuer to every power of the superuser).
+    """
+    if user.pk == issuer.pk:
+        return None
+    if not issuer.has_perm("sbsync.issue_token_for_others"):
+        return "You may issue tokens only for yourself: tokens for other users need the permission “Can issue API tokens that act as another user”."
+    if user.is_superuser and not issuer.is_superuser:
+        return "Only a superuser may issue a token for a superuser."
+    return None
 
 
 def revoke_service_token(record: ServiceToken) -> bool:

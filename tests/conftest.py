@@ -11,7 +11,15 @@ from django.core.cache import cache
 
 from sbsync.enums import Action
 from sbsync.models import Organization
-from tests.factories import make_group, make_membership, make_organization, make_permission, make_user
+from tests.factories import (
+    grant,
+    make_group,
+    make_membership,
+    make_organization,
+    make_permission,
+    make_user,
+    sbsync_permissions,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -53,4 +61,5 @@ def trio(db) -> Trio:
 
 @pytest.fixture
 def staff_user(db) -> User:
-    return make_user(username="staff", is_staff=True)
+    """Staff holding every permission of sbsync's models (not a superuser)."""
+    return grant(make_user(username="staff", is_staff=True), *sbsync_permissions())

@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.utils import timezone
 
 from sbsync.demo.shop.models import Customer, Order, Product, Report
@@ -36,6 +36,27 @@ def make_user(**overrides: Any) -> User:
     user.set_password(password)
     user.save()
     return user
+
+
+def grant(user: User, *codes: str) -> User:
+    """Give ``user`` Django permissions by ``app_label.codename`` and return it read afresh (Django
+    caches a user's permissions on the instance)."""
+    for code in codes:
+        app_label, codename = code.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return User.objects.get(pk=user.pk)
+
+
+def sbsync_permissions() -> list[str]:
+    """Every Django permission of sbsync's models, as ``sbsync.<codename>``."""
+    return [
+        f"sbsync.{c}"
+        for c in Permission.objects.filter(content_type__app_label="sbsync").values_list(
+            "codename", flat=True
+        )
+    ]
 
 
 def make_organization(**overrides: Any) -> Organization:

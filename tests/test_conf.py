@@ -3,6 +3,7 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from axes.handlers.proxy import AxesProxyHandler
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
@@ -26,7 +27,8 @@ def check_ids(settings_value) -> list[str]:
         ("TENANT_FIELD", "not a field", "sbsync.E007"),
         ("READ_ONLY_FIELDS", {"shop.Customer": "age"}, "sbsync.E008"),
         ("LOG_RETENTION_DAYS", 0, "sbsync.E012"),
-        ("LOGIN_THROTTLE_RATE", "ten per minute", "sbsync.E013"),
+        ("REQUEST_THROTTLE_RATE", "ten per minute", "sbsync.E013"),
+        ("LOGIN_THROTTLE_RATE", "10/min", "sbsync.E022"),
         ("CACHE_ALIAS", "missing", "sbsync.E015"),
         ("MAX_PUSH_RECORDS_TYPO", 5, "sbsync.E002"),
         ("INCLUDE_CUSTOM_MODELS", "yes", "sbsync.E003"),
@@ -64,6 +66,30 @@ def test_manage_py_check_names_the_misconfigured_setting(db, settings):
         call_command("check", stdout=StringIO(), stderr=StringIO())
 
     assert "SBSYNC['MAX_PULL_BATCH'] must be a positive integer." in str(error.value)
+
+
+def test_demo_settings_lock_logins_out_atomically():
+    assert conf.check_lockout() == []
+
+
+def test_logins_without_the_lockout_backend_are_a_warning(settings):
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+
+    assert [m.id for m in conf.check_lockout()] == ["sbsync.W005"]
+
+
+@pytest.fixture
+def axes_handler_rebuilt():
+    """axes builds its handler again when AXES_HANDLER is set, not when an override ends: rebuild it from
+    the restored setting (this fixture is torn down after ``settings``) so later tests get the configured one."""
+    yield
+    AxesProxyHandler.get_implementation(force=True)
+
+
+def test_axes_with_a_check_then_count_handler_is_a_warning(axes_handler_rebuilt, settings):
+    settings.AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+
+    assert [m.id for m in conf.check_lockout()] == ["sbsync.W006"]
 
 
 def test_unknown_model_label_is_a_warning_not_an_error(settings):

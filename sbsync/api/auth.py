@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from knox.models import AuthToken, get_token_model
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from sbsync import conf
+from sbsync import conf, lockout
 from sbsync.api.decorators import sync_endpoint
 from sbsync.api.errors import error_response
 from sbsync.api.schema import ErrorResponse
-from sbsync.api.throttling import LoginFailures
 from sbsync.errors import ProtocolError
 from sbsync.tenancy import organizations_for_user
 
@@ -105,20 +105,23 @@ def obtain_token(request: Request) -> Response:
     if not hasattr(request.data, "get"):
         raise ProtocolError(400, "validation_error", "Send an object with username and password.")
     username, password = _credential(request.data, "username"), _credential(request.data, "password")
-    failures = LoginFailures(request, username)
-    if (wait := failures.retry_after()) is not None:
-        return error_response(
-            429,
-            "throttled",
-            f"Too many failed logins: try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-        )
+    # The lockout (django-axes, sbsync.lockout) counts the attempt inside authenticate() and refuses it
+    # there, before the password is checked, when the account or the address is locked out.
     user = authenticate(request._request, username=username, password=password)
     if user is None or not user.is_active:
-        failures.record()
+        if lockout.is_locked_out(request._request):
+            wait = lockout.retry_after(request._request)
+            return error_response(
+                429,
+                "throttled",
+                lockout.lockout_message(request._request),
+                headers={"Retry-After": str(wait)} if wait else None,
+            )
         raise ProtocolError(
             400, "invalid_credentials", "Unable to log in with the username and password given."
         )
+    # As knox's LoginView and Django's login() do: records last_login and gives the attempt back.
+    user_logged_in.send(sender=type(user), request=request._request, user=user)
     instance, token = AuthToken.objects.create(user=user, expiry=conf.as_timedelta(conf.get("TOKEN_TTL")))
     return Response(token_payload(user, token, instance.expiry))
 

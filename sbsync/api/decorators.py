@@ -37,7 +37,17 @@ from sbsync.errors import ProtocolError
 
 
 def refuse_large_body(request: Request) -> None:
-    """413 when the declared Content-Length is over MAX_BODY_BYTES (the parser also stops reading there)."""
+    """413 when the declared Content-Length is over MAX_BODY_BYTES (the parser also stops reading there);
+    411 for a body sent without one (chunked): Django reads a WSGI body only up to its Content-Length, so
+    such a body would be read as empty and answered as if nothing had been sent."""
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and not request.META.get(
+        "CONTENT_LENGTH"
+    ):
+        raise ProtocolError(
+            411,
+            "length_required",
+            "Send the body with a Content-Length header (chunked bodies are not read).",
+        )
     length = request.META.get("CONTENT_LENGTH") or "0"
     limit = conf.get("MAX_BODY_BYTES")
     if length.isascii() and length.isdigit() and int(length) > limit:

@@ -153,6 +153,10 @@ def performance_report(days: int) -> dict[str, Any]:
 )
 @sync_endpoint(["GET"])
 def performance(request: Request) -> Response:
-    if not request.user.is_staff:
-        raise ProtocolError(403, "forbidden", "Only staff users may read performance figures.")
+    if not (request.user.is_staff and request.user.has_perm("sbsync.view_performancemetrics")):
+        raise ProtocolError(
+            403,
+            "forbidden",
+            "Only staff users with the permission sbsync.view_performancemetrics may read performance figures.",
+        )
     return Response(performance_report(_days(request)))

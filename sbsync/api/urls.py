@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from sbsync.api import auth, discovery, health, performance, pull, push, schema, watermelon
+from sbsync.api.fallback import read_only
 
 urlpatterns = [
     path("auth/token/", auth.obtain_token, name="auth-token"),
@@ -18,6 +19,6 @@ urlpatterns = [
     path("watermelon/schema/", watermelon.schema, name="watermelon-schema"),
     path("health/", health.health, name="health"),
     path("performance/", performance.performance, name="performance"),
-    path("schema/", schema.schema_view, name="api-schema"),
-    path("docs/", schema.docs_view, name="api-docs"),
+    path("schema/", read_only(schema.schema_view), name="api-schema"),
+    path("docs/", read_only(schema.docs_view), name="api-docs"),
 ]

@@ -8,6 +8,7 @@ ALLOWED_HOSTS. Bad values raise ImproperlyConfigured at start-up.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "sbsync",
     "sbsync.demo.shop",
 ]
@@ -100,6 +102,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, so it turns a login refused by the lockout into a 429 (sbsync.lockout.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sbsync.demo.urls"
@@ -209,6 +213,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# One lockout policy for every login (the API's auth/token/, the staff UI's, the admin's), per account and
+# per client address, counted in the cache (Redis when REDIS_URL is set, so shared by every worker):
+# after AXES_FAILURE_LIMIT failed attempts no password is checked until AXES_COOLOFF_TIME has passed
+# since the last attempt. See sbsync/lockout.py.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "sbsync.lockout_handler.AtomicCacheHandler"
+AXES_LOCKOUT_CALLABLE = "sbsync.lockout.lockout_response"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
@@ -246,6 +264,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # axes announces itself at INFO on every start (commands included); its failures are WARNINGs.
+        "axes": {"level": "WARNING"},
         # A handler here stops run_huey from adding its own, which would print every line twice.
         "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },

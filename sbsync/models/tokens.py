@@ -25,6 +25,7 @@ class ServiceToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("issue_token_for_others", "Can issue API tokens that act as another user")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_key}…)"

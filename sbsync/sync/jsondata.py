@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from sbsync.errors import ProtocolError
+
 
 def _default(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
@@ -22,6 +24,40 @@ def _default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+# orjson refuses nesting past 1024 levels; a body nested deeper than this is refused by the API's parser
+# (and push's envelope, for bodies that come another way), well before anything recursive (request-data
+# redaction, logging, JSON columns) meets it.
+MAX_DEPTH = 32
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (a scalar is 0). Iterative: no recursion limit."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def check_depth(body: Any) -> None:
+    if nesting_depth(body) > MAX_DEPTH:
+        raise ProtocolError(
+            400,
+            "validation_error",
+            f"Values nest too deeply: the body may nest at most {MAX_DEPTH} levels of lists and objects.",
+        )
 
 
 def dumps(data: Any) -> bytes:

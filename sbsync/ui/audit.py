@@ -62,8 +62,13 @@ def history_model(kind: str) -> type[models.Model]:
     return model
 
 
-def history_querysets() -> dict[str, QuerySet[Any]]:
-    return {kind: history_model(kind)._default_manager.all() for kind in KINDS}
+def history_querysets(user: Any) -> dict[str, QuerySet[Any]]:
+    """The history of each audited model ``user`` may view (``view_<model>``), by kind."""
+    return {
+        kind: history_model(kind)._default_manager.all()
+        for kind, model in KINDS.items()
+        if user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
+    }
 
 
 def combine(parts: dict[str, QuerySet[Any]]) -> QuerySet[Any]:

@@ -1,4 +1,5 @@
-"""Preconditions of staff views, applied in this order: ``login_required`` then ``staff_required``.
+"""Preconditions of staff views, applied in this order: ``login_required`` then ``staff_required``
+(staff, holding the Django permissions ``sbsync.ui.rules`` names for the route and method).
 
 The UI redirects anonymous users to its own login page (``sbsync:login``), whatever the project's
 LOGIN_URL says, so installing the app needs no settings for it.
@@ -20,6 +21,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
+from sbsync.ui import rules
 from sbsync.ui.http import StaffRequest
 
 View = Callable[..., HttpResponse]
@@ -61,13 +63,17 @@ def login_required(view: View) -> View:
 
 
 def staff_required(view: View) -> View:
-    """Only staff use the UI: any other signed-in user gets 403, members of organizations included, on the
-    UI's own page (what is missing, who to ask, log out or go back), whatever the project's 403 page."""
+    """Only staff use the UI, and each page and write needs its Django permissions (``rules.ROUTES``):
+    any other signed-in user gets 403, members of organizations included, and so does staff without
+    the permission, on the UI's own page (what is missing, who to ask, log out or go back). Superusers
+    hold every permission."""
 
     @wraps(view)
     def wrapper(request: StaffRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_staff:
             return forbidden(request, "a staff account")
+        if missing := rules.missing_permissions(request):
+            return forbidden(request, f"the permission {rules.describe(missing)}")
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -19,7 +19,12 @@ from sbsync.conditions import validate_condition
 from sbsync.enums import ACTIONS, FilterOperator
 from sbsync.models import DataFilter, DiscoveryConfig, Membership, Organization
 from sbsync.provisioning import AlreadyMember, SetupError, add_member
+from sbsync.service_tokens import may_issue_for
 from sbsync.ui.matrix import Cell
+
+# A service token lives a year at most: long enough for a device, never endless.
+MAX_TOKEN_DAYS = 366
+DEFAULT_TOKEN_DAYS = 90
 
 
 class OrganizationField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -440,15 +445,22 @@ class MembershipForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class IssueTokenForm(forms.Form):
+    """Issue a token for a user: ``issuer`` may act only as themselves unless allowed more
+    (``service_tokens.may_issue_for``), and every token expires."""
+
     username = forms.CharField(max_length=150, label="User", help_text="The service user the token acts as.")
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “warehouse scanner 3”.")
     lifetime_days = forms.IntegerField(
-        required=False,
         min_value=1,
-        max_value=36500,
+        max_value=MAX_TOKEN_DAYS,
+        initial=DEFAULT_TOKEN_DAYS,
         label="Expires after (days)",
-        help_text="Empty: never expires.",
+        help_text=f"Every token expires: at most {MAX_TOKEN_DAYS} days.",
     )
+
+    def __init__(self, *args: Any, issuer: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.issuer = issuer
 
     def clean_username(self) -> Any:
         username = self.cleaned_data["username"]
@@ -458,9 +470,10 @@ class IssueTokenForm(forms.Form):
         ).first()
         if user is None:
             raise forms.ValidationError(f"There is no active user named “{username}”.")
+        if (refusal := may_issue_for(self.issuer, user)) is not None:
+            raise forms.ValidationError(refusal)
         return user
 
     @property
-    def lifetime(self) -> timedelta | None:
-        days = self.cleaned_data.get("lifetime_days")
-        return timedelta(days=days) if days else None
+    def lifetime(self) -> timedelta:
+        return timedelta(days=self.cleaned_data["lifetime_days"])

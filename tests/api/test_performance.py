@@ -106,7 +106,7 @@ def test_performance_is_for_staff_only(trio, api):
     assert response.status_code == 403
     assert response.json() == {
         "error": "forbidden",
-        "detail": "Only staff users may read performance figures.",
+        "detail": "Only staff users with the permission sbsync.view_performancemetrics may read performance figures.",
     }
 
 

@@ -10,8 +10,7 @@ import pytest
 from django.urls import get_resolver, reverse
 
 from sbsync.models import DataFilter, Membership, ServiceToken, SyncLog
-from tests.factories import make_filter, make_membership, make_organization, make_sync_log, make_user
-from tests.ui.conftest import HTMX
+from tests.ui.conftest import HTMX, url_of
 
 # Routes with the objects they need. (url name, args builder)
 GET_ROUTES = [
@@ -50,29 +49,6 @@ POST_ROUTES = [
     "login",
 ]
 PUBLIC = {"login"}
-
-
-@pytest.fixture
-def objects(db):
-    organization = make_organization(slug="acme")
-    membership = make_membership(organization=organization)
-    data_filter = make_filter(organization=organization)
-    log = make_sync_log(organization=organization)
-    token = ServiceToken.objects.create(digest="d" * 128, token_key="abc", name="scanner", user=make_user())
-    return {
-        "data-filter-edit": [data_filter.pk],
-        "data-filter-delete": [data_filter.pk],
-        "sync-log-detail": [log.code],
-        "organization-detail": [organization.slug],
-        "membership-add": [organization.slug],
-        "membership-edit": [organization.slug, membership.pk],
-        "membership-delete": [organization.slug, membership.pk],
-        "token-revoke": [token.pk],
-    }
-
-
-def url_of(name: str, objects: dict) -> str:
-    return reverse(f"sbsync:{name}", args=objects.get(name, []))
 
 
 def test_routes_every_ui_url_is_covered():

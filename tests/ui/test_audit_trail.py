@@ -173,7 +173,7 @@ def test_query_count_does_not_grow_with_rows(staff_client, trio, django_assert_n
         data_filter.save()
         Membership.objects.create(user=make_user(), organization=trio.globex, group=trio.members)
 
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(18):
         staff_client.get(PAGE)
 
     assert DataFilter.history.count() == 2 * item_count

@@ -110,5 +110,5 @@ def test_dashboard_query_count_does_not_grow_with_activity(
     for _ in range(item_count):
         make_sync_log(organization=trio.acme, user=trio.alice)
 
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(11):
         staff_client.get(PAGE)

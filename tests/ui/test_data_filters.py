@@ -109,7 +109,7 @@ def test_list_query_count_does_not_grow_with_rows(staff_client, trio, django_ass
     for n in range(item_count):
         make_filter(organization=trio.acme, group=trio.members, name=f"filter {n}")
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9):
         staff_client.get(LIST)
 
 

@@ -417,7 +417,7 @@ def test_matrix_query_count_does_not_grow_with_groups(
         group = make_group(f"Extra {n}")
         make_permission(organization=trio.acme, group=group, model_label="shop.Order")
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         staff_client.get(MATRIX, {"organization": "acme"})
 
 

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from knox.auth import TokenAuthentication
 from knox.models import AuthToken
@@ -11,10 +12,11 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from sbsync.models import ServiceToken
 from sbsync.service_tokens import issue_service_token, revoke_service_token
-from tests.factories import make_user
+from tests.factories import grant, make_user, sbsync_permissions
 from tests.ui.conftest import HTMX, csv_rows
 
 PAGE = reverse("sbsync:tokens")
+DAYS_30 = timedelta(days=30)
 
 
 def authenticate(token: str):
@@ -24,16 +26,18 @@ def authenticate(token: str):
 
 
 def test_issue_shows_the_token_once_and_it_authenticates(staff_client, staff_user, trio):
-    response = staff_client.post(PAGE, {"issue-username": "bob", "issue-name": "scanner 3"})
+    response = staff_client.post(
+        PAGE, {"issue-username": "bob", "issue-name": "scanner 3", "issue-lifetime_days": "90"}
+    )
 
     html = response.content.decode()
     token = re.search(r'<code class="token-value" id="new-token" data-token>([^<]+)</code>', html).group(1)
     record = ServiceToken.objects.get()
-    assert (record.name, record.user, record.issued_by, record.expiry) == (
+    assert (record.name, record.user, record.issued_by, (record.expiry - record.created_at).days) == (
         "scanner 3",
         trio.bob,
         staff_user,
-        None,
+        89,
     )
     assert authenticate(token) == trio.bob
     assert "no-store" in response["Cache-Control"]
@@ -49,7 +53,9 @@ def test_issue_with_lifetime_sets_the_expiry(staff_client, trio):
 
 
 def test_issue_over_htmx_returns_the_form_region_and_tells_the_table(staff_client, trio):
-    response = staff_client.post(PAGE, {"issue-username": "bob", "issue-name": "scanner"}, headers=HTMX)
+    response = staff_client.post(
+        PAGE, {"issue-username": "bob", "issue-name": "scanner", "issue-lifetime_days": "7"}, headers=HTMX
+    )
 
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="token-issue">')
@@ -76,6 +82,85 @@ def test_issue_invalid_input_creates_no_token(staff_client, trio, data, message)
     assert (ServiceToken.objects.count(), AuthToken.objects.count()) == (0, 0)
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"issue-username": "bob", "issue-name": "x"}, "This field is required."),
+        (
+            {"issue-username": "bob", "issue-name": "x", "issue-lifetime_days": "367"},
+            "Ensure this value is less than or equal to 366.",
+        ),
+    ],
+)
+def test_issue_never_makes_an_endless_token(staff_client, trio, data, message):
+    response = staff_client.post(PAGE, data, headers=HTMX)
+
+    assert message in response.content.decode()
+    assert (ServiceToken.objects.count(), AuthToken.objects.count()) == (0, 0)
+
+
+def test_issue_service_token_refuses_no_lifetime(trio):
+    with pytest.raises(ValueError, match="positive lifetime"):
+        issue_service_token(user=trio.bob, name="x", issued_by=trio.alice, lifetime=None)
+
+    assert AuthToken.objects.count() == 0
+
+
+def issuer_client(*codes: str, superuser: bool = False) -> Client:
+    issuer = grant(make_user(username="issuer", is_staff=True, is_superuser=superuser), *codes)
+    client = Client()
+    client.force_login(issuer)
+    return client
+
+
+ISSUE = {"issue-name": "scanner", "issue-lifetime_days": "30"}
+CAN_ISSUE = ("sbsync.view_servicetoken", "sbsync.add_servicetoken")
+
+
+def test_issue_for_yourself_needs_only_the_add_permission(db):
+    client = issuer_client(*CAN_ISSUE)
+
+    client.post(PAGE, {**ISSUE, "issue-username": "issuer"})
+
+    assert ServiceToken.objects.get().user.username == "issuer"
+
+
+def test_issue_for_another_user_without_the_dedicated_permission_is_refused(trio):
+    client = issuer_client(*CAN_ISSUE)
+
+    response = client.post(PAGE, {**ISSUE, "issue-username": "bob"})
+
+    assert "You may issue tokens only for yourself" in response.content.decode()
+    assert (ServiceToken.objects.count(), AuthToken.objects.count()) == (0, 0)
+
+
+def test_issue_for_another_user_with_the_dedicated_permission(trio):
+    client = issuer_client(*CAN_ISSUE, "sbsync.issue_token_for_others")
+
+    client.post(PAGE, {**ISSUE, "issue-username": "bob"})
+
+    assert ServiceToken.objects.get().user == trio.bob
+
+
+def test_issue_for_a_superuser_is_refused_to_staff_holding_every_permission(db):
+    make_user(username="root", is_staff=True, is_superuser=True)
+    client = issuer_client(*sbsync_permissions())
+
+    response = client.post(PAGE, {**ISSUE, "issue-username": "root"})
+
+    assert "Only a superuser may issue a token for a superuser." in response.content.decode()
+    assert (ServiceToken.objects.count(), AuthToken.objects.count()) == (0, 0)
+
+
+def test_issue_for_a_superuser_by_a_superuser(db):
+    root = make_user(username="root", is_staff=True, is_superuser=True)
+    client = issuer_client(superuser=True)
+
+    client.post(PAGE, {**ISSUE, "issue-username": "root"})
+
+    assert ServiceToken.objects.get().user == root
+
+
 def test_issue_for_an_inactive_user_is_refused(staff_client, db):
     make_user(username="retired", is_active=False)
 
@@ -86,7 +171,7 @@ def test_issue_for_an_inactive_user_is_refused(staff_client, db):
 
 
 def test_revoke_stops_the_token_at_once(staff_client, staff_user, trio):
-    record, token = issue_service_token(user=trio.bob, name="scanner", issued_by=staff_user, lifetime=None)
+    record, token = issue_service_token(user=trio.bob, name="scanner", issued_by=staff_user, lifetime=DAYS_30)
 
     response = staff_client.post(reverse("sbsync:token-revoke", args=[record.pk]))
 
@@ -97,7 +182,7 @@ def test_revoke_stops_the_token_at_once(staff_client, staff_user, trio):
 
 
 def test_revoke_over_htmx_refreshes_the_page(staff_client, staff_user, trio):
-    record, _ = issue_service_token(user=trio.bob, name="scanner", issued_by=staff_user, lifetime=None)
+    record, _ = issue_service_token(user=trio.bob, name="scanner", issued_by=staff_user, lifetime=DAYS_30)
 
     response = staff_client.post(reverse("sbsync:token-revoke", args=[record.pk]), headers=HTMX)
 
@@ -106,8 +191,8 @@ def test_revoke_over_htmx_refreshes_the_page(staff_client, staff_user, trio):
 
 
 def test_revoke_leaves_other_tokens_of_the_user_alone(staff_client, staff_user, trio):
-    first, _ = issue_service_token(user=trio.bob, name="one", issued_by=staff_user, lifetime=None)
-    _, second = issue_service_token(user=trio.bob, name="two", issued_by=staff_user, lifetime=None)
+    first, _ = issue_service_token(user=trio.bob, name="one", issued_by=staff_user, lifetime=DAYS_30)
+    _, second = issue_service_token(user=trio.bob, name="two", issued_by=staff_user, lifetime=DAYS_30)
 
     staff_client.post(reverse("sbsync:token-revoke", args=[first.pk]))
 
@@ -115,8 +200,10 @@ def test_revoke_leaves_other_tokens_of_the_user_alone(staff_client, staff_user, 
 
 
 def test_list_shows_each_status(staff_client, staff_user, trio):
-    active, _ = issue_service_token(user=trio.bob, name="active one", issued_by=staff_user, lifetime=None)
-    revoked, _ = issue_service_token(user=trio.bob, name="revoked one", issued_by=staff_user, lifetime=None)
+    active, _ = issue_service_token(user=trio.bob, name="active one", issued_by=staff_user, lifetime=DAYS_30)
+    revoked, _ = issue_service_token(
+        user=trio.bob, name="revoked one", issued_by=staff_user, lifetime=DAYS_30
+    )
     revoke_service_token(revoked)
     expired, _ = issue_service_token(
         user=trio.bob, name="expired one", issued_by=staff_user, lifetime=timedelta(days=1)
@@ -135,8 +222,8 @@ def test_list_shows_each_status(staff_client, staff_user, trio):
 
 
 def test_list_filter_not_revoked(staff_client, staff_user, trio):
-    issue_service_token(user=trio.bob, name="kept", issued_by=staff_user, lifetime=None)
-    gone, _ = issue_service_token(user=trio.bob, name="gone", issued_by=staff_user, lifetime=None)
+    issue_service_token(user=trio.bob, name="kept", issued_by=staff_user, lifetime=DAYS_30)
+    gone, _ = issue_service_token(user=trio.bob, name="gone", issued_by=staff_user, lifetime=DAYS_30)
     revoke_service_token(gone)
 
     response = staff_client.get(PAGE, {"live": "true"}, headers=HTMX)
@@ -151,14 +238,14 @@ def test_list_query_count_does_not_grow_with_rows(
     staff_client, staff_user, trio, django_assert_num_queries, item_count
 ):
     for n in range(item_count):
-        issue_service_token(user=trio.bob, name=f"t{n}", issued_by=staff_user, lifetime=None)
+        issue_service_token(user=trio.bob, name=f"t{n}", issued_by=staff_user, lifetime=DAYS_30)
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(6):
         staff_client.get(PAGE)
 
 
 def test_list_csv_cells_are_plain_text(staff_client, staff_user, trio):
-    record, _ = issue_service_token(user=trio.bob, name="scanner <3>", issued_by=staff_user, lifetime=None)
+    record, _ = issue_service_token(user=trio.bob, name="scanner <3>", issued_by=staff_user, lifetime=DAYS_30)
 
     rows = csv_rows(staff_client.get(PAGE, {"_export": "csv"}))
 

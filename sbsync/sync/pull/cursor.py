@@ -9,8 +9,10 @@ organization or model. It carries
 * ``fingerprint``: ``Access.fingerprint`` of the view it was served under; a different view rescans;
 * ``floor`` and ``initial``: records at or below ``floor`` the client cannot hold. While ``initial``
   (a first sync that started when the clock stood at ``floor``), tombstones and rows outside the view at
-  or below the floor are skipped: a fresh client holds nothing to delete. Otherwise (a rescan after the
-  view changed) only tombstones at or below the floor are skipped: the client already received them.
+  or below the floor are skipped: a fresh client holds nothing to delete. While ``from_timestamp`` (a
+  first pull from a timestamp, the clock at ``floor``), only rows outside the view are skipped there: the
+  client may hold deleted rows, never rows it could not see. Otherwise (a rescan after the view changed)
+  only tombstones at or below the floor are skipped: the client already received them.
 
 A start position in a pull request is ``null`` (from the beginning), an ISO-8601 timestamp (the seed's
 form) or a cursor. ``parse_start`` tells them apart and rejects anything else.
@@ -23,10 +25,10 @@ from datetime import datetime
 from typing import Any
 
 from django.core import signing
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from sbsync.errors import ProtocolError
+from sbsync.timestamps import OUT_OF_RANGE, as_utc
 
 PREFIX = "c:"
 SALT = "sbsync.cursor"
@@ -63,6 +65,7 @@ class Cursor:
     fingerprint: str
     floor: int = 0
     initial: bool = False
+    from_timestamp: bool = False
 
     @property
     def reached(self) -> int:
@@ -72,13 +75,13 @@ class Cursor:
     def advanced(self, seq: int) -> Cursor:
         """The cursor after serving up to ``seq``; past the floor it is a plain position."""
         if seq >= self.floor:
-            return replace(self, seq=seq, floor=0, initial=False)
+            return replace(self, seq=seq, floor=0, initial=False, from_timestamp=False)
         return replace(self, seq=seq)
 
     def encode(self) -> str:
         values = [FORMAT, self.organization, self.model_label, self.scope, self.seq, self.fingerprint]
         if self.floor:
-            values += [self.floor, int(self.initial)]
+            values += [self.floor, int(self.initial)] + ([1] if self.from_timestamp else [])
         return PREFIX + _signer().sign_object(values, compress=True)
 
 
@@ -95,10 +98,10 @@ def decode_cursor(text: str, model_label: str) -> Cursor:
         values = _signer().unsign_object(text.removeprefix(PREFIX))
     except (signing.BadSignature, ValueError, TypeError, UnicodeError, OverflowError):
         raise not_ours from None
-    if not isinstance(values, list) or len(values) not in (6, 8) or values[0] != FORMAT:
+    if not isinstance(values, list) or len(values) not in (6, 8, 9) or values[0] != FORMAT:
         raise not_ours
     organization, label, scope, seq, fingerprint, *rest = values[1:]
-    floor, initial = rest if rest else (0, 0)
+    floor, initial, from_timestamp = (*rest, 0) if len(rest) == 2 else rest if rest else (0, 0, 0)
     if not (
         _int(organization)
         and isinstance(label, str)
@@ -107,9 +110,10 @@ def decode_cursor(text: str, model_label: str) -> Cursor:
         and isinstance(fingerprint, str)
         and _int(floor)
         and initial in (0, 1)
+        and from_timestamp in (0, 1)
     ):
         raise not_ours
-    return Cursor(organization, label, scope, seq, fingerprint, floor, bool(initial))
+    return Cursor(organization, label, scope, seq, fingerprint, floor, bool(initial), bool(from_timestamp))
 
 
 def parse_timestamp(text: str, model_label: str) -> datetime:
@@ -126,7 +130,15 @@ def parse_timestamp(text: str, model_label: str) -> datetime:
             f"The start of {model_label} must be null, a cursor or an ISO-8601 timestamp like "
             f"2024-01-14T10:00:00Z; {text[:80]!r} is none of them.",
         )
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    try:
+        return as_utc(moment)
+    except ValueError:
+        raise start_error(
+            400,
+            "validation_error",
+            model_label,
+            f"The start of {model_label} is {OUT_OF_RANGE}: {text[:80]!r}.",
+        ) from None
 
 
 def parse_start(value: str | None, model_label: str) -> Cursor | datetime | None:

@@ -193,7 +193,13 @@ def _resume(
         seq = position_at(scope, start)
         if seq < horizon:
             raise cursor_expired(label, _expired_detail(label))
-        return Cursor(access.organization.pk, label, scope, seq, fingerprint)
+        # A first pull from a timestamp: up to now, a tombstone only for a row that was deleted, never
+        # the id of a live row outside the view, which the client never received.
+        if latest <= seq:
+            return Cursor(access.organization.pk, label, scope, seq, fingerprint)
+        return Cursor(
+            access.organization.pk, label, scope, seq, fingerprint, floor=latest, from_timestamp=True
+        )
     if start.reached < horizon:
         raise cursor_expired(label, _expired_detail(label))
     if start.fingerprint != fingerprint:
@@ -255,7 +261,9 @@ def _serve(
                 page.data.append(payload(model, row, version))
                 result.count += 1
                 allowance.records -= 1
-            elif seq > cursor.floor or not (deleted or cursor.initial):
+            elif seq > cursor.floor or (
+                deleted if cursor.from_timestamp else not (deleted or cursor.initial)
+            ):
                 page.deleted.append(
                     {"_model": label, pk_field.name: pk_field.to_python(object_pk), "_version": version}
                 )

@@ -302,6 +302,10 @@ def _decide(
         if item.deleted:
             if row is None:
                 item.finish(RecordStatus.UNCHANGED)
+            elif item.version is not None and item.version != item.current_version:
+                # A delete that names a version deletes that version only: a row changed since is a
+                # conflict (with the server row), like an update; without _version it is unconditional.
+                _finish_conflict(access, item, row)
             else:
                 decided = Delete(item, row)
         elif row is not None:
@@ -317,7 +321,8 @@ def _decide(
 
 
 def _finish_conflict(access: Access, item: Read, row: models.Model | None) -> None:
-    if not access.can(item.model, Action.UPDATE):
+    # A delete's own permission was checked when the record was read.
+    if not item.deleted and not access.can(item.model, Action.UPDATE):
         item.finish(RecordStatus.FORBIDDEN, detail=FORBIDDEN_ACTION[UPDATE])
         return
     extra: dict[str, Any] = {"detail": CONFLICT}

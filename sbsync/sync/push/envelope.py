@@ -11,13 +11,11 @@ from typing import Any
 
 from sbsync import conf, discovery
 from sbsync.errors import ProtocolError
+from sbsync.sync.jsondata import check_depth
 
 KEYS = frozenset({"data", "atomic", "dry_run", "async", "batch_id", "organization"})
 FLAGS = ("atomic", "dry_run", "async")
 MAX_KEY_LENGTH = 255
-# The JSON parser refuses nesting past 1024 levels; values nested this deep are refused here, well before
-# anything recursive (request-data redaction, JSON columns) meets them.
-MAX_DEPTH = 32
 MAX_REPORTED_ERRORS = 20
 
 
@@ -55,25 +53,6 @@ def check_key(name: str, value: Any) -> str:
             {name: [f"Give a non-empty string of at most {MAX_KEY_LENGTH} characters, without NUL."]},
         )
     return value
-
-
-def nesting_depth(value: Any) -> int:
-    """How deeply lists and objects nest in ``value`` (a scalar is 0). Iterative: no recursion limit."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = list(item.values())
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, depth)
-        if depth > MAX_DEPTH:
-            return depth
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 def parse_envelope(body: Any) -> PushEnvelope:
@@ -132,12 +111,7 @@ def parse_envelope(body: Any) -> PushEnvelope:
     if unknown_at:
         labels = list(dict.fromkeys(unknown_at.values()))
         raise discovery.unknown_model_error(labels, [f"data.{index}._model" for index in unknown_at])
-    if nesting_depth(body) > MAX_DEPTH:
-        raise ProtocolError(
-            400,
-            "validation_error",
-            f"Values nest too deeply: the body may nest at most {MAX_DEPTH} levels of lists and objects.",
-        )
+    check_depth(body)
     return PushEnvelope(
         records=records,
         atomic=body.get("atomic", False),

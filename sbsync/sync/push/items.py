@@ -21,6 +21,16 @@ FAILURE = frozenset({RecordStatus.CONFLICT, RecordStatus.REJECTED, RecordStatus.
 DONE_BY_ACTION = {CREATE: RecordStatus.CREATED, UPDATE: RecordStatus.UPDATED, DELETE: RecordStatus.DELETED}
 
 
+# What a result echoes of the client's own text (keys, model names, values quoted in messages) is cut to
+# this many characters, so an error answer stays within a small multiple of the request, never a copy of
+# a 4 MB value for each message that quotes it.
+MAX_ECHO = 200
+
+
+def excerpt(text: str) -> str:
+    return text if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO]}… ({len(text)} characters)"
+
+
 @dataclass(eq=False)
 class Item:
     """A pushed record as sent: what every record has, whatever became of it. ``status`` stays None
@@ -37,14 +47,17 @@ class Item:
 
     @property
     def label(self) -> str:
-        return str(self.record.get("_model"))
+        return excerpt(str(self.record.get("_model")))
 
     def finish(self, status: str, **extra: Any) -> None:
         self.status = RecordStatus(status).value
         self.extra.update(extra)
 
     def reject(self, errors: dict[str, list[str]]) -> None:
-        self.finish(RecordStatus.REJECTED, errors=errors)
+        shortened = {
+            excerpt(key): [excerpt(message) for message in messages] for key, messages in errors.items()
+        }
+        self.finish(RecordStatus.REJECTED, errors=shortened)
 
     def result(self, versions: dict[tuple[str, str], int], *, applied: bool) -> dict[str, Any]:
         result: dict[str, Any] = {"index": self.index, "_model": self.label}
@@ -70,7 +83,9 @@ class Item:
     def _raw_pk(self) -> Any:
         """The key as sent, echoed for records whose key could not be read (scalars only)."""
         raw = next((self.record[k] for k in PK_KEYS if k in self.record), None)
-        return raw if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
+        if isinstance(raw, str):
+            return excerpt(raw)
+        return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
 
 
 @dataclass(eq=False, kw_only=True)

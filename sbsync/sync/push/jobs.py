@@ -28,6 +28,7 @@ from sbsync.errors import ProtocolError, error_body
 from sbsync.models import SyncJob
 from sbsync.sync.push.envelope import PushEnvelope, parse_envelope
 from sbsync.sync.push.serve import PushAnswer, serve_push
+from sbsync.sync.push.validation import NUL_CHARACTER, contains_nul
 
 logger = logging.getLogger("sbsync.sync")
 FAILED_MESSAGE = "The push could not be run; the server log has the details."
@@ -39,8 +40,18 @@ INTERRUPTED_MESSAGE = (
 
 def create_push_job(*, access: Access, envelope: PushEnvelope, idempotency_key: str | None) -> SyncJob:
     """Store a queued job for ``envelope`` (the key goes in as ``batch_id``). Side effect: one insert.
-    The caller enqueues it once the transaction commits."""
+    The caller enqueues it once the transaction commits. A body holding NUL characters is refused first
+    (ProtocolError 400): the job stores it as it came, and PostgreSQL stores no NUL in jsonb."""
     payload = {k: val for k, val in envelope.body.items() if k not in ("async", "organization")}
+    nul = {
+        f"data.{index}": [NUL_CHARACTER]
+        for index, record in enumerate(envelope.records)
+        if contains_nul(record)
+    }
+    if nul or contains_nul({k: v for k, v in payload.items() if k != "data"}):
+        raise ProtocolError(
+            400, "validation_error", f"{NUL_CHARACTER} An async push stores its body as sent.", nul or None
+        )
     if idempotency_key is not None:
         payload["batch_id"] = idempotency_key
     return SyncJob.objects.create(user=access.user, organization=access.organization, payload=payload)

@@ -6,7 +6,8 @@ Status codes of a push whose envelope was valid:
 * 403 ``forbidden``: every record is forbidden (unknown or disabled model, no ``can_push``, or the
   action's flag missing). Unknown and disabled models answer alike.
 * 400 ``validation_error``: no record succeeded and at least one was rejected (bad input).
-* 409 ``atomic_rejected``: an atomic push with any failed record; nothing was written.
+* 409 ``atomic_rejected``: an atomic push with any failed record, whatever the others (decided before the
+  two rules above); nothing was written.
 * 409 ``idempotency_conflict``: the key was used with another body.
 * 200 otherwise, with ``status`` success, partial or error (a push whose only failures are conflicts
   is a 200).
@@ -90,6 +91,16 @@ def _submit(access: Access, envelope: PushEnvelope, key: str | None, digest: str
 
 def answer_for(result: PushResult) -> tuple[int, dict[str, Any]]:
     body = result.as_dict()
+    # One rule for atomic pushes, decided first: any failed record (rejected, forbidden, conflict) is a
+    # 409 with every record's result, whatever the other records did, so a client never has to tell
+    # "atomic and all failed" from "not atomic".
+    if result.atomic_rejected:
+        return 409, error_body(
+            "atomic_rejected",
+            f"{result.error_count} of {len(result.results)} records failed, so nothing was written (atomic push).",
+            _flat_errors(result),
+            **body,
+        )
     if result.all_forbidden:
         return 403, error_body("forbidden", "You may not push any of these records.", **body)
     if result.success_count == 0 and result.any_rejected:
@@ -97,12 +108,6 @@ def answer_for(result: PushResult) -> tuple[int, dict[str, Any]]:
             "validation_error",
             "No record could be applied: see errors and results.",
             _flat_errors(result),
-            **body,
-        )
-    if result.atomic_rejected:
-        return 409, error_body(
-            "atomic_rejected",
-            f"{result.error_count} of {len(result.results)} records failed, so nothing was written (atomic push).",
             **body,
         )
     return 200, body

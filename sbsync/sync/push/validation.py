@@ -15,11 +15,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from sbsync import discovery
+from sbsync.timestamps import OUT_OF_RANGE, as_utc
 
 PK_KEYS = ("id", "pk")
 META_KEYS = frozenset({"_model", "_version", "_deleted"})
@@ -118,8 +121,22 @@ def _to_python(field: models.Field[Any, Any], value: Any) -> Any:
             raise ValidationError("Give a date and time in ISO 8601 form.")
         if timezone.is_naive(parsed):
             raise ValidationError(NAIVE_DATETIME)
-        return parsed
-    return field.to_python(value)
+        try:
+            return as_utc(parsed)
+        except ValueError:
+            raise ValidationError(
+                f"Give a date and time {OUT_OF_RANGE.replace('outside', 'within')}."
+            ) from None
+    converted = field.to_python(value)
+    if isinstance(field, models.IntegerField) and converted is not None:
+        # The type's own range, as PostgreSQL enforces it: SQLite would store any 64-bit integer, so the
+        # same record would get another answer there.
+        low, high = BaseDatabaseOperations.integer_field_ranges.get(field.get_internal_type(), (None, None))
+        if low is not None:
+            MinValueValidator(low)(converted)
+        if high is not None:
+            MaxValueValidator(high)(converted)
+    return converted
 
 
 def convert_key(field: models.Field[Any, Any], value: Any) -> Any:

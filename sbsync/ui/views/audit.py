@@ -19,7 +19,7 @@ from sbsync.ui.tables import AuditTable
 @staff_required
 @vary_on_headers("HX-Request")
 def audit_trail(request: StaffRequest) -> HttpResponse:
-    querysets = audit.history_querysets()
+    querysets = audit.history_querysets(request.user)
     filtersets = {
         kind: AuditFilter(request.GET, queryset=qs, request=request) for kind, qs in querysets.items()
     }

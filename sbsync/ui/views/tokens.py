@@ -29,7 +29,7 @@ TEMPLATE = "sbsync/token_list.html"
 @staff_required
 @vary_on_headers("HX-Request")
 def token_list(request: StaffRequest) -> HttpResponse:
-    form = IssueTokenForm(request.POST or None, prefix="issue")
+    form = IssueTokenForm(request.POST or None, prefix="issue", issuer=request.user)
     issued = token = None
     if request.method == "POST" and form.is_valid():
         # Answered directly, not redirected: the token exists only in this response.
@@ -39,7 +39,7 @@ def token_list(request: StaffRequest) -> HttpResponse:
             issued_by=request.user,
             lifetime=form.lifetime,
         )
-        form = IssueTokenForm(prefix="issue")
+        form = IssueTokenForm(prefix="issue", issuer=request.user)
     queryset = with_status(ServiceToken.objects.select_related("user", "issued_by"))
     filterset = ServiceTokenFilter(request.GET, queryset=queryset, request=request)
     page = list_page(request, filterset=filterset, table_class=ServiceTokenTable, filename="api-tokens")

@@ -20,10 +20,11 @@ CURSOR = Cursor(organization=7, model_label="shop.Customer", scope=7, seq=1234, 
 
 def test_a_cursor_survives_encoding_and_stays_compact():
     initial = Cursor(7, "shop.Customer", 7, 12, "abcdef012345", floor=99, initial=True)
+    timestamp = Cursor(7, "shop.Customer", 7, 12, "abcdef012345", floor=99, from_timestamp=True)
 
-    decoded = [decode_cursor(c.encode(), "shop.Customer") for c in (CURSOR, initial)]
+    decoded = [decode_cursor(c.encode(), "shop.Customer") for c in (CURSOR, initial, timestamp)]
 
-    assert decoded == [CURSOR, initial]
+    assert decoded == [CURSOR, initial, timestamp]
     assert CURSOR.encode().startswith(PREFIX)
     assert len(initial.encode()) < 130
 
