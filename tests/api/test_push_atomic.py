@@ -20,14 +20,16 @@ PUSH = "push/"
             [{"_model": "shop.Customer", "name": ""}, {"_model": "shop.Customer", "age": "x"}],
             ["rejected"] * 2,
         ),
-        ([{"_model": "shop.Nothing", "name": "x"}], ["forbidden"]),
+        ([{"_model": "shop.Report", "report_type": "X"}], ["forbidden"]),
         (
             [{"_model": "shop.Customer", "name": "ok"}, {"_model": "shop.Customer", "name": ""}],
             ["created", "rejected"],
         ),
     ],
 )
-def test_atomic_push_with_failed_records_is_409_with_every_result(trio, api, records, statuses):
+def test_atomic_push_with_failed_records_is_409_with_every_result(trio, api, settings, records, statuses):
+    settings.SBSYNC = {**settings.SBSYNC, "EXCLUDE_MODELS": ["shop.Report"]}  # a model, not enabled
+
     response = api(trio.alice).post(PUSH, {"atomic": True, "data": records})
 
     body = response.json()
@@ -54,11 +56,13 @@ def test_atomic_push_rejected_record_names_its_field_errors(trio, api):
     assert response.json()["errors"] == {"data.0.name": ["This field cannot be blank."]}
 
 
-def test_non_atomic_push_keeps_400_and_403(trio, api):
+def test_non_atomic_push_keeps_400_and_403(trio, api, settings):
+    settings.SBSYNC = {**settings.SBSYNC, "EXCLUDE_MODELS": ["shop.Report"]}
     rejected = api(trio.alice).post(PUSH, {"data": [{"_model": "shop.Customer", "name": ""}]})
-    forbidden = api(trio.alice).post(PUSH, {"data": [{"_model": "shop.Nothing", "name": "x"}]})
+    forbidden = api(trio.alice).post(PUSH, {"data": [{"_model": "shop.Report", "report_type": "X"}]})
 
     assert (rejected.status_code, forbidden.status_code) == (400, 403)
+    assert [r["status"] for r in forbidden.json()["results"]] == ["forbidden"]
 
 
 def test_atomic_push_whose_only_failure_is_a_conflict_is_409(trio, api):

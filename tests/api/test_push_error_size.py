@@ -20,10 +20,18 @@ def test_a_huge_invalid_value_is_quoted_as_an_excerpt(trio, api):
     assert message.startswith("Value 'xxx") and "characters)" in message
 
 
-def test_a_huge_unknown_key_and_model_are_echoed_as_excerpts(trio, api):
-    body = {"data": [{"_model": "shop.Customer", "name": "ok", BIG: 1}, {"_model": BIG, "name": "x"}]}
+def test_a_huge_unknown_key_is_echoed_as_an_excerpt(trio, api):
+    body = {"data": [{"_model": "shop.Customer", "name": "ok", BIG: 1}]}
 
     response = api(trio.alice).post(PUSH, body)
 
+    assert response.status_code == 400
     assert len(response.content) < 10_000
     assert len(json.dumps(response.json()["results"])) < 5_000
+
+
+def test_a_huge_unknown_model_label_is_echoed_as_an_excerpt(trio, api):
+    response = api(trio.alice).post(PUSH, {"data": [{"_model": "shop." + BIG, "name": "x"}]})
+
+    assert (response.status_code, response.json()["error"]) == (400, "unknown_model")
+    assert len(response.content) < 10_000
