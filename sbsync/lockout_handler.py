@@ -16,6 +16,9 @@ from django.http import HttpRequest
 # What the handler decided for a request: the keys counting its attempt, or that it was refused.
 COUNTED = "sbsync_lockout_keys"
 REFUSED = "sbsync_lockout_refused"
+# Tries of add-then-incr before a request counts as uncountable: a key expiring between the two is rare,
+# and a cache that refuses every try is down (FailSoftRedisCache), when limits are lifted rather than loop.
+COUNT_TRIES = 3
 
 
 class AtomicCacheHandler(AxesCacheHandler):
@@ -52,16 +55,18 @@ class AtomicCacheHandler(AxesCacheHandler):
                 self.cache.decr(key)
 
     def _count(self, key: str, timeout: int | None) -> int:
-        """Add this attempt to ``key`` atomically; every attempt restarts the cool-off."""
-        while True:
+        """Add this attempt to ``key`` atomically; every attempt restarts the cool-off. 0 when the cache
+        will not count it (unreachable: logins are then not limited, README "Production")."""
+        for _ in range(COUNT_TRIES):
             if self.cache.add(key, 1, timeout):
                 return 1
             try:
                 count = self.cache.incr(key)
-            except ValueError:  # expired between add and incr: start again
+            except ValueError:  # expired between add and incr (or the cache is down): try again
                 continue
             self.cache.touch(key, timeout)
             return int(count)
+        return 0
 
     def user_login_failed(
         self, sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any

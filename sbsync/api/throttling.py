@@ -19,6 +19,9 @@ from sbsync import conf
 # The window is counted in this many buckets: a request stops counting within 1/BUCKETS of the window
 # after it leaves it.
 BUCKETS = 60
+# Tries of add-then-incr before a request counts as uncountable: a key expiring between the two is rare,
+# and a cache that refuses every try is down (FailSoftRedisCache), when limits are lifted rather than loop.
+COUNT_TRIES = 3
 
 
 class TokenRateThrottle(SimpleRateThrottle):
@@ -56,7 +59,8 @@ class TokenRateThrottle(SimpleRateThrottle):
         width = duration / BUCKETS
         current = int(self.timer() // width)
         keys = [f"{key}:{current - age}" for age in range(BUCKETS)]
-        self._add_one(keys[0], timeout=math.ceil(duration + width))
+        if not self._add_one(keys[0], timeout=math.ceil(duration + width)):
+            return True  # the cache will not count (unreachable): throttles let requests through
         counts = self.cache.get_many(keys)
         if sum(counts.values()) <= limit:
             return True
@@ -64,13 +68,17 @@ class TokenRateThrottle(SimpleRateThrottle):
         self.wait_seconds = self._wait(counts, keys, limit, current, width)
         return False
 
-    def _add_one(self, key: str, timeout: int) -> None:
-        while not self.cache.add(key, 1, timeout):
+    def _add_one(self, key: str, timeout: int) -> bool:
+        """Count this request in ``key``'s bucket; False when the cache would not take it."""
+        for _ in range(COUNT_TRIES):
+            if self.cache.add(key, 1, timeout):
+                return True
             try:
                 self.cache.incr(key)
-                return
-            except ValueError:  # expired between add and incr: add it again
+                return True
+            except ValueError:  # expired between add and incr (or the cache is down): add it again
                 continue
+        return False
 
     def _wait(self, counts: dict[str, int], keys: list[str], limit: int, current: int, width: float) -> float:
         """Seconds until enough of the oldest buckets leave the window for one more request."""

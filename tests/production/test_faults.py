@@ -178,6 +178,8 @@ def test_with_redis_stopped_sync_push_and_pull_work_async_push_is_503_and_queued
         "cache": "unhealthy",
         "logging": "healthy",
         "task_queue": "unhealthy",
+        "memory": "healthy",
+        "performance": "healthy",
     }
     job = requests.get(status_url, headers=headers, timeout=10).json()
     assert [r["status"] for r in job["result"]["results"]] == ["created"] * 5
