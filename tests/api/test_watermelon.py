@@ -229,6 +229,32 @@ def test_rows_leaving_a_filtered_view_arrive_as_deleted_and_others_never_appear(
     assert str(other.pk) not in json.dumps(first.json()) + json.dumps(answer.json())
 
 
+def test_a_rescan_after_a_view_change_replaces_the_table_and_names_no_row_outside_the_view(trio, api):
+    make_permission(organization=trio.acme, group=trio.members, model_label="shop.Customer")
+    client = api(trio.bob)
+    kept = make_customer(organization=trio.acme, assigned_manager=trio.bob, age=50)
+    leaving = make_customer(organization=trio.acme, assigned_manager=trio.bob, age=20)
+    never = make_customer(organization=trio.acme, assigned_manager=trio.alice, age=60)
+    make_filter(organization=trio.acme, group=trio.members)
+    first = pull(client)
+    assert ids(first, "shop_customer", "created") == sorted([str(kept.pk), str(leaving.pk)])
+
+    make_filter(
+        organization=trio.acme, group=trio.members, condition={"field": "age", "operator": "gte", "value": 40}
+    )
+    answer = pull(client, first.json()["timestamp"])
+
+    body = answer.json()
+    assert body["experimentalStrategy"] == {
+        "default": "incremental",
+        "override": {"shop_customer": "replacement"},
+    }
+    assert ids(answer, "shop_customer", "updated") == [str(kept.pk)]
+    assert ids(answer, "shop_customer", "deleted") == []
+    assert str(never.pk) not in json.dumps(first.json()) + json.dumps(body)
+    assert "experimentalStrategy" not in pull(client, body["timestamp"]).json()
+
+
 def test_a_table_the_caller_may_no_longer_pull_is_emptied_on_the_client(trio, api):
     make_permission(organization=trio.acme, group=trio.members, model_label="shop.Report")
     permission = make_permission(organization=trio.acme, group=trio.members, model_label="shop.Customer")

@@ -114,6 +114,9 @@ class _Changes:
             kind = CREATED  # the client still does not hold it
         self.rows[row_id] = (kind, record)
 
+    def drop_deleted(self) -> None:
+        self.rows = {row_id: change for row_id, change in self.rows.items() if change[0] != DELETED}
+
     def as_dict(self) -> dict[str, list[Any]]:
         result: dict[str, list[Any]] = {CREATED: [], UPDATED: [], DELETED: []}
         for row_id, (kind, record) in self.rows.items():
@@ -126,6 +129,7 @@ class WatermelonPull:
     changes: dict[str, dict[str, list[Any]]]
     timestamp: int
     dropped: list[str]  # tables the caller may no longer pull: the client must empty them
+    replaced: list[str]  # tables rescanned whole in this answer: the client keeps only the rows sent
     records: int
     labels: list[str]  # the models pulled
     has_more: bool | None = None  # for a pull in parts (max_records): whether more is waiting
@@ -134,11 +138,12 @@ class WatermelonPull:
         body: dict[str, Any] = {"changes": self.changes, "timestamp": self.timestamp}
         if self.has_more is not None:
             body["has_more"] = self.has_more
-        if self.dropped:
-            # WatermelonDB's replacement strategy with no rows empties a table (kept: unpushed creations).
+        if self.dropped or self.replaced:
+            # WatermelonDB's replacement strategy: the client keeps only the rows sent (and its unpushed
+            # creations), so a dropped table is emptied and a rescanned one needs no deleted ids.
             body["experimentalStrategy"] = {
                 "default": "incremental",
-                "override": dict.fromkeys(self.dropped, "replacement"),
+                "override": dict.fromkeys(sorted(self.dropped + self.replaced), "replacement"),
             }
         return body
 
@@ -216,6 +221,16 @@ def pull_changes(
     if records > limit:
         raise too_many_changes(limit)
     dropped = _dropped_tables(stored, tables)
+    # A rescan (the caller's view changed) sent every row of the new view: answered as a replacement, it
+    # names no row the caller may never have had. A rescan not finished in this answer (a pull in parts)
+    # keeps its deleted ids, since the client must not drop the rows of the parts still to come.
+    replaced = [
+        name
+        for name, table in tables.items()
+        if kinds[table.label] == UPDATED and table.model not in requests
+    ]
+    for name in replaced:
+        collected[name].drop_deleted()
     unfinished = sorted(m._meta.label for m in requests if kinds[m._meta.label] == CREATED)
     issued = issue_checkpoint(access, cursors, checkpoint, unfinished)
     changes = {name: c.as_dict() for name, c in collected.items()}
@@ -224,6 +239,7 @@ def pull_changes(
         changes=changes,
         timestamp=issued.pk,
         dropped=dropped,
+        replaced=replaced,
         records=records,
         labels=sorted(by_label),
         has_more=bool(requests) if max_records is not None else None,
