@@ -28,6 +28,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Exists, Func, OuterRef, Subquery
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
@@ -256,8 +257,8 @@ def _by_model(items: list[Read]) -> dict[type[models.Model], list[Read]]:
 def _decide(
     access: Access, model: type[models.Model], items: list[Read], reader: RecordReader
 ) -> list[Write]:
-    """Look up the rows of ``items`` in the caller's view (three queries at most) and decide each one:
-    finished (unchanged, conflict, rejected, forbidden) or to be written."""
+    """Look up the rows of ``items`` (``_look_up``) and decide each one: finished (unchanged, conflict,
+    rejected, forbidden) or to be written."""
     label = model._meta.label
     keyed: dict[str, Read] = {}
     for item in items:
@@ -268,29 +269,8 @@ def _decide(
             item.reject({model._meta.pk.name: [DUPLICATE]})
         else:
             keyed[key] = item
-    found: dict[str, models.Model] = {}
-    if keyed:
-        rows = (
-            access.rows(model)
-            .filter(pk__in=[i.pk for i in keyed.values()])
-            .select_for_update()
-            .order_by("pk")
-        )
-        found = {pk_key(model, row.pk): row for row in rows}
-    versions: dict[str, int] = {}
-    if found:
-        versions = dict(
-            SyncRecord.objects.filter(
-                scope=access.scope(model), model_label=label, object_pk__in=list(found)
-            ).values_list("object_pk", "version")
-        )
+    found, versions, taken = _look_up(access, model, keyed)
     auto_pk = isinstance(model._meta.pk, AutoFieldMixin)
-    wanted = [i.pk for k, i in keyed.items() if k not in found and not i.deleted and i.version is None]
-    taken: set[str] = set()
-    if wanted and not auto_pk:
-        taken = {
-            pk_key(model, pk) for pk in model._base_manager.filter(pk__in=wanted).values_list("pk", flat=True)
-        }
     writes: list[Write] = []
     for item in items:
         if not item.open:
@@ -318,6 +298,80 @@ def _decide(
         if decided is not None:
             writes.append(decided)
     return writes
+
+
+def _look_up(
+    access: Access, model: type[models.Model], keyed: dict[str, Read]
+) -> tuple[dict[str, models.Model], dict[str, int], set[str]]:
+    """The rows named by ``keyed`` that lie inside the caller's view, locked, with their versions; and
+    the keys taken by rows outside it (a create may not use them). One query: each row of the batch's
+    keys, whoever's, locked, with whether ``Access.rows`` holds it and its change-index version; so a
+    row of another organization answers like a row that does not exist. A second query for the versions
+    only when the primary key's type has no text form in SQL (``PkText``)."""
+    if not keyed:
+        return {}, {}, set()
+    label = model._meta.label
+    records = SyncRecord.objects.filter(scope=access.scope(model), model_label=label)
+    as_text = PkText.of(model)
+    rows = (
+        model._base_manager.filter(pk__in=[i.pk for i in keyed.values()])
+        .annotate(_sbsync_in_view=Exists(access.rows(model).filter(pk=OuterRef("pk"))))
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    if as_text is not None:
+        rows = rows.annotate(
+            _sbsync_version=Subquery(records.filter(object_pk=as_text).values("version")[:1])
+        )
+    found: dict[str, models.Model] = {}
+    versions: dict[str, int] = {}
+    taken: set[str] = set()
+    for row in rows:
+        key = pk_key(model, row.pk)
+        if not row._sbsync_in_view:
+            taken.add(key)
+            continue
+        found[key] = row
+        if as_text is not None:
+            versions[key] = row._sbsync_version or 0
+    if found and as_text is None:
+        versions = dict(records.filter(object_pk__in=list(found)).values_list("object_pk", "version"))
+    return found, versions, taken
+
+
+class PkText(Func):
+    """The primary key as the text ``pk_key`` gives it (``SyncRecord.object_pk``), in SQL: integers and
+    text as such, UUIDs in their hyphenated form (SQLite stores them as 32 hex digits)."""
+
+    output_field = models.CharField()
+
+    def __init__(self, expression: Any, *, uuid: bool) -> None:
+        super().__init__(expression)
+        self.uuid = uuid
+
+    @classmethod
+    def of(cls, model: type[models.Model]) -> PkText | None:
+        """The expression for ``model``'s primary key, or None when its type has no such form here."""
+        pk = model._meta.pk
+        if isinstance(pk, (models.IntegerField, models.CharField, models.UUIDField)) and not isinstance(
+            pk, models.ForeignKey
+        ):
+            return cls(OuterRef("pk"), uuid=isinstance(pk, models.UUIDField))
+        return None
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        sql, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            return f"({sql})::text", params
+        if connection.vendor == "sqlite":
+            if self.uuid:
+                parts = " || '-' || ".join(f"substr({sql}, {a}, {b})" for a, b in UUID_PARTS)
+                return f"lower({parts})", params * len(UUID_PARTS)
+            return f"CAST({sql} AS TEXT)", params
+        raise NotImplementedError(connection.vendor)
+
+
+UUID_PARTS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
 
 
 def _finish_conflict(access: Access, item: Read, row: models.Model | None) -> None:
