@@ -19,7 +19,7 @@ from sbsync.sync.pull.page import build_pull_page
 from sbsync.sync.push.apply import apply_push
 from tests.factories import make_customer
 
-PUSH_STATEMENTS = 25
+PUSH_STATEMENTS = 12
 PULL_PAGE_STATEMENTS = 10
 
 

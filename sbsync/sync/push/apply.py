@@ -20,7 +20,7 @@ A dry run does all of it and rolls back; an atomic push rolls back when any reco
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any
@@ -91,7 +91,8 @@ def apply_push(
     # A savepoint only when the push may have to undo itself inside its caller's transaction.
     with transaction.atomic(savepoint=atomic or dry_run), collecting_changes() as buffer:
         lock_row_keys(
-            (item.label, pk_key(item.model, item.pk)) for item in reads if item.open and item.pk_given
+            ((item.label, pk_key(item.model, item.pk)) for item in reads if item.open and item.pk_given),
+            keep=_kept_organization(access, reads),
         )
         writes: list[Write] = []
         for model, group in _by_model(reads).items():
@@ -108,13 +109,15 @@ def apply_push(
         for decided in writes:
             if decided.item.open:
                 decided.item.finish(DONE_BY_ACTION[decided.action])
-        if write:
-            versions = write_changes(buffer, reached=reached)
         atomic_rejected = atomic and any(item.status in FAILURE for item in items)
         applied = not (dry_run or atomic_rejected)
+        if applied:
+            _touch_metadata(access, reads)
+        if write:
+            # Last: it locks the scope's clock row until commit, which serializes the scope's pushes.
+            versions = write_changes(buffer, reached=reached)
         result = PushResult.from_items(items, versions, applied=applied, atomic_rejected=atomic_rejected)
         if applied:
-            _touch_metadata(access, result.applied_counts())
             # The changes were positioned in this transaction (write_changes); the checkpoint that maps
             # timestamps to positions is written once they are visible. Should it fail, timestamps map
             # to an earlier checkpoint: a client gets some rows again, never fewer.
@@ -122,6 +125,17 @@ def apply_push(
         else:
             transaction.set_rollback(True)
     return result
+
+
+def _kept_organization(access: Access, reads: list[Read]) -> tuple[type[models.Model], Any] | None:
+    """The caller's organization row, when the push may create rows pointing at it: it is locked
+    against deletion, so the only foreign key of a create that is not checked before writing (the
+    tenant's) cannot fail at commit."""
+    for item in reads:
+        tenant = discovery.tenant_field(item.model) if item.open and not item.deleted else None
+        if tenant is not None:
+            return tenant.related_model, access.organization.pk
+    return None
 
 
 @dataclass(frozen=True)
@@ -259,7 +273,6 @@ def _decide(
 ) -> list[Write]:
     """Look up the rows of ``items`` (``_look_up``) and decide each one: finished (unchanged, conflict,
     rejected, forbidden) or to be written."""
-    label = model._meta.label
     keyed: dict[str, Read] = {}
     for item in items:
         if not item.pk_given:
@@ -525,6 +538,7 @@ def _check_unique(writes: list[Write]) -> None:
             item.reject({item.sent.get(name, name): messages for name, messages in errors.items()})
 
 
-def _touch_metadata(access: Access, counts: dict[str, int]) -> None:
-    """Per organization and model: when it last synced and how many records moved (one upsert)."""
-    touch_organization(access.organization.pk, {label: n for label, n in counts.items() if n}, timezone.now())
+def _touch_metadata(access: Access, reads: list[Read]) -> None:
+    """Per organization and model: when it last synced and how many records were written (one upsert)."""
+    written = Counter(item.label for item in reads if item.status in DONE_BY_ACTION.values())
+    touch_organization(access.organization.pk, dict(written), timezone.now())

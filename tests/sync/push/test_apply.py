@@ -122,6 +122,54 @@ def test_delete_leaves_tombstones_for_the_row_and_its_cascade_attributed_to_the_
     assert [h.history_user for h in deletions] == [trio.alice]
 
 
+def test_delete_without_dependents_keeps_the_history_the_collector_would_write(trio):
+    lone = make_customer(organization=trio.acme, name="lone", age=41)
+    order = make_order(organization=trio.acme)
+    parent = order.customer
+
+    result = push(
+        trio.alice,
+        trio.acme,
+        [{"_model": "shop.Customer", "id": str(c.pk), "_deleted": True} for c in (lone, parent)],
+    )
+
+    assert [r["status"] for r in result.results] == ["deleted", "deleted"]
+    assert not Customer.objects.filter(pk__in=[lone.pk, parent.pk]).exists()
+    assert not Order.objects.filter(pk=order.pk).exists()
+    for gone in (lone, parent):
+        tombstone = SyncRecord.objects.get(model_label="shop.Customer", object_pk=str(gone.pk))
+        assert (tombstone.deleted, tombstone.version) == (True, 2)
+    # Read through simple-history's API: the last record is the deletion, by the pushing user, with the
+    # row's values; diff_against compares it with the record before.
+    records = list(Customer.history.filter(id=lone.pk).order_by("history_id"))
+    assert [(h.history_type, h.history_user, h.name, h.age) for h in records] == [
+        ("+", None, "lone", 41),
+        ("-", trio.alice, "lone", 41),
+    ]
+    assert records[1].diff_against(records[0]).changes == []
+    assert [h.history_user for h in Order.history.filter(id=order.pk, history_type="-")] == [trio.alice]
+
+
+def test_delete_of_a_model_others_listen_to_still_sends_the_signals(trio):
+    customer = make_customer(organization=trio.acme)
+    heard: list[object] = []
+
+    def listener(sender, instance, **kwargs):
+        heard.append(instance.pk)
+
+    models.signals.post_delete.connect(listener, sender=Customer)
+    try:
+        result = push(
+            trio.alice, trio.acme, [{"_model": "shop.Customer", "id": str(customer.pk), "_deleted": True}]
+        )
+    finally:
+        models.signals.post_delete.disconnect(listener, sender=Customer)
+
+    assert result.results[0]["status"] == "deleted"
+    assert heard == [customer.pk]
+    assert Customer.history.get(id=customer.pk, history_type="-").history_user == trio.alice
+
+
 def test_delete_of_a_missing_row_is_unchanged(trio):
     result = push(trio.alice, trio.acme, [{"_model": "shop.Customer", "id": UUID_A, "_deleted": True}])
 
