@@ -19,7 +19,6 @@ A dry run does all of it and rolls back; an atomic push rolls back when any reco
 
 from __future__ import annotations
 
-import copy
 from collections import Counter, defaultdict
 from collections.abc import Set
 from dataclasses import dataclass
@@ -91,7 +90,7 @@ def apply_push(
     # A savepoint only when the push may have to undo itself inside its caller's transaction.
     with transaction.atomic(savepoint=atomic or dry_run), collecting_changes() as buffer:
         lock_row_keys(
-            ((item.label, pk_key(item.model, item.pk)) for item in reads if item.open and item.pk_given),
+            ((item.label, item.key) for item in reads if item.open and item.pk_given),
             keep=_kept_organization(access, reads),
         )
         writes: list[Write] = []
@@ -149,6 +148,8 @@ class ModelShape:
     writable: dict[str, models.Field[Any, Any]]  # by name
     scalars: frozenset[str]  # writable fields that are not relations: clean_fields validates them
     required: tuple[models.Field[Any, Any], ...]  # foreign keys a create must set (not the tenant's)
+    validated: tuple[models.Field[Any, Any], ...]  # the scalars, in the model's order (``_clean``)
+    foreign_keys: tuple[models.ForeignKey[Any, Any], ...]
 
 
 class RecordReader:
@@ -178,6 +179,12 @@ class RecordReader:
                     for f in meta.concrete_fields
                     if f.is_relation and not f.primary_key and not f.null and f is not tenant
                 ),
+                validated=tuple(
+                    f
+                    for f in meta.fields
+                    if f.name in writable and not f.is_relation and not f.generated and f.concrete
+                ),
+                foreign_keys=tuple(f for f in meta.concrete_fields if isinstance(f, models.ForeignKey)),
             )
         return self._shapes[model]
 
@@ -230,6 +237,7 @@ class RecordReader:
         elif raws:
             try:
                 item.pk = v.convert_key(pk_field, raws[0])
+                item.key = pk_key(model, item.pk)
                 item.pk_given = True
             except ValidationError:
                 errors[pk_field.name] = [v.UNUSABLE_PK]
@@ -277,7 +285,7 @@ def _decide(
     for item in items:
         if not item.pk_given:
             continue
-        key = pk_key(model, item.pk)
+        key = item.key
         if key in keyed:
             item.reject({model._meta.pk.name: [DUPLICATE]})
         else:
@@ -288,7 +296,7 @@ def _decide(
     for item in items:
         if not item.open:
             continue
-        key = pk_key(model, item.pk) if item.pk_given else ""
+        key = item.key
         row = found.get(key)
         item.current_version = versions.get(key, 0) if row is not None else None
         decided: Write | None = None
@@ -408,15 +416,16 @@ def _decide_update(access: Access, item: Read, row: models.Model, reader: Record
     if item.version is not None and item.version != item.current_version:
         _finish_conflict(access, item, row)
         return None
-    instance = copy.copy(row)
+    # The locked row becomes the row to write (no copy): the values it had are kept for the comparisons.
+    before = {attname: getattr(row, attname) for attname in item.values}
     for attname, value in item.values.items():
-        setattr(instance, attname, value)
-    if not _clean(item, instance, reader.shape(model).scalars & item.sent.keys()):
+        setattr(row, attname, value)
+    if not _clean(item, row, reader.shape(model).scalars & item.sent.keys(), reader):
         return None
-    if all(getattr(instance, attname) == getattr(row, attname) for attname in item.values):
+    if all(getattr(row, attname) == value for attname, value in before.items()):
         item.finish(RecordStatus.UNCHANGED)
         return None
-    return Update(item, instance, current=row)
+    return Update(item, row, before=before)
 
 
 def _decide_create(access: Access, item: Read, *, unusable: bool, reader: RecordReader) -> Create | None:
@@ -436,22 +445,30 @@ def _decide_create(access: Access, item: Read, *, unusable: bool, reader: Record
         setattr(instance, shape.tenant.attname, access.organization.pk)
     if item.pk_given:
         instance.pk = item.pk
-    return Create(item, instance) if _clean(item, instance, shape.scalars) else None
+    return Create(item, instance) if _clean(item, instance, shape.scalars, reader) else None
 
 
-def _clean(item: Read, instance: models.Model, checked: Set[str]) -> bool:
-    """Run the model's field validators on ``checked`` fields (no queries) and reject the record with
-    these and the errors found while reading it, if any. False when rejected."""
-    meta = instance._meta
-    unreadable = {
-        f.name for f in meta.concrete_fields if f.name in item.sent and f.attname not in item.values
-    }
-    exclude = {f.name for f in meta.concrete_fields} - (checked - unreadable)
+def _clean(item: Read, instance: models.Model, checked: Set[str], reader: RecordReader) -> bool:
+    """Run the field validators of ``checked`` fields on ``instance`` (no queries) and reject the record
+    with these and the errors found while reading it, if any. False when rejected.
+
+    What ``Model.clean_fields`` does, without its ``to_python`` (the values were converted when read)
+    and with the fields worked out once per model: a blank value of a field that allows blanks is not
+    validated; other values go through the field's ``validate`` (choices, null, blank) and validators."""
+    shape = reader.shape(item.model)
+    unreadable = {name for name in item.sent if shape.by_key[name].attname not in item.values}
     errors = dict(item.errors)
-    try:
-        instance.clean_fields(exclude=exclude)
-    except ValidationError as exc:
-        errors.update({item.sent.get(name, name): messages for name, messages in exc.message_dict.items()})
+    for field in shape.validated:
+        if field.name not in checked or field.name in unreadable:
+            continue
+        value = getattr(instance, field.attname)
+        if field.blank and value in field.empty_values:
+            continue
+        try:
+            field.validate(value, instance)
+            field.run_validators(value)
+        except ValidationError as exc:
+            errors[item.sent.get(field.name, field.name)] = exc.messages
     if errors:
         item.reject(errors)
         return False
@@ -468,7 +485,7 @@ def _check_foreign_keys(access: Access, writes: list[Write], reader: RecordReade
         item = decided.item
         if not item.pk_given:
             continue
-        key = (item.label, pk_key(item.model, item.pk))
+        key = (item.label, item.key)
         if isinstance(decided, Create) and item.open:
             creating[key] = item
         elif isinstance(decided, Delete):
@@ -478,13 +495,11 @@ def _check_foreign_keys(access: Access, writes: list[Write], reader: RecordReade
         item = decided.item
         if not item.open or isinstance(decided, Delete):
             continue
-        for field in item.model._meta.concrete_fields:
-            if not isinstance(field, models.ForeignKey) or field.attname not in item.values:
+        for field in reader.shape(item.model).foreign_keys:
+            if field.attname not in item.values:
                 continue
             value = item.values[field.attname]
-            if value is None or (
-                isinstance(decided, Update) and getattr(decided.current, field.attname) == value
-            ):
+            if value is None or (isinstance(decided, Update) and decided.before[field.attname] == value):
                 continue
             wanted[field].append((item, value))
     for field, pairs in wanted.items():

@@ -89,11 +89,10 @@ def _sets_foreign_key(w: Write) -> bool:
     for field in w.model._meta.concrete_fields:
         if not field.is_relation or field is tenant:
             continue
-        value = getattr(w.instance, field.attname)
         if isinstance(w, Update):
-            if value != getattr(w.current, field.attname):
+            if field.attname in w.before and w.before[field.attname] != getattr(w.instance, field.attname):
                 return True
-        elif value is not None:
+        elif getattr(w.instance, field.attname) is not None:
             return True
     return False
 
@@ -191,7 +190,7 @@ def _reject_outside_view(access: Access, writes: list[Write]) -> None:
             pk_key(model, pk) for pk in access.rows(model).filter(pk__in=pks).values_list("pk", flat=True)
         }
         for w in group:
-            if pk_key(model, w.instance.pk) not in visible:
+            if w.key not in visible:
                 w.item.reject({NON_FIELD: [OUTSIDE_VIEW]})
 
 
@@ -208,7 +207,7 @@ def record_written(access: Access, written: list[Write], buffer: list[RowChange]
     buffer.extend(
         RowChange(
             model_label=w.item.label,
-            object_pk=pk_key(w.model, w.instance.pk),
+            object_pk=w.key,
             scope=access.scope(w.model),
             deleted=False,
             tenant=False,
@@ -341,7 +340,7 @@ def delete_rows(access: Access, writes: list[Write], buffer: list[RowChange]) ->
     for model, group in by_model.items():
         if plain_deletes(model):
             gone = _delete_plain(access, model, [i.pk for i in group], buffer)
-            group = [i for i in group if pk_key(model, i.pk) not in gone]
+            group = [i for i in group if i.key not in gone]
         if not group or _delete(access, model, group, buffer):
             continue
         for item in group:
