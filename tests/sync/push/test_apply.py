@@ -79,6 +79,30 @@ def test_update_writes_sent_fields_bumps_version_and_keeps_the_rest(trio):
     assert result.processed_models == {"shop.Customer": {"created": 0, "updated": 1, "deleted": 0}}
 
 
+@pytest.mark.parametrize("second", [{"name": "Two"}, {"age": 7}], ids=["same fields", "other fields"])
+def test_updates_of_one_push_write_the_fields_each_sent_and_refresh_auto_now(trio, second):
+    first = make_customer(organization=trio.acme, name="A", age=40, department="SALES")
+    other = make_customer(organization=trio.acme, name="B", age=50, department="SUPPORT")
+    stamped = Customer.objects.get(pk=first.pk).updated_at
+
+    result = push(
+        trio.alice,
+        trio.acme,
+        [
+            {"_model": "shop.Customer", "id": str(first.pk), "name": "One"},
+            {"_model": "shop.Customer", "id": str(other.pk), **second},
+        ],
+    )
+
+    assert [r["status"] for r in result.results] == ["updated", "updated"]
+    rows = {c.pk: c for c in Customer.objects.filter(pk__in=[first.pk, other.pk])}
+    assert (rows[first.pk].name, rows[first.pk].age, rows[first.pk].department) == ("One", 40, "SALES")
+    assert rows[first.pk].updated_at > stamped
+    expected = {"name": "B", "age": 50, "department": "SUPPORT", **second}
+    assert {k: getattr(rows[other.pk], k) for k in expected} == expected
+    assert [h.name for h in Customer.history.filter(id=first.pk, history_type="~")] == ["One"]
+
+
 def test_update_keeps_auto_now_add_and_refreshes_auto_now(trio):
     order = make_order(organization=trio.acme)
     created_at = order.created_at
