@@ -54,7 +54,14 @@ from sbsync.sync.push.items import (
     reject_dependents,
 )
 from sbsync.sync.push.locks import lock_row_keys
-from sbsync.sync.push.writes import delete_rows, record_written, write_history, write_rows
+from sbsync.sync.push.writes import (
+    delete_rows,
+    history_copyable,
+    record_written,
+    updates_in_place,
+    write_history,
+    write_rows,
+)
 from sbsync.sync.records import instance_payload
 
 FORBIDDEN_MODEL = "You may not push records of this model."
@@ -290,7 +297,7 @@ def _decide(
             item.reject({model._meta.pk.name: [DUPLICATE]})
         else:
             keyed[key] = item
-    found, versions, taken = _look_up(access, model, keyed)
+    found, versions, taken = _look_up(access, model, keyed, _columns(model, keyed, reader))
     auto_pk = isinstance(model._meta.pk, AutoFieldMixin)
     writes: list[Write] = []
     for item in items:
@@ -321,14 +328,32 @@ def _decide(
     return writes
 
 
+def _columns(model: type[models.Model], keyed: dict[str, Read], reader: RecordReader) -> list[str] | None:
+    """The fields the batch's rows need loading with, when fewer than all: the records (deletes aside)
+    all send the same fields, so the updates write only these (``UPDATE … FROM``) and compare, validate
+    and check foreign keys on these; plus the fields of unique constraints (checked on the written row).
+    None (all fields) when the records send different fields (full rows are upserted) or history must
+    be built from model instances."""
+    sent = {frozenset(item.values) for item in keyed.values() if not item.deleted}
+    attnames = next(iter(sent), frozenset())
+    if len(sent) > 1 or not history_copyable(model) or not updates_in_place(model, attnames):
+        return None
+    shape = reader.shape(model)
+    names = {shape.by_key[attname].name for attname in attnames}
+    names.update(f.name for fields in v.unique_sets(model) for f in fields)
+    return sorted(names)
+
+
 def _look_up(
-    access: Access, model: type[models.Model], keyed: dict[str, Read]
+    access: Access, model: type[models.Model], keyed: dict[str, Read], columns: list[str] | None
 ) -> tuple[dict[str, models.Model], dict[str, int], set[str]]:
     """The rows named by ``keyed`` that lie inside the caller's view, locked, with their versions; and
     the keys taken by rows outside it (a create may not use them). One query: each row of the batch's
     keys, whoever's, locked, with whether ``Access.rows`` holds it and its change-index version; so a
     row of another organization answers like a row that does not exist. A second query for the versions
-    only when the primary key's type has no text form in SQL (``PkText``)."""
+    only when the primary key's type has no text form in SQL (``PkText``). With ``columns``, rows are
+    loaded with these fields only, and the rows of conflicts (answered with the whole server row) are
+    loaded again whole, in one more query."""
     if not keyed:
         return {}, {}, set()
     label = model._meta.label
@@ -340,6 +365,8 @@ def _look_up(
         .select_for_update(of=("self",))
         .order_by("pk")
     )
+    if columns is not None:
+        rows = rows.only(*columns)
     if as_text is not None:
         rows = rows.annotate(
             _sbsync_version=Subquery(records.filter(object_pk=as_text).values("version")[:1])
@@ -357,6 +384,14 @@ def _look_up(
             versions[key] = row._sbsync_version or 0
     if found and as_text is None:
         versions = dict(records.filter(object_pk__in=list(found)).values_list("object_pk", "version"))
+    if columns is not None:
+        stale = [
+            found[key].pk
+            for key, item in keyed.items()
+            if key in found and item.version is not None and item.version != versions.get(key, 0)
+        ]
+        if stale:
+            found.update((pk_key(model, row.pk), row) for row in model._base_manager.filter(pk__in=stale))
     return found, versions, taken
 
 

@@ -21,6 +21,7 @@ record at a time, each in its own savepoint, and the refused ones are rejected i
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Set
 from typing import Any
 
 from django.conf import settings
@@ -169,22 +170,10 @@ def _update_sent(model: type[models.Model], updates: list[Write]) -> bool:
         return False
     connection = transaction.get_connection()
     meta = model._meta
-    attnames = next(iter(sent))
-    fields = [
-        f
-        for f in meta.concrete_fields
-        if f.attname in attnames or (getattr(f, "auto_now", False) and not f.primary_key)
-    ]
+    fields = _updated_fields(model, next(iter(sent)))
+    if fields is None:
+        return False
     columns = [meta.pk, *fields]
-    if any(hasattr(f, "get_placeholder") for f in columns):
-        return False
-    if connection.vendor == "postgresql":
-        if any(
-            getattr(f, "target_field", f).get_internal_type() not in connection.data_types for f in columns
-        ):
-            return False
-    elif connection.vendor != "sqlite" or connection.Database.sqlite_version_info < (3, 33):
-        return False
     rows = [
         [meta.pk.get_db_prep_save(w.instance.pk, connection)]
         + [f.get_db_prep_save(f.pre_save(w.instance, False), connection) for f in fields]
@@ -214,6 +203,33 @@ def _update_sent(model: type[models.Model], updates: list[Write]) -> bool:
                     [value for row in chunk for value in row],
                 )
     return True
+
+
+def _updated_fields(model: type[models.Model], attnames: Set[str]) -> list[models.Field[Any, Any]] | None:
+    """The columns ``_update_sent`` sets for records that sent ``attnames``, or None when it cannot
+    (a column that needs its own placeholder or has no plain array type, an old SQLite)."""
+    connection = transaction.get_connection()
+    meta = model._meta
+    fields = [
+        f
+        for f in meta.concrete_fields
+        if f.attname in attnames or (getattr(f, "auto_now", False) and not f.primary_key)
+    ]
+    columns = [meta.pk, *fields]
+    if any(hasattr(f, "get_placeholder") for f in columns):
+        return None
+    if connection.vendor == "postgresql":
+        types = connection.data_types
+        if any(getattr(f, "target_field", f).get_internal_type() not in types for f in columns):
+            return None
+    elif connection.vendor != "sqlite" or connection.Database.sqlite_version_info < (3, 33):
+        return None
+    return fields
+
+
+def updates_in_place(model: type[models.Model], attnames: Set[str]) -> bool:
+    """Whether updates that sent ``attnames`` are written without reading the other fields."""
+    return _updated_fields(model, attnames) is not None
 
 
 def _write_bulk(writes: list[Write]) -> None:
@@ -493,6 +509,15 @@ def plain_deletes(model: type[models.Model]) -> bool:
             if receiver not in tracking.DELETE_RECEIVERS:
                 return False
     return True
+
+
+def history_copyable(model: type[models.Model]) -> bool:
+    """Whether the history of ``model``'s pushed rows is written without model instances: history is
+    off, the model has none, or ``insert_history`` can fill every column of its history model."""
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return True
+    manager = history_manager(model)
+    return manager is None or _copyable(model, manager.model)
 
 
 def _copyable(model: type[models.Model], history: Any) -> bool:

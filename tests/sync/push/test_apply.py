@@ -221,6 +221,29 @@ def test_stale_version_is_a_conflict_with_the_server_row_and_is_not_applied(trio
     assert result.status == "error"
 
 
+def test_conflicts_among_many_updates_answer_the_whole_server_rows_in_one_more_query(
+    trio, django_assert_max_num_queries
+):
+    customers = [
+        make_customer(organization=trio.acme, name=f"c{n}", age=n, department="SALES") for n in range(20)
+    ]
+    Customer.objects.filter(pk__in=[c.pk for c in customers[:10]]).update(name="theirs")
+    for customer in customers[:10]:
+        push(trio.alice, trio.acme, [{"_model": "shop.Customer", "id": str(customer.pk), "age": 99}])
+    access = access_for(trio.alice, trio.acme)
+    records = [{"_model": "shop.Customer", "id": str(c.pk), "name": "mine", "_version": 1} for c in customers]
+
+    with django_assert_max_num_queries(13):
+        result = apply_push(access=access, records=records)
+
+    conflicts = result.results[:10]
+    assert {r["status"] for r in conflicts} == {"conflict"}
+    assert [(r["server"]["name"], r["server"]["age"], r["server"]["department"]) for r in conflicts] == [
+        ("theirs", 99, "SALES")
+    ] * 10
+    assert {r["status"] for r in result.results[10:]} == {"updated"}
+
+
 def test_current_version_is_applied(trio):
     customer = make_customer(organization=trio.acme, name="v1")
 
