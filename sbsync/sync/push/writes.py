@@ -78,24 +78,28 @@ def _write_pass(access: Access, pending: list[Write], *, one_by_one: bool) -> bo
         if not all(w.item.open for w in pending):
             transaction.set_rollback(True)
             return False
-        if any(_sets_foreign_key(w) for w in pending):
+        if _sets_foreign_key(pending):
             check_deferred_constraints()
     return True
 
 
-def _sets_foreign_key(w: Write) -> bool:
-    """Whether ``w`` writes a foreign key the database checks at commit: a create's non-null one, an
-    update's changed one. The tenant's is left out: apply_push locks the organization row against
-    deletion (``lock_row_keys``), so it cannot fail."""
-    tenant = discovery.tenant_field(w.model)
-    for field in w.model._meta.concrete_fields:
-        if not field.is_relation or field is tenant:
-            continue
-        if isinstance(w, Update):
-            if field.attname in w.before and w.before[field.attname] != getattr(w.instance, field.attname):
+def _sets_foreign_key(writes: list[Write]) -> bool:
+    """Whether any of ``writes`` writes a foreign key the database checks at commit: a create's non-null
+    one, an update's changed one. The tenant's is left out: apply_push locks the organization row
+    against deletion (``lock_row_keys``), so it cannot fail."""
+    relations: dict[type[models.Model], list[str]] = {}
+    for w in writes:
+        if w.model not in relations:
+            tenant = discovery.tenant_field(w.model)
+            relations[w.model] = [
+                f.attname for f in w.model._meta.concrete_fields if f.is_relation and f is not tenant
+            ]
+        for attname in relations[w.model]:
+            if isinstance(w, Update):
+                if attname in w.before and w.before[attname] != getattr(w.instance, attname):
+                    return True
+            elif getattr(w.instance, attname) is not None:
                 return True
-        elif getattr(w.instance, field.attname) is not None:
-            return True
     return False
 
 
@@ -174,9 +178,16 @@ def _update_sent(model: type[models.Model], updates: list[Write]) -> bool:
     if fields is None:
         return False
     columns = [meta.pk, *fields]
+    # auto_now timestamps: one moment for the statement, as one UPDATE of all the rows would have.
+    stamped = {
+        f.attname: f.pre_save(updates[0].instance, False) for f in fields if getattr(f, "auto_now", False)
+    }
+    for w in updates:
+        for attname, value in stamped.items():
+            setattr(w.instance, attname, value)
     rows = [
         [meta.pk.get_db_prep_save(w.instance.pk, connection)]
-        + [f.get_db_prep_save(f.pre_save(w.instance, False), connection) for f in fields]
+        + [f.get_db_prep_save(getattr(w.instance, f.attname), connection) for f in fields]
         for w in updates
     ]
     quote = connection.ops.quote_name
