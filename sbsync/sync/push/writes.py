@@ -513,7 +513,8 @@ def plain_deletes(model: type[models.Model]) -> bool:
     ):
         return False
     for signal in (pre_delete, post_delete):
-        for receiver in signal._live_receivers(model)[0]:
+        sync_receivers, async_receivers = signal._live_receivers(model)
+        for receiver in [*sync_receivers, *async_receivers]:
             owner = getattr(receiver, "__self__", None)
             if isinstance(owner, HistoricalRecords) and not owner.cascade_delete_history:
                 continue
