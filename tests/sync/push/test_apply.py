@@ -174,6 +174,30 @@ def test_delete_without_dependents_keeps_the_history_the_collector_would_write(t
     assert [h.history_user for h in Order.history.filter(id=order.pk, history_type="-")] == [trio.alice]
 
 
+def test_delete_with_history_off_deletes_rows_with_and_without_dependents_and_writes_no_history(
+    trio, settings
+):
+    settings.SIMPLE_HISTORY_ENABLED = False
+    lone = make_customer(organization=trio.acme)
+    order = make_order(organization=trio.acme)
+
+    result = push(
+        trio.alice,
+        trio.acme,
+        [{"_model": "shop.Customer", "id": str(c.pk), "_deleted": True} for c in (lone, order.customer)],
+    )
+
+    assert [r["status"] for r in result.results] == ["deleted", "deleted"]
+    assert not Customer.objects.filter(pk__in=[lone.pk, order.customer.pk]).exists()
+    assert not Order.objects.filter(pk=order.pk).exists()
+    assert {r.object_pk for r in SyncRecord.objects.filter(deleted=True)} == {
+        str(lone.pk),
+        str(order.customer.pk),
+        str(order.pk),
+    }
+    assert not Customer.history.filter(history_type="-").exists()
+
+
 def test_delete_of_a_model_others_listen_to_still_sends_the_signals(trio):
     customer = make_customer(organization=trio.acme)
     heard: list[object] = []
