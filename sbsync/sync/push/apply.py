@@ -30,7 +30,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Exists, ExpressionWrapper, OuterRef, Value
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Value
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
@@ -57,6 +57,7 @@ from sbsync.sync.push.items import (
     reject_dependents,
 )
 from sbsync.sync.push.locks import lock_row_keys
+from sbsync.sync.push.sql import AnyOf
 from sbsync.sync.push.writes import (
     delete_rows,
     history_copyable,
@@ -361,7 +362,7 @@ def _look_up(
     if not keyed:
         return {}, {}, set()
     rows = (
-        model._base_manager.filter(pk__in=[i.pk for i in keyed.values()])
+        model._base_manager.filter(AnyOf(F("pk"), [i.pk for i in keyed.values()]))
         .annotate(_sbsync_in_view=_in_view(access, model))
         .select_for_update(of=("self",))
         .order_by("pk")
@@ -379,7 +380,7 @@ def _look_up(
     versions: dict[str, int] = {}
     if found:
         records = SyncRecord.objects.filter(
-            scope=access.scope(model), model_label=model._meta.label, object_pk__in=list(found)
+            AnyOf(F("object_pk"), list(found)), scope=access.scope(model), model_label=model._meta.label
         )
         versions = dict(records.values_list("object_pk", "version"))
     if columns is not None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, models, transaction
-from django.db.models import DO_NOTHING, Exists, OuterRef, ProtectedError, RestrictedError
+from django.db.models import DO_NOTHING, Exists, F, OuterRef, ProtectedError, RestrictedError
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.signals import post_delete, pre_delete
@@ -40,6 +40,7 @@ from sbsync.sync.changes.index import RowChange, batched, pk_key
 from sbsync.sync.push.history import deferred_history, history_user
 from sbsync.sync.push.items import UPDATE, Create, Delete, Read, Update, Write, reject_dependents
 from sbsync.sync.push.locks import check_deferred_constraints
+from sbsync.sync.push.sql import AnyOf, in_values
 from sbsync.sync.push.validation import NO_SUCH_ROW, NON_FIELD
 
 OUTSIDE_VIEW = "After this change the row would be outside the rows you may see."
@@ -385,9 +386,9 @@ def insert_history(
                 kind: tuple[str, list[Any]] = ("'-'", [])
                 where, where_params = _deletable(model, chunk)
             else:
-                modified = [value for value in chunk if value in changed]
-                kind = (f"CASE WHEN {_in(key, len(modified))} THEN '~' ELSE '+' END", _prep(pk, modified))
-                where, where_params = _in(key, len(chunk)), _prep(pk, chunk)
+                modified, modified_params = in_values(key, pk, [v for v in chunk if v in changed], connection)
+                kind = (f"CASE WHEN {modified} THEN '~' ELSE '+' END", modified_params)
+                where, where_params = in_values(key, pk, chunk, connection)
             parts = [kind if sql == TYPE else (sql, params) for sql, params in selected]
             cursor.execute(
                 f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
@@ -401,15 +402,6 @@ def insert_history(
 
 TYPE = "<history type>"
 CHUNK = 1000
-
-
-def _in(column: str, count: int) -> str:
-    return f"{column} IN ({', '.join(['%s'] * count)})" if count else "1 = 0"
-
-
-def _prep(pk: models.Field[Any, Any], values: list[Any]) -> list[Any]:
-    connection = transaction.get_connection()
-    return [pk.get_db_prep_value(value, connection) for value in values]
 
 
 def delete_rows(access: Access, writes: list[Write], buffer: list[RowChange]) -> None:
@@ -454,7 +446,7 @@ def _delete_plain(
     with connection.cursor() as cursor:
         for chunk in batched(doomed, CHUNK):
             if manager is not None:
-                where, params = _in(key, len(chunk)), chunk
+                where, params = in_values(key, pk, chunk, connection)
             else:
                 where, params = _deletable(model, chunk)
             cursor.execute(f"DELETE FROM {table} WHERE {where} RETURNING {key}", params)
@@ -473,7 +465,7 @@ def _deletable(model: type[models.Model], pks: list[Any]) -> tuple[str, list[Any
     another table points at it through a relation Django's collector would follow (cascade, protect,
     set null...) or the database would enforce."""
     pk = model._meta.pk
-    rows = model._base_manager.filter(pk__in=pks).order_by()
+    rows = model._base_manager.filter(AnyOf(F("pk"), pks)).order_by()
     for relation in dependent_relations(model):
         field = relation.field
         rows = rows.exclude(
