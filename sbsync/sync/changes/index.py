@@ -96,10 +96,10 @@ def write_changes(
     model that returns the new versions.
 
     Without ``reached`` (saves outside a push) records are left pending (``seq = NULL``) for
-    ``stamp_pending``. With it (push), each scope's clock is advanced by the number of its
-    records in one statement that locks the clock row until the caller's transaction commits, and the
-    records get the positions just reserved (``reached`` receives each scope's last). Two writers of a scope thus commit in the order of their
-    positions, and a pull, which stamps under the same lock, never sees a position above one still
+    ``stamp_pending``. With it (push), the scope's clock is advanced by the number of records of each
+    model (``upsert_positioned``, one statement on PostgreSQL), which locks the clock row until the
+    caller's transaction commits, and the records get the positions just reserved (``reached``
+    receives each scope's last). Two writers of a scope thus commit in the order of their positions, and a pull, which stamps under the same lock, never sees a position above one still
     uncommitted: ``seq > cursor`` stays exact without a second transaction.
 
     Side effects, per model: one update that tombstones the row in any other scope it was in (a row
@@ -123,20 +123,14 @@ def write_changes(
 
     with transaction.atomic(savepoint=False):
         for scope, labels in sorted(by_scope.items()):
-            position = None
-            if reached is not None:
-                count = sum(len(group) for group in labels.values())
-                reached[scope] = advance_clock(scope, count)
-                position = reached[scope] - count
             for label, group in labels.items():
                 # One order for every writer, so two upserts of overlapping rows cannot deadlock.
                 group.sort(key=lambda c: c.object_pk)
                 for chunk in batched(group, CHUNK):
-                    seqs: list[int | None] = [None] * len(chunk)
-                    if position is not None:
-                        seqs = list(range(position + 1, position + 1 + len(chunk)))
-                        position += len(chunk)
-                    written = upsert_records(scope, label, chunk, seqs, now)
+                    if reached is None:
+                        written = upsert_records(scope, label, chunk, [None] * len(chunk), now)
+                    else:
+                        written, reached[scope] = upsert_positioned(scope, label, chunk, now)
                     versions.update({(label, pk): version for pk, version in written})
         for (label, current_scope), pks in moved.items():
             for chunk in batched(pks, CHUNK):
@@ -186,6 +180,46 @@ def upsert_records(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(pk, int(version)) for pk, version in cursor.fetchall()]
+
+
+def upsert_positioned(
+    scope: int, label: str, changes: list[RowChange], now: datetime
+) -> tuple[list[tuple[str, int]], int]:
+    """``upsert_records`` at the next ``len(changes)`` positions of the scope's clock, reserved with
+    ``advance_clock``; returns (object_pk, new version) of each and the last position. On PostgreSQL in
+    one statement (the clock's upsert in a WITH): the clock row is locked by the statement that uses it."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        last = advance_clock(scope, len(changes))
+        seqs: list[int | None] = list(range(last - len(changes) + 1, last + 1))
+        return upsert_records(scope, label, changes, seqs, now), last
+    quote = connection.ops.quote_name
+    table = quote(SyncRecord._meta.db_table)
+    clock = quote(ChangeClock._meta.db_table)
+    sql = (
+        f"WITH clock AS (INSERT INTO {clock} (scope, seq, horizon) VALUES (%s, %s, 0) ON CONFLICT (scope) "
+        f"DO UPDATE SET seq = {clock}.seq + excluded.seq RETURNING seq) "
+        f"INSERT INTO {table} (scope, model_label, object_pk, version, seq, deleted, changed_at) "
+        "SELECT %s, %s, u.pk, 1, clock.seq - %s + u.n, u.deleted, %s "
+        "FROM UNNEST(%s::varchar[], %s::boolean[]) WITH ORDINALITY AS u(pk, deleted, n), clock "
+        f"ON CONFLICT (scope, model_label, object_pk) DO UPDATE SET version = {table}.version + 1, "
+        "seq = excluded.seq, deleted = excluded.deleted, changed_at = excluded.changed_at "
+        "RETURNING object_pk, version, seq"
+    )
+    params = [
+        scope,
+        len(changes),
+        scope,
+        label,
+        len(changes),
+        connection.ops.adapt_datetimefield_value(now),
+        [c.object_pk for c in changes],
+        [c.deleted for c in changes],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [(pk, int(version)) for pk, version, _ in rows], max(int(seq) for _, _, seq in rows)
 
 
 def advance_clock(scope: int, count: int) -> int:

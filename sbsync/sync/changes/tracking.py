@@ -86,6 +86,10 @@ def mark_changed(queryset: models.QuerySet[Any]) -> int:
     return len(changes)
 
 
+# What listens to deletes here: a push that deletes rows itself enters their tombstones instead.
+DELETE_RECEIVERS = (_on_delete, _on_pre_delete)
+
+
 def connect() -> None:
     post_save.connect(_on_save, dispatch_uid="sbsync.tracking.save")
     post_delete.connect(_on_delete, dispatch_uid="sbsync.tracking.delete")

@@ -103,10 +103,14 @@ def parse_envelope(body: Any) -> PushEnvelope:
         raise ProtocolError(400, "validation_error", f"{first}: {errors[first][0]}", errors)
     # A label that is no model of the project is a mistake of the client, not a permission: 400. A model
     # that exists but is not enabled, or that the role may not push, is each record's "forbidden".
+    # Each label once: a push of 500 records names one model or a few.
+    missing = {
+        label
+        for label in {record["_model"] for record in records}
+        if discovery.installed_model(label) is None
+    }
     unknown_at = {
-        index: record["_model"]
-        for index, record in enumerate(records)
-        if discovery.installed_model(record["_model"]) is None
+        index: record["_model"] for index, record in enumerate(records) if record["_model"] in missing
     }
     if unknown_at:
         labels = list(dict.fromkeys(unknown_at.values()))

@@ -1,7 +1,9 @@
 """History rows of a push's deletes: attributed to the pushing user, written in bulk.
 
-Deletes go through Django's collector so cascades, protections and SET_NULL happen as everywhere else,
-and simple-history's post_delete handler then saves one history row per deleted row: one INSERT each.
+Deletes of rows that others depend on go through Django's collector, so cascades, protections and
+SET_NULL happen as everywhere else (rows nothing depends on are deleted directly, with their history
+copied by the database: sync/push/writes.py), and simple-history's post_delete handler then saves one
+history row per deleted row: one INSERT each.
 Inside ``deferred_history()`` those rows are collected instead (from simple-history's documented
 ``pre_create_historical_record`` signal, which hands over the unsaved row) and inserted with one
 ``bulk_create`` per history model when the block ends, so a push of 500 deletes costs the queries of 50.

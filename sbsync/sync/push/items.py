@@ -96,6 +96,7 @@ class Read(Item):
     model: type[models.Model]
     pk: Any = None
     pk_given: bool = False
+    key: str = ""  # the primary key's text (``pk_key``), once read; empty when the record gives none
     deleted: bool = False
     version: int | None = None
     # Converted values by attname, and the key the client used for each field name (errors use it).
@@ -123,7 +124,7 @@ class Read(Item):
 
     def reported_version(self, versions: dict[tuple[str, str], int], pk: Any, applied: bool) -> int | None:
         if self.status in DONE_BY_ACTION.values() and applied and pk is not None:
-            return versions.get((self.label, pk_key(self.model, pk)))
+            return versions.get((self.label, self.key if self.pk_given else pk_key(self.model, pk)))
         if self.status == RecordStatus.UNCHANGED:
             return self.current_version
         return None
@@ -145,6 +146,11 @@ class Write:
     def model(self) -> type[models.Model]:
         return self.item.model
 
+    @property
+    def key(self) -> str:
+        """The row's primary key text (``pk_key``): the one sent, or the one the server gave."""
+        return self.item.key if self.item.pk_given else pk_key(self.model, self.instance.pk)
+
 
 @dataclass(eq=False)
 class Create(Write):
@@ -154,8 +160,9 @@ class Create(Write):
 @dataclass(eq=False, kw_only=True)
 class Update(Write):
     action: ClassVar[str] = UPDATE
-    # The row as loaded: foreign keys are checked only where the record changes them.
-    current: models.Model
+    # The values the written fields had when the row was loaded, by attname: foreign keys are checked
+    # only where the record changes them.
+    before: dict[str, Any]
 
 
 @dataclass(eq=False)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, models
 
 T = TypeVar("T")
 ATTEMPTS = 3
@@ -28,17 +28,29 @@ def advisory_key(model_label: str, pk: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def lock_row_keys(keys: Iterable[tuple[str, str]]) -> None:
-    """Take a transaction advisory lock for each (model label, pk text), in one query, sorted.
+def lock_row_keys(
+    keys: Iterable[tuple[str, str]], *, keep: tuple[type[models.Model], Any] | None = None
+) -> None:
+    """Take a transaction advisory lock for each (model label, pk text), in one query, sorted; and with
+    ``keep`` (model, pk), a ``FOR KEY SHARE`` lock on that row, so it cannot be deleted before the push
+    commits (the organization its creates point at: the foreign key is checked at commit).
     PostgreSQL only; held until the transaction ends."""
     if connection.vendor != "postgresql":
         return
     ids = sorted({advisory_key(label, pk) for label, pk in keys})
-    if not ids:
+    if not ids and keep is None:
         return
+    sql = "SELECT count(pg_advisory_xact_lock(k))"
+    params: list[Any] = []
+    if keep is not None:
+        model, pk = keep
+        quote = connection.ops.quote_name
+        table, column = quote(model._meta.db_table), quote(model._meta.pk.column or "")
+        sql += f", (SELECT 1 FROM {table} WHERE {column} = %s FOR KEY SHARE)"
+        params.append(pk)
     with connection.cursor() as cursor:
         # unnest() yields the array in order, so the locks are taken in sorted order.
-        cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [ids])
+        cursor.execute(f"{sql} FROM unnest(%s::bigint[]) AS k", [*params, ids])
 
 
 def check_deferred_constraints() -> None:

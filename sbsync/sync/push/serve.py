@@ -20,13 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.db import transaction
 
 from sbsync.access import Access
 from sbsync.enums import LogStatus, Operation, RecordStatus
 from sbsync.errors import error_body
 from sbsync.sync.activity import Measurement, log_status, measured, record_activity, storable
-from sbsync.sync.jsondata import json_data
+from sbsync.sync.jsondata import dumps
 from sbsync.sync.push import idempotency
 from sbsync.sync.push.apply import apply_push
 from sbsync.sync.push.envelope import PushEnvelope
@@ -76,8 +77,7 @@ def _submit(access: Access, envelope: PushEnvelope, key: str | None, digest: str
         status_code, body = answer_for(result)
         if envelope.dry_run:
             body["dry_run"] = True
-        # Results echo client keys and values; NUL becomes U+FFFD so the answer can be stored and replayed.
-        body = storable(json_data(body))
+        body = _stored_form(body)
         failures = [r for r in body["results"] if r["status"] in FAILURE]
         log = _log(access, envelope, measurement, result, failures)
         body.update(processing_time=round(measurement.seconds, 6), sync_id=str(log.code))
@@ -87,6 +87,15 @@ def _submit(access: Access, envelope: PushEnvelope, key: str | None, digest: str
             else:
                 idempotency.release(claim.record)
     return PushAnswer(status_code, body)
+
+
+def _stored_form(body: dict[str, Any]) -> Any:
+    """``body`` as JSON holds it (``json_data``), with NUL turned into U+FFFD (``storable``): results
+    echo client keys and values, and the answer must be storable and replayable. The walk that replaces
+    NUL runs only when the JSON text holds one (orjson writes it as an escape)."""
+    text = dumps(body)
+    data = orjson.loads(text)
+    return storable(data) if b"\\u0000" in text else data
 
 
 def answer_for(result: PushResult) -> tuple[int, dict[str, Any]]:

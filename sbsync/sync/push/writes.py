@@ -1,9 +1,10 @@
 """The write phase of a push: rows in bulk, every one checked to stay inside the caller's view.
 
-Creates are one ``bulk_create`` per model; updates one upsert per model
-(``bulk_create(update_conflicts=True)`` on full rows: the locked current row with the sent fields
-applied), because ``bulk_update`` builds a CASE per field and row and is about 20 times slower (measured
-with ``sync_benchmark``: the CASE grows with rows times fields).
+Creates are one ``bulk_create`` per model. Updates are one ``UPDATE … FROM`` per model setting only the
+columns the records sent (``_update_sent``), or, when the records of a model sent different fields, one
+upsert (``bulk_create(update_conflicts=True)``) on full rows: the locked current row with the sent
+fields applied. Never ``bulk_update``: it builds a CASE per field and row and is about 20 times slower
+(measured with ``sync_benchmark``: the CASE grows with rows times fields).
 
 Why the row filter is checked after writing: a DataFilter condition (``assigned_manager = $user``,
 ``department icontains 'sales'``) means what the database says it means, and Python would disagree on
@@ -20,20 +21,26 @@ record at a time, each in its own savepoint, and the refused ones are rejected i
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Set
 from typing import Any
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, models, transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import DO_NOTHING, Exists, F, OuterRef, ProtectedError, RestrictedError
+from django.db.models.deletion import get_candidate_relations_to_delete
 from django.db.models.fields import AutoFieldMixin
+from django.db.models.signals import post_delete, pre_delete
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from sbsync import discovery
 from sbsync.access import Access
+from sbsync.sync.changes import tracking
 from sbsync.sync.changes.index import RowChange, batched, pk_key
 from sbsync.sync.push.history import deferred_history, history_user
-from sbsync.sync.push.items import UPDATE, Create, Delete, Read, Write, reject_dependents
+from sbsync.sync.push.items import UPDATE, Create, Delete, Read, Update, Write, reject_dependents
 from sbsync.sync.push.locks import check_deferred_constraints
+from sbsync.sync.push.sql import AnyOf, in_values
 from sbsync.sync.push.validation import NO_SUCH_ROW, NON_FIELD
 
 OUTSIDE_VIEW = "After this change the row would be outside the rows you may see."
@@ -72,8 +79,29 @@ def _write_pass(access: Access, pending: list[Write], *, one_by_one: bool) -> bo
         if not all(w.item.open for w in pending):
             transaction.set_rollback(True)
             return False
-        check_deferred_constraints()
+        if _sets_foreign_key(pending):
+            check_deferred_constraints()
     return True
+
+
+def _sets_foreign_key(writes: list[Write]) -> bool:
+    """Whether any of ``writes`` writes a foreign key the database checks at commit: a create's non-null
+    one, an update's changed one. The tenant's is left out: apply_push locks the organization row
+    against deletion (``lock_row_keys``), so it cannot fail."""
+    relations: dict[type[models.Model], list[str]] = {}
+    for w in writes:
+        if w.model not in relations:
+            tenant = discovery.tenant_field(w.model)
+            relations[w.model] = [
+                f.attname for f in w.model._meta.concrete_fields if f.is_relation and f is not tenant
+            ]
+        for attname in relations[w.model]:
+            if isinstance(w, Update):
+                if attname in w.before and w.before[attname] != getattr(w.instance, attname):
+                    return True
+            elif getattr(w.instance, attname) is not None:
+                return True
+    return False
 
 
 def _model_order(writes: list[Write]) -> list[type[models.Model]]:
@@ -120,7 +148,7 @@ def _write(model: type[models.Model], creates: list[Write], updates: list[Write]
     manager = model._base_manager
     if creates:
         manager.bulk_create([w.instance for w in creates])
-    if updates:
+    if updates and not _update_sent(model, updates):
         objs = [w.instance for w in updates]
         # bulk_create runs pre_save(add=True), which would stamp auto_now_add fields on the instances we
         # keep for history and results; the database keeps the stored values (not in update_fields).
@@ -135,6 +163,85 @@ def _write(model: type[models.Model], creates: list[Write], updates: list[Write]
         for obj, values in zip(objs, stored, strict=True):
             for attname, value in values.items():
                 setattr(obj, attname, value)
+
+
+def _update_sent(model: type[models.Model], updates: list[Write]) -> bool:
+    """Write ``updates`` with one ``UPDATE … FROM`` that sets only the columns the records sent (and
+    ``auto_now`` timestamps), when they all sent the same fields: far less to prepare and write than
+    full rows. False, writing nothing, when they did not, or a column cannot be passed as a plain
+    array or value list (the caller then upserts full rows)."""
+    sent = {frozenset(w.item.values) for w in updates}
+    if len(sent) != 1:
+        return False
+    connection = transaction.get_connection()
+    meta = model._meta
+    fields = _updated_fields(model, next(iter(sent)))
+    if fields is None:
+        return False
+    columns = [meta.pk, *fields]
+    # auto_now timestamps: one moment for the statement, as one UPDATE of all the rows would have.
+    stamped = {
+        f.attname: f.pre_save(updates[0].instance, False) for f in fields if getattr(f, "auto_now", False)
+    }
+    for w in updates:
+        for attname, value in stamped.items():
+            setattr(w.instance, attname, value)
+    rows = [
+        [meta.pk.get_db_prep_save(w.instance.pk, connection)]
+        + [f.get_db_prep_save(getattr(w.instance, f.attname), connection) for f in fields]
+        for w in updates
+    ]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            types = ", ".join(f"%s::{(f.db_type(connection) or '').split('(')[0]}[]" for f in columns)
+            names = ", ".join(f"c{i}" for i in range(len(columns)))
+            assignments = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns) if i)
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM UNNEST({types}) AS v({names}) "
+                f"WHERE {table}.{quote(meta.pk.column)} = v.c0",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        else:
+            assignments = ", ".join(
+                f"{quote(f.column)} = v.column{i + 1}" for i, f in enumerate(columns) if i
+            )
+            per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            for chunk in batched(rows, connection.features.max_query_params // len(columns)):
+                cursor.execute(
+                    f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([per_row] * len(chunk))}) AS v "
+                    f"WHERE {table}.{quote(meta.pk.column)} = v.column1",
+                    [value for row in chunk for value in row],
+                )
+    return True
+
+
+def _updated_fields(model: type[models.Model], attnames: Set[str]) -> list[models.Field[Any, Any]] | None:
+    """The columns ``_update_sent`` sets for records that sent ``attnames``, or None when it cannot
+    (a column that needs its own placeholder or has no plain array type, an old SQLite)."""
+    connection = transaction.get_connection()
+    meta = model._meta
+    fields = [
+        f
+        for f in meta.concrete_fields
+        if f.attname in attnames or (getattr(f, "auto_now", False) and not f.primary_key)
+    ]
+    columns = [meta.pk, *fields]
+    if any(hasattr(f, "get_placeholder") for f in columns):
+        return None
+    if connection.vendor == "postgresql":
+        types = connection.data_types
+        if any(getattr(f, "target_field", f).get_internal_type() not in types for f in columns):
+            return None
+    elif connection.vendor != "sqlite" or connection.Database.sqlite_version_info < (3, 33):
+        return None
+    return fields
+
+
+def updates_in_place(model: type[models.Model], attnames: Set[str]) -> bool:
+    """Whether updates that sent ``attnames`` are written without reading the other fields."""
+    return _updated_fields(model, attnames) is not None
 
 
 def _write_bulk(writes: list[Write]) -> None:
@@ -169,7 +276,7 @@ def _reject_outside_view(access: Access, writes: list[Write]) -> None:
             pk_key(model, pk) for pk in access.rows(model).filter(pk__in=pks).values_list("pk", flat=True)
         }
         for w in group:
-            if pk_key(model, w.instance.pk) not in visible:
+            if w.key not in visible:
                 w.item.reject({NON_FIELD: [OUTSIDE_VIEW]})
 
 
@@ -186,7 +293,7 @@ def record_written(access: Access, written: list[Write], buffer: list[RowChange]
     buffer.extend(
         RowChange(
             model_label=w.item.label,
-            object_pk=pk_key(w.model, w.instance.pk),
+            object_pk=w.key,
             scope=access.scope(w.model),
             deleted=False,
             tenant=False,
@@ -201,85 +308,235 @@ def history_manager(model: type[models.Model]) -> Any:
 
 
 def write_history(user: Any, written: list[Write]) -> None:
-    """One history insert per model and operation, attributed to ``user``: the rows just written copied
-    by the database (``insert_history``), or simple-history's ``bulk_history_create`` for history models
-    it cannot copy."""
+    """One history insert per model for its creates and updates, attributed to ``user``: the rows just
+    written copied by the database (``insert_history``), or simple-history's ``bulk_history_create`` for
+    history models it cannot copy."""
     if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         return
-    groups: dict[tuple[type[models.Model], str], list[models.Model]] = defaultdict(list)
+    groups: dict[type[models.Model], list[Write]] = defaultdict(list)
     for w in written:
-        groups[(w.model, w.action)].append(w.instance)
-    for (model, action), objs in groups.items():
+        groups[w.model].append(w)
+    for model, group in groups.items():
         manager = history_manager(model)
         if manager is None:
             continue
-        if not insert_history(model, manager.model, user, [obj.pk for obj in objs], update=action == UPDATE):
-            manager.bulk_history_create(objs, update=action == UPDATE, default_user=user)
+        updated = [w.instance.pk for w in group if w.action == UPDATE]
+        pks = [w.instance.pk for w in group]
+        if insert_history(model, manager.model, user, pks, updated=updated) is not None:
+            continue
+        for update in (False, True):
+            objs = [w.instance for w in group if (w.action == UPDATE) is update]
+            if objs:
+                manager.bulk_history_create(objs, update=update, default_user=user)
 
 
 def insert_history(
-    model: type[models.Model], history: type[models.Model], user: Any, pks: list[Any], *, update: bool
-) -> bool:
-    """``INSERT INTO <history> SELECT <tracked columns>, <when, who, +/~> FROM <table> WHERE pk IN
-    (...)``: the history rows of rows just written, without a model instance per row. They are the rows
-    simple-history's ``bulk_history_create`` would make (same columns, type, user, empty change reason),
-    read through its API as any other. False, inserting nothing, when the history model has columns this
-    cannot fill (a custom history id, extra fields): the caller lets simple-history build the rows."""
+    model: type[models.Model],
+    history: type[models.Model],
+    user: Any,
+    pks: list[Any],
+    *,
+    updated: list[Any] | None = None,
+    deletable: bool = False,
+) -> list[Any] | None:
+    """``INSERT INTO <history> SELECT <tracked columns>, <when, who, type> FROM <table> WHERE pk IN
+    (...)``: the history rows of rows written (type ``+``, or ``~`` for the ``updated`` keys), or with
+    ``deletable`` of rows about to be deleted (type ``-``) that no other row depends on
+    (``_deletable``); without a model instance per row. Returns the keys whose rows were copied (only
+    with ``deletable``: an empty list otherwise). They are the rows simple-history would make (same
+    columns, type, user, empty change reason), read through its API as any other. None, inserting
+    nothing, when the history model has columns this cannot fill (a custom history id, extra fields)."""
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
     meta = history._meta
     if not isinstance(meta.pk, AutoFieldMixin):
-        return False
-    now = timezone.now()
+        return None
     given: dict[str, Any] = {
-        "history_date": now,
-        "history_type": "~" if update else "+",
+        "history_date": timezone.now(),
         "history_change_reason": "",
         "history_user": user.pk if user is not None and user.pk is not None else None,
     }
-    columns: list[str] = []
-    selected: list[str] = []
-    params: list[Any] = []
+    pk = model._meta.pk
+    table, pk_column = quote(model._meta.db_table), quote(pk.column)
+    key = f"{table}.{pk_column}"
     tracked = {f.name: f for f in history.tracked_fields}
+    columns: list[str] = []
+    # (SQL, parameters) of each column; the history type's depends on the chunk (TYPE stands for it).
+    selected: list[tuple[str, list[Any]]] = []
     for field in meta.concrete_fields:
         if field is meta.pk:
             continue
         columns.append(quote(field.column))
         if field.name in tracked:
-            selected.append(quote(tracked[field.name].column))
+            selected.append((f"{table}.{quote(tracked[field.name].column)}", []))
         elif field.name == "history_relation":
-            selected.append(quote(model._meta.pk.column))
+            selected.append((key, []))
+        elif field.name == "history_type":
+            selected.append((TYPE, []))
         elif field.name in given:
-            selected.append("%s")
-            params.append(field.get_db_prep_save(given[field.name], connection))
+            selected.append(("%s", [field.get_db_prep_save(given[field.name], connection)]))
         else:
-            return False
-    pk = model._meta.pk
+            return None
+    returning = f" RETURNING {quote(tracked[pk.name].column)}" if deletable else ""
+    changed = set(updated or ())
+    copied: list[Any] = []
     with connection.cursor() as cursor:
-        for chunk in batched(pks, 1000):
+        for chunk in batched(pks, CHUNK):
+            if deletable:
+                kind: tuple[str, list[Any]] = ("'-'", [])
+                where, where_params = _deletable(model, chunk)
+            else:
+                modified, modified_params = in_values(key, pk, [v for v in chunk if v in changed], connection)
+                kind = (f"CASE WHEN {modified} THEN '~' ELSE '+' END", modified_params)
+                where, where_params = in_values(key, pk, chunk, connection)
+            parts = [kind if sql == TYPE else (sql, params) for sql, params in selected]
             cursor.execute(
                 f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
-                f"SELECT {', '.join(selected)} FROM {quote(model._meta.db_table)} "
-                f"WHERE {quote(pk.column)} IN ({', '.join(['%s'] * len(chunk))})",
-                [*params, *(pk.get_db_prep_value(value, connection) for value in chunk)],
+                f"SELECT {', '.join(sql for sql, _ in parts)} FROM {table} WHERE {where}{returning}",
+                [*(p for _, params in parts for p in params), *where_params],
             )
-    return True
+            if deletable:
+                copied += [row[0] for row in cursor.fetchall()]
+    return copied
+
+
+TYPE = "<history type>"
+CHUNK = 1000
 
 
 def delete_rows(access: Access, writes: list[Write], buffer: list[RowChange]) -> None:
-    """Delete the rows of the open deletes in ``writes`` through Django's collector, per model, so
-    cascades happen and their post_delete signals put tombstones in ``buffer`` and history rows in place
-    (inserted in bulk, sync/push/history.py). A row that others protect is rejected; the rest are deleted."""
+    """Delete the rows of the open deletes in ``writes``, per model. Rows no other row depends on are
+    deleted directly when nothing else listens to the model's deletes (``_delete_plain``); the others
+    through Django's collector, so cascades happen and their post_delete signals put tombstones in
+    ``buffer`` and history rows in place (inserted in bulk, sync/push/history.py). A row that others
+    protect is rejected; the rest are deleted."""
     by_model: dict[type[models.Model], list[Read]] = defaultdict(list)
     for w in writes:
         if w.item.open and isinstance(w, Delete):
             by_model[w.model].append(w.item)
     for model, group in by_model.items():
-        if _delete(access, model, group, buffer):
+        if plain_deletes(model):
+            gone = _delete_plain(access, model, [i.pk for i in group], buffer)
+            group = [i for i in group if i.key not in gone]
+        if not group or _delete(access, model, group, buffer):
             continue
         for item in group:
             if not _delete(access, model, [item], buffer):
                 item.reject({"_deleted": [IN_USE]})
+
+
+def _delete_plain(
+    access: Access, model: type[models.Model], pks: list[Any], buffer: list[RowChange]
+) -> set[str]:
+    """Delete the rows of ``pks`` that no row depends on (``_deletable``) with one DELETE, after their
+    history rows (attributed to the pushing user, copied by the database); enter their tombstones in
+    ``buffer``. Returns the keys deleted. The rows are locked (``_look_up``), so no dependent can appear
+    before the push commits, and the delete cannot fail on a foreign key."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    table, key = quote(model._meta.db_table), f"{quote(model._meta.db_table)}.{quote(pk.column)}"
+    manager = history_manager(model) if getattr(settings, "SIMPLE_HISTORY_ENABLED", True) else None
+    doomed: list[Any] = pks
+    if manager is not None:
+        copied = insert_history(model, manager.model, access.user, pks, deletable=True)
+        assert copied is not None  # plain_deletes() checked the history model
+        doomed = copied
+    gone: list[Any] = []
+    with connection.cursor() as cursor:
+        for chunk in batched(doomed, CHUNK):
+            if manager is not None:
+                where, params = in_values(key, pk, chunk, connection)
+            else:
+                where, params = _deletable(model, chunk)
+            cursor.execute(f"DELETE FROM {table} WHERE {where} RETURNING {key}", params)
+            gone += [row[0] for row in cursor.fetchall()]
+    keys = {pk_key(model, value) for value in gone}
+    scope = access.scope(model)
+    buffer.extend(
+        RowChange(model_label=model._meta.label, object_pk=k, scope=scope, deleted=True, tenant=False)
+        for k in sorted(keys)
+    )
+    return keys
+
+
+def _deletable(model: type[models.Model], pks: list[Any]) -> tuple[str, list[Any]]:
+    """SQL condition (and parameters) on ``model``'s table: the row is one of ``pks`` and no row of
+    another table points at it through a relation Django's collector would follow (cascade, protect,
+    set null...) or the database would enforce."""
+    pk = model._meta.pk
+    rows = model._base_manager.filter(AnyOf(F("pk"), pks)).order_by()
+    for relation in dependent_relations(model):
+        field = relation.field
+        rows = rows.exclude(
+            Exists(
+                relation.related_model._base_manager.filter(
+                    **{field.attname: OuterRef(field.target_field.attname)}
+                )
+            )
+        )
+    connection = transaction.get_connection()
+    sql, params = rows.values("pk").query.get_compiler(connection=connection).as_sql()
+    column = f"{connection.ops.quote_name(model._meta.db_table)}.{connection.ops.quote_name(pk.column)}"
+    return f"{column} IN ({sql})", list(params)
+
+
+def dependent_relations(model: type[models.Model]) -> list[models.ForeignObjectRel]:
+    """The reverse relations whose rows would stop a plain delete of a ``model`` row: those the
+    collector follows, and those with nothing to do (``DO_NOTHING``) whose constraint the database
+    enforces. History tables' relations (no constraint) are left out."""
+    relations: list[models.ForeignObjectRel] = list(get_candidate_relations_to_delete(model._meta))  # type: ignore[arg-type]
+    return [r for r in relations if r.on_delete is not DO_NOTHING or getattr(r.field, "db_constraint", True)]
+
+
+def plain_deletes(model: type[models.Model]) -> bool:
+    """Whether rows of ``model`` nothing depends on may be deleted without the collector: what listens
+    to its deletes is only the change index (``tracking``) and simple-history's own handlers (history
+    rows this module copies), and no generic relations hang on it. Anything else (a receiver of the
+    host, cascading history deletion, many-to-many history) keeps the collector, whose signals it needs."""
+    connection = transaction.get_connection()
+    if not connection.features.can_return_rows_from_bulk_insert:
+        return False
+    if any(hasattr(f, "bulk_related_objects") for f in model._meta.private_fields):
+        return False
+    manager = history_manager(model)
+    if manager is not None and (
+        getattr(manager.model, "_history_m2m_fields", None) or not _copyable(model, manager.model)
+    ):
+        return False
+    for signal in (pre_delete, post_delete):
+        sync_receivers, async_receivers = signal._live_receivers(model)
+        for receiver in [*sync_receivers, *async_receivers]:
+            owner = getattr(receiver, "__self__", None)
+            if isinstance(owner, HistoricalRecords) and not owner.cascade_delete_history:
+                continue
+            if receiver not in tracking.DELETE_RECEIVERS:
+                return False
+    return True
+
+
+def history_copyable(model: type[models.Model]) -> bool:
+    """Whether the history of ``model``'s pushed rows is written without model instances: history is
+    off, the model has none, or ``insert_history`` can fill every column of its history model."""
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return True
+    manager = history_manager(model)
+    return manager is None or _copyable(model, manager.model)
+
+
+def _copyable(model: type[models.Model], history: Any) -> bool:
+    """Whether ``insert_history`` can fill every column of ``history``."""
+    fillable = {f.name for f in history.tracked_fields} | {
+        "history_relation",
+        "history_type",
+        "history_date",
+        "history_change_reason",
+        "history_user",
+    }
+    meta = history._meta
+    return isinstance(meta.pk, AutoFieldMixin) and all(
+        f.name in fillable for f in meta.concrete_fields if f is not meta.pk
+    )
 
 
 def _delete(access: Access, model: type[models.Model], items: list[Read], buffer: list[RowChange]) -> bool:

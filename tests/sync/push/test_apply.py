@@ -79,6 +79,30 @@ def test_update_writes_sent_fields_bumps_version_and_keeps_the_rest(trio):
     assert result.processed_models == {"shop.Customer": {"created": 0, "updated": 1, "deleted": 0}}
 
 
+@pytest.mark.parametrize("second", [{"name": "Two"}, {"age": 7}], ids=["same fields", "other fields"])
+def test_updates_of_one_push_write_the_fields_each_sent_and_refresh_auto_now(trio, second):
+    first = make_customer(organization=trio.acme, name="A", age=40, department="SALES")
+    other = make_customer(organization=trio.acme, name="B", age=50, department="SUPPORT")
+    stamped = Customer.objects.get(pk=first.pk).updated_at
+
+    result = push(
+        trio.alice,
+        trio.acme,
+        [
+            {"_model": "shop.Customer", "id": str(first.pk), "name": "One"},
+            {"_model": "shop.Customer", "id": str(other.pk), **second},
+        ],
+    )
+
+    assert [r["status"] for r in result.results] == ["updated", "updated"]
+    rows = {c.pk: c for c in Customer.objects.filter(pk__in=[first.pk, other.pk])}
+    assert (rows[first.pk].name, rows[first.pk].age, rows[first.pk].department) == ("One", 40, "SALES")
+    assert rows[first.pk].updated_at > stamped
+    expected = {"name": "B", "age": 50, "department": "SUPPORT", **second}
+    assert {k: getattr(rows[other.pk], k) for k in expected} == expected
+    assert [h.name for h in Customer.history.filter(id=first.pk, history_type="~")] == ["One"]
+
+
 def test_update_keeps_auto_now_add_and_refreshes_auto_now(trio):
     order = make_order(organization=trio.acme)
     created_at = order.created_at
@@ -122,6 +146,78 @@ def test_delete_leaves_tombstones_for_the_row_and_its_cascade_attributed_to_the_
     assert [h.history_user for h in deletions] == [trio.alice]
 
 
+def test_delete_without_dependents_keeps_the_history_the_collector_would_write(trio):
+    lone = make_customer(organization=trio.acme, name="lone", age=41)
+    order = make_order(organization=trio.acme)
+    parent = order.customer
+
+    result = push(
+        trio.alice,
+        trio.acme,
+        [{"_model": "shop.Customer", "id": str(c.pk), "_deleted": True} for c in (lone, parent)],
+    )
+
+    assert [r["status"] for r in result.results] == ["deleted", "deleted"]
+    assert not Customer.objects.filter(pk__in=[lone.pk, parent.pk]).exists()
+    assert not Order.objects.filter(pk=order.pk).exists()
+    for gone in (lone, parent):
+        tombstone = SyncRecord.objects.get(model_label="shop.Customer", object_pk=str(gone.pk))
+        assert (tombstone.deleted, tombstone.version) == (True, 2)
+    # Read through simple-history's API: the last record is the deletion, by the pushing user, with the
+    # row's values; diff_against compares it with the record before.
+    records = list(Customer.history.filter(id=lone.pk).order_by("history_id"))
+    assert [(h.history_type, h.history_user, h.name, h.age) for h in records] == [
+        ("+", None, "lone", 41),
+        ("-", trio.alice, "lone", 41),
+    ]
+    assert records[1].diff_against(records[0]).changes == []
+    assert [h.history_user for h in Order.history.filter(id=order.pk, history_type="-")] == [trio.alice]
+
+
+def test_delete_with_history_off_deletes_rows_with_and_without_dependents_and_writes_no_history(
+    trio, settings
+):
+    settings.SIMPLE_HISTORY_ENABLED = False
+    lone = make_customer(organization=trio.acme)
+    order = make_order(organization=trio.acme)
+
+    result = push(
+        trio.alice,
+        trio.acme,
+        [{"_model": "shop.Customer", "id": str(c.pk), "_deleted": True} for c in (lone, order.customer)],
+    )
+
+    assert [r["status"] for r in result.results] == ["deleted", "deleted"]
+    assert not Customer.objects.filter(pk__in=[lone.pk, order.customer.pk]).exists()
+    assert not Order.objects.filter(pk=order.pk).exists()
+    assert {r.object_pk for r in SyncRecord.objects.filter(deleted=True)} == {
+        str(lone.pk),
+        str(order.customer.pk),
+        str(order.pk),
+    }
+    assert not Customer.history.filter(history_type="-").exists()
+
+
+def test_delete_of_a_model_others_listen_to_still_sends_the_signals(trio):
+    customer = make_customer(organization=trio.acme)
+    heard: list[object] = []
+
+    def listener(sender, instance, **kwargs):
+        heard.append(instance.pk)
+
+    models.signals.post_delete.connect(listener, sender=Customer)
+    try:
+        result = push(
+            trio.alice, trio.acme, [{"_model": "shop.Customer", "id": str(customer.pk), "_deleted": True}]
+        )
+    finally:
+        models.signals.post_delete.disconnect(listener, sender=Customer)
+
+    assert result.results[0]["status"] == "deleted"
+    assert heard == [customer.pk]
+    assert Customer.history.get(id=customer.pk, history_type="-").history_user == trio.alice
+
+
 def test_delete_of_a_missing_row_is_unchanged(trio):
     result = push(trio.alice, trio.acme, [{"_model": "shop.Customer", "id": UUID_A, "_deleted": True}])
 
@@ -147,6 +243,29 @@ def test_stale_version_is_a_conflict_with_the_server_row_and_is_not_applied(trio
     assert conflict["server"]["_version"] == 2
     assert customer.name == "v2"
     assert result.status == "error"
+
+
+def test_conflicts_among_many_updates_answer_the_whole_server_rows_in_one_more_query(
+    trio, django_assert_max_num_queries
+):
+    customers = [
+        make_customer(organization=trio.acme, name=f"c{n}", age=n, department="SALES") for n in range(20)
+    ]
+    Customer.objects.filter(pk__in=[c.pk for c in customers[:10]]).update(name="theirs")
+    for customer in customers[:10]:
+        push(trio.alice, trio.acme, [{"_model": "shop.Customer", "id": str(customer.pk), "age": 99}])
+    access = access_for(trio.alice, trio.acme)
+    records = [{"_model": "shop.Customer", "id": str(c.pk), "name": "mine", "_version": 1} for c in customers]
+
+    with django_assert_max_num_queries(13):
+        result = apply_push(access=access, records=records)
+
+    conflicts = result.results[:10]
+    assert {r["status"] for r in conflicts} == {"conflict"}
+    assert [(r["server"]["name"], r["server"]["age"], r["server"]["department"]) for r in conflicts] == [
+        ("theirs", 99, "SALES")
+    ] * 10
+    assert {r["status"] for r in result.results[10:]} == {"updated"}
 
 
 def test_current_version_is_applied(trio):
