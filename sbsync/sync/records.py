@@ -8,10 +8,16 @@ API's JSON renderer writes them as strings in ISO-8601 / canonical form.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.sql.compiler import SQLCompiler
+
+# Primary keys stored as the canonical text itself, so the change index's text compares as it is.
+TEXT_KEYS = frozenset({"CharField", "SlugField", "TextField", "EmailField", "URLField"})
 
 
 @cache
@@ -42,3 +48,52 @@ def instance_payload(instance: models.Model, version: int | None) -> dict[str, A
     return payload(
         model, {attname: getattr(instance, attname) for attname, _ in output_fields(model)}, version
     )
+
+
+def stored_key(model: type[models.Model], connection: BaseDatabaseWrapper, column: str) -> str:
+    """SQL turning ``column``, a key's canonical text (``SyncRecord.object_pk``), into ``model``'s primary
+    key as its table stores it, so a join on it probes the primary key index: text as it is, a UUID
+    without its dashes where the backend stores 32 hex digits (SQLite), anything else cast to the key's
+    column type (integers; ``uuid`` on PostgreSQL)."""
+    pk = model._meta.pk
+    stored = getattr(pk, "target_field", pk)  # a parent link: the parent's key
+    kind = stored.get_internal_type()
+    if kind in TEXT_KEYS:
+        return column
+    if kind == "UUIDField" and not connection.features.has_native_uuid_field:
+        return f"REPLACE({column}, '-', '')"
+    return f"CAST({column} AS {pk.cast_db_type(connection)})"
+
+
+class RowReader:
+    """Payloads from the rows of a compiled ``values(*attnames(model), ...)`` query, without model
+    instances or the ORM's per-row machinery: the converters the query's compiler would apply
+    (the backend's and each field's ``from_db_value``) are looked up once per query, and applied only to
+    the rows that are sent."""
+
+    def __init__(
+        self, model: type[models.Model], compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> None:
+        self.label = model._meta.label
+        self.keys = tuple(key for _, key in output_fields(model))
+        self.width = len(self.keys)
+        self.pk_at = 0  # output_fields puts the primary key first
+        self.connection = connection
+        converters = compiler.get_converters([column for column, _, _ in compiler.select[: self.width]])
+        self.converters: list[tuple[int, list[Callable[..., Any]], Any]] = [
+            (index, functions, expression) for index, (functions, expression) in converters.items()
+        ]
+
+    def payload(self, row: tuple[Any, ...], version: int | None) -> dict[str, Any]:
+        """The record of ``row`` (its first ``width`` columns, in ``output_fields`` order)."""
+        values = list(row[: self.width])
+        for index, functions, expression in self.converters:
+            value = values[index]
+            for function in functions:
+                value = function(value, expression, self.connection)
+            values[index] = value
+        record: dict[str, Any] = {"_model": self.label}
+        record.update(zip(self.keys, values, strict=True))
+        if version is not None:
+            record["_version"] = version
+        return record
