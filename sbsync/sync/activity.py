@@ -74,8 +74,16 @@ def measured() -> Iterator[Measurement]:
             measurement.stop()
 
 
+_process: psutil.Process | None = None
+
+
 def memory_mb() -> float:
-    return float(psutil.Process(os.getpid()).memory_info().rss) / (1024 * 1024)
+    """This process's resident memory; the psutil handle is made once per process (a forked worker
+    makes its own), not per request."""
+    global _process
+    if _process is None or _process.pid != os.getpid():
+        _process = psutil.Process(os.getpid())
+    return float(_process.memory_info().rss) / (1024 * 1024)
 
 
 def redact(data: Any, limit: int = REQUEST_DATA_LIMIT) -> Any:

@@ -268,12 +268,14 @@ def _serve(
         chunk, beyond = fetched[:limit], len(fetched) > limit
         allowance.scans -= len(chunk)
         served = 0
+        record_at, visible_at, to_payload = changes.record_at, changes.reader.width, changes.reader.payload
         for row in chunk:
             served += 1
-            seq, object_pk, version, deleted = row[changes.record_at :]
+            seq, object_pk, version, deleted = row[record_at:]
             position = seq
-            if changes.sendable(row):
-                page.data.append(changes.reader.payload(row, version))
+            # The primary key (first column) is NULL when no row joined; the view's flag follows the columns.
+            if row[0] is not None and row[visible_at]:
+                page.data.append(to_payload(row, version))
                 result.count += 1
                 allowance.records -= 1
             elif seq > cursor.floor or (
@@ -327,10 +329,6 @@ class ChangesQuery:
         with self.connection.cursor() as cursor:
             cursor.execute(self.sql, [*self.inner_params, self.scope, self.label, position, count])
             return cast("list[tuple[Any, ...]]", cursor.fetchall())
-
-    def sendable(self, row: tuple[Any, ...]) -> bool:
-        """The record's row exists and is in the caller's view."""
-        return row[self.reader.pk_at] is not None and bool(row[self.reader.width])
 
 
 def rows_with_visibility(model: type[models.Model], access: Access) -> models.QuerySet[Any]:
