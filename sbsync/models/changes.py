@@ -45,7 +45,12 @@ class SyncRecord(models.Model):
         ]
         indexes = [
             models.Index(fields=["scope", "model_label", "seq"], name="sbsync_syncrecord_pull"),
-            models.Index(fields=["scope"], condition=Q(seq__isnull=True), name="sbsync_syncrecord_pending"),
+            # (scope, seq), not (scope): "scope = ? AND seq IS NULL" then constrains both columns, so
+            # SQLite's planner picks this index over the pull index, whose (scope) prefix it otherwise
+            # scanned through every record of the scope (a pull's pending check grew with the table).
+            models.Index(
+                fields=["scope", "seq"], condition=Q(seq__isnull=True), name="sbsync_syncrecord_pending_seq"
+            ),
             models.Index(fields=["deleted", "changed_at"], name="sbsync_syncrecord_tombstones"),
         ]
 

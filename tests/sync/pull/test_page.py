@@ -12,7 +12,7 @@ from sbsync.demo.shop.models import Customer
 from sbsync.enums import Action
 from sbsync.errors import ProtocolError
 from sbsync.models import SyncMetadata, SyncRecord, UserSyncMetadata
-from sbsync.sync.changes.index import compact_tombstones, stamp_pending
+from sbsync.sync.changes.index import compact_tombstones, index_state, stamp_pending
 from sbsync.sync.changes.tracking import mark_changed
 from sbsync.sync.pull import page as pull_module
 from sbsync.sync.pull.cursor import decode_cursor
@@ -405,3 +405,21 @@ def test_a_pull_serves_exactly_the_rows_a_filter_selects_whatever_its_operator(t
     selected = access_for(trio.bob, trio.acme).rows(Customer).values_list("pk", flat=True)
     assert set(replica.of(CUSTOMER)) == {str(pk) for pk in selected}
     assert 0 < len(selected) < 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_clock_read_checks_pending_records_on_the_pending_index_not_the_scopes_records(trio):
+    Customer.objects.bulk_create([Customer(organization=trio.acme, name=f"c{n}") for n in range(3000)])
+    mark_changed(Customer.objects.all())
+    stamp_pending(trio.acme.pk)
+
+    with CaptureQueriesContext(connection) as read:
+        state = index_state({CUSTOMER: trio.acme.pk})
+    with connection.cursor() as cursor:
+        explain = "EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+        cursor.execute(explain + read.captured_queries[-1]["sql"])
+        plan = " ".join(str(row) for row in cursor.fetchall())
+
+    assert state.ready is False  # the model was never backfilled in acme: the pull must do it first
+    assert "sbsync_syncrecord_pending_seq" in plan
+    assert "sbsync_syncrecord_pull" not in plan and "Seq Scan on sbsync_syncrecord" not in plan
