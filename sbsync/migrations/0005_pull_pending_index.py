@@ -1,6 +1,7 @@
 """The pending-records index becomes (scope, seq) WHERE seq IS NULL: a pull's check for pending records
 ("scope = ? AND seq IS NULL") then constrains both of its columns, and SQLite's planner uses it instead of
 scanning every record of the scope through the pull index's (scope) prefix."""
+
 from __future__ import annotations
 
 from django.db import migrations, models

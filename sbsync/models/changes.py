@@ -18,14 +18,6 @@ from django.db.models import Q
 SHARED_SCOPE = 0
 
 
-class SyncRecordQuerySet(models.QuerySet["SyncRecord"]):
-    def in_scope(self, scope: int, model_label: str) -> SyncRecordQuerySet:
-        return self.filter(scope=scope, model_label=model_label)
-
-    def after(self, seq: int) -> SyncRecordQuerySet:
-        return self.filter(seq__gt=seq).order_by("seq")
-
-
 class SyncRecord(models.Model):
     scope = models.BigIntegerField()
     model_label = models.CharField(max_length=100)
@@ -34,8 +26,6 @@ class SyncRecord(models.Model):
     seq = models.BigIntegerField(null=True, blank=True)
     deleted = models.BooleanField(default=False)
     changed_at = models.DateTimeField()
-
-    objects = SyncRecordQuerySet.as_manager()
 
     class Meta:
         constraints = [

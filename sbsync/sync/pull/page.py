@@ -4,18 +4,22 @@ order, for the rows the caller may see, at most ``batch_size`` records in all.
 How a page is built:
 
 1. Start positions are parsed and checked (sync/pull/cursor.py) before anything is written.
-2. Per model, rows that predate the change index are entered once (``ensure_backfilled``); per scope,
-   committed changes are positioned (``stamp_pending``). Both commit on their own, before the page is
-   read, so the scope's clock lock is never held while a page is served.
-3. In one snapshot (REPEATABLE READ on PostgreSQL), the scopes' clocks are read (one query: horizons,
-   and a first sync's floor) and the change index is range scanned per model, ``seq > cursor`` in
-   order, in chunks; each chunk's rows are fetched in one query by primary key, with
-   ``Access.row_filter`` (tenant and data filters) tested in the select list. A record whose row is visible is sent as data with
-   the record's version; one whose row is deleted, gone or outside the view is sent as deleted. Records
-   below a cursor's floor that the client cannot hold are skipped (see sync/pull/cursor.py) and do not count
-   toward ``batch_size``; at most ``SCAN_LIMIT`` records are looked at per request.
-4. Per user and per organization, the last sync time and total records are updated (an insert of the
-   missing rows and one update each, after one read of the user's previous sync times).
+2. In one snapshot (REPEATABLE READ on PostgreSQL), one statement reads the scopes' clocks (horizons,
+   and a first sync's floor) and tells whether the index is ready: every model backfilled in its scope,
+   no pending records. When it is not, the snapshot is left, rows that predate the change index are
+   entered (``ensure_backfilled``) and committed changes positioned (``stamp_pending``), each
+   committing on its own so the scope's clock lock is never held while a page is served, and the page
+   is read in a new snapshot.
+3. Per model, the change index is range scanned, ``seq > cursor`` in order, in chunks of one record more
+   than the page can take, each chunk left-joined by primary key to the model's rows with
+   ``Access.row_filter`` (tenant and data filters) tested in the select list: one statement per chunk
+   (``ChangesQuery``). A record whose row is visible is sent as data with the record's version; one
+   whose row is deleted, gone or outside the view is sent as deleted. Records below a cursor's floor
+   that the client cannot hold are skipped (see sync/pull/cursor.py) and do not count toward
+   ``batch_size``; at most ``SCAN_LIMIT`` records are looked at per request. The user's previous sync
+   times are read in the same snapshot.
+4. ``record_pull`` updates the last sync time and total records per user and per organization (one
+   upsert per table); a request does it in the transaction that writes its SyncLog.
 
 The record and the row come from the same snapshot, so ``_version`` always names the state sent. Each
 row has one record per scope, so a row appears at most once per page.
