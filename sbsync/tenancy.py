@@ -76,12 +76,13 @@ def resolve_membership(user: Any, slug: str | None) -> Membership:
     """The active membership a request acts through: the named organization, or the only one, with the
     configuration generation as of now (``GENERATION``), in one statement.
     ``organization_required`` (400) when ambiguous; ``not_a_member`` (403) otherwise, also for unknown or
-    inactive organizations, so existence is not revealed."""
+    inactive organizations, so existence is not revealed. The membership's ``user`` is ``user`` itself
+    (authentication has just read it), not a second copy joined into the statement."""
     current = ConfigGeneration.objects.filter(pk=ConfigGeneration.SINGLETON_PK).values("token")[:1]
     memberships = (
         Membership.objects.for_user(user)
         .active()
-        .select_related("user", "organization", "group")
+        .select_related("organization", "group")
         .annotate(**{GENERATION: Subquery(current)})
     )
     if slug:
@@ -90,9 +91,11 @@ def resolve_membership(user: Any, slug: str | None) -> Membership:
             raise ProtocolError(
                 403, "not_a_member", f"You are not an active member of organization {slug!r}."
             )
+        found.user = user
         return found
     candidates = list(memberships[:2])
     if len(candidates) == 1:
+        candidates[0].user = user
         return candidates[0]
     if not candidates:
         raise ProtocolError(403, "not_a_member", "You are not an active member of any organization.")
