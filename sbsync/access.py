@@ -21,9 +21,10 @@ from sbsync import cache, conf, discovery
 from sbsync.conditions import condition_q, resolved
 from sbsync.enums import ACTIONS, Action
 from sbsync.models import SHARED_SCOPE, DataFilter, Membership, ModelPermission, Organization
-from sbsync.tenancy import membership_for
+from sbsync.tenancy import GENERATION, membership_for
 
 PULL_ONLY_ACTIONS = frozenset({Action.PULL, Action.READ})
+_UNREAD = object()
 
 
 def _permissions(organization_id: int, group_id: int) -> dict[str, dict[str, bool]]:
@@ -156,8 +157,11 @@ def _cached_filters(gen: str, org_id: int, group_id: int) -> dict[str, list[dict
 
 
 def build_access(membership: Membership) -> Access:
-    """The Access of an active membership (organization and group already loaded)."""
-    gen = cache.generation()
+    """The Access of an active membership (organization and group already loaded). The configuration
+    generation comes with the membership when ``resolve_membership`` read it, else it is read here."""
+    annotated = membership.__dict__.get(GENERATION, _UNREAD)
+    # No generation row yet reads as "0", as ConfigGeneration.current() answers.
+    gen = cache.generation() if annotated is _UNREAD else annotated or "0"
     org_id, group_id = membership.organization_id, membership.group_id
     return Access(
         user=membership.user,

@@ -10,11 +10,15 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 from django.core.validators import slug_re
+from django.db.models import Subquery
 
 from sbsync.errors import ProtocolError
-from sbsync.models import Membership, Organization
+from sbsync.models import ConfigGeneration, Membership, Organization
 
 SLUG_LENGTH = Organization._meta.get_field("slug").max_length or 50
+# The configuration generation (sbsync/cache.py), read with the membership: the Access built from it
+# needs both, and one statement serves both.
+GENERATION = "sbsync_generation"
 
 
 def _is_slug(value: str) -> bool:
@@ -69,19 +73,29 @@ def membership_for(user: Any, organization: Organization) -> Membership | None:
 
 
 def resolve_membership(user: Any, slug: str | None) -> Membership:
-    """The active membership a request acts through: the named organization, or the only one.
+    """The active membership a request acts through: the named organization, or the only one, with the
+    configuration generation as of now (``GENERATION``), in one statement.
     ``organization_required`` (400) when ambiguous; ``not_a_member`` (403) otherwise, also for unknown or
-    inactive organizations, so existence is not revealed."""
-    memberships = Membership.objects.for_user(user).active().select_related("user", "organization", "group")
+    inactive organizations, so existence is not revealed. The membership's ``user`` is ``user`` itself
+    (authentication has just read it), not a second copy joined into the statement."""
+    current = ConfigGeneration.objects.filter(pk=ConfigGeneration.SINGLETON_PK).values("token")[:1]
+    memberships = (
+        Membership.objects.for_user(user)
+        .active()
+        .select_related("organization", "group")
+        .annotate(**{GENERATION: Subquery(current)})
+    )
     if slug:
         found = memberships.filter(organization__slug=slug).first()
         if found is None:
             raise ProtocolError(
                 403, "not_a_member", f"You are not an active member of organization {slug!r}."
             )
+        found.user = user
         return found
     candidates = list(memberships[:2])
     if len(candidates) == 1:
+        candidates[0].user = user
         return candidates[0]
     if not candidates:
         raise ProtocolError(403, "not_a_member", "You are not an active member of any organization.")

@@ -18,14 +18,6 @@ from django.db.models import Q
 SHARED_SCOPE = 0
 
 
-class SyncRecordQuerySet(models.QuerySet["SyncRecord"]):
-    def in_scope(self, scope: int, model_label: str) -> SyncRecordQuerySet:
-        return self.filter(scope=scope, model_label=model_label)
-
-    def after(self, seq: int) -> SyncRecordQuerySet:
-        return self.filter(seq__gt=seq).order_by("seq")
-
-
 class SyncRecord(models.Model):
     scope = models.BigIntegerField()
     model_label = models.CharField(max_length=100)
@@ -35,8 +27,6 @@ class SyncRecord(models.Model):
     deleted = models.BooleanField(default=False)
     changed_at = models.DateTimeField()
 
-    objects = SyncRecordQuerySet.as_manager()
-
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -45,7 +35,12 @@ class SyncRecord(models.Model):
         ]
         indexes = [
             models.Index(fields=["scope", "model_label", "seq"], name="sbsync_syncrecord_pull"),
-            models.Index(fields=["scope"], condition=Q(seq__isnull=True), name="sbsync_syncrecord_pending"),
+            # (scope, seq), not (scope): "scope = ? AND seq IS NULL" then constrains both columns, so
+            # SQLite's planner picks this index over the pull index, whose (scope) prefix it otherwise
+            # scanned through every record of the scope (a pull's pending check grew with the table).
+            models.Index(
+                fields=["scope", "seq"], condition=Q(seq__isnull=True), name="sbsync_syncrecord_pending_seq"
+            ),
             models.Index(fields=["deleted", "changed_at"], name="sbsync_syncrecord_tombstones"),
         ]
 

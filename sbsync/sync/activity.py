@@ -42,11 +42,19 @@ logger = logging.getLogger("sbsync.sync")
 
 @dataclass
 class Measurement:
-    """Wall time and database queries of one operation, filled in when its block ends."""
+    """Wall time and database queries of one operation, filled in when its block ends or when
+    ``stop`` is called inside it (to record the figures in the block's own last transaction)."""
 
     started: float = field(default_factory=time.perf_counter)
     queries: int = 0
     seconds: float = 0.0
+    stopped: bool = False
+
+    def stop(self) -> None:
+        """Fix the figures now; what the block still runs (the activity rows) is not counted."""
+        if not self.stopped:
+            self.seconds = time.perf_counter() - self.started
+            self.stopped = True
 
 
 @contextmanager
@@ -55,18 +63,27 @@ def measured() -> Iterator[Measurement]:
     measurement = Measurement()
 
     def count(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        measurement.queries += 1
+        if not measurement.stopped:
+            measurement.queries += 1
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(count):
         try:
             yield measurement
         finally:
-            measurement.seconds = time.perf_counter() - measurement.started
+            measurement.stop()
+
+
+_process: psutil.Process | None = None
 
 
 def memory_mb() -> float:
-    return float(psutil.Process(os.getpid()).memory_info().rss) / (1024 * 1024)
+    """This process's resident memory; the psutil handle is made once per process (a forked worker
+    makes its own), not per request."""
+    global _process
+    if _process is None or _process.pid != os.getpid():
+        _process = psutil.Process(os.getpid())
+    return float(_process.memory_info().rss) / (1024 * 1024)
 
 
 def redact(data: Any, limit: int = REQUEST_DATA_LIMIT) -> Any:

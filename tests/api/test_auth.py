@@ -3,10 +3,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from knox.models import AuthToken
 
+from sbsync.monitoring.maintenance import purge_expired
 from tests.api.conftest import token_for
 from tests.factories import PASSWORD, make_membership, make_user
 
@@ -192,6 +195,29 @@ def test_expired_token_is_401_and_deleted(member):
 
     assert response.status_code == 401
     assert not AuthToken.objects.filter(digest=instance.digest).exists()
+
+
+def test_a_request_reads_only_the_presented_token_and_the_purge_deletes_the_users_expired_ones(member):
+    expired, _ = AuthToken.objects.create(user=member.user, expiry=timedelta(seconds=-1))
+    token = token_for(member.user)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().get("/api/sync/models/", headers={"Authorization": f"Bearer {token}"})
+    purged = purge_expired(now=timezone.now())
+
+    assert response.status_code == 200
+    token_reads = [q["sql"] for q in queries.captured_queries if '"knox_authtoken"' in q["sql"]]
+    assert len(token_reads) == 1 and "token_key" in token_reads[0]
+    assert purged.tokens == 1 and not AuthToken.objects.filter(digest=expired.digest).exists()
+
+
+def test_a_revoked_token_is_refused_at_its_next_request(member, api):
+    client = api(member.user)
+    assert client.get("models/").status_code == 200
+
+    AuthToken.objects.filter(user=member.user).delete()
+
+    assert client.get("models/").status_code == 401
 
 
 def test_token_of_inactive_user_is_401(member):

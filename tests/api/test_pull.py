@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from sbsync.demo.shop.models import Customer
 from sbsync.enums import Action, LogStatus, Operation
 from sbsync.models import PerformanceMetrics, SyncLog, UserSyncMetadata
 from sbsync.sync.changes.index import compact_tombstones, stamp_pending
@@ -350,3 +351,30 @@ def test_a_body_that_is_not_json_is_a_400(trio, api):
     )
 
     assert (response.status_code, response.json()["error"]) == (400, "malformed_json")
+
+
+# Per pull request, in a test (the snapshot and the write transaction are savepoints here): the token;
+# the membership with the configuration generation; the page (savepoint, clocks and index state, the
+# change range joined to the rows, previous sync times, release); the write (savepoint, two sync-metadata
+# upserts, the SyncLog, the metrics row, release). sbsync/docs/pull.md gives the budget in a server.
+PULL_REQUEST_STATEMENTS = 13
+
+
+@pytest.mark.parametrize("rows", [25, 2000])
+def test_a_pull_request_runs_a_fixed_number_of_statements_whatever_the_table_size(
+    trio, api, rows, django_assert_max_num_queries
+):
+    Customer.objects.bulk_create([Customer(organization=trio.acme, name=f"c{n}") for n in range(rows)])
+    client = api(trio.alice)
+    first = pull(client, {"shop.Customer": None}, batch_size=10).json()
+
+    with django_assert_max_num_queries(PULL_REQUEST_STATEMENTS):
+        response = pull(
+            client, {"shop.Customer": first["metadata"]["shop.Customer"]["cursor"]}, batch_size=10
+        )
+
+    page = response.json()
+    assert len(page["data"]) == 10 and page["batch_info"]["has_more"]
+    assert {r["id"] for r in page["data"]}.isdisjoint({r["id"] for r in first["data"]})
+    assert SyncLog.objects.filter(user=trio.alice, operation=Operation.PULL).count() == 2
+    assert PerformanceMetrics.objects.filter(operation_type=Operation.PULL).count() == 2

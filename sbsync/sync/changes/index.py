@@ -284,6 +284,48 @@ def stamp_pending(scope: int) -> None:
             StampCheckpoint.objects.create(scope=scope, seq=clock.seq, stamped_at=timezone.now())
 
 
+@dataclass(frozen=True)
+class IndexState:
+    """What a pull needs to know of the change index before reading: each scope's clock (absent while
+    nothing of the scope was positioned), and whether it is ready to be read as it stands."""
+
+    clocks: dict[int, ChangeClock]
+    ready: bool
+
+
+def index_state(scopes: dict[str, int]) -> IndexState:
+    """For ``scopes`` (model label → scope), in one statement: each scope's clock, whether every model
+    is backfilled in its scope (``ensure_backfilled``) and whether no scope holds pending records
+    (``stamp_pending``). Both checks are index lookups (the TrackedModel key, the pending partial index)
+    folded into the clock read, so a pull whose index is ready pays no statement for them."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    clocks, records, tracked = (quote(m._meta.db_table) for m in (ChangeClock, SyncRecord, TrackedModel))
+    by_scope: dict[int, list[str]] = defaultdict(list)
+    for label, scope in scopes.items():
+        by_scope[scope].append(label)
+    selects, params = [], []
+    for scope, labels in by_scope.items():
+        selects.append(
+            f"SELECT CAST(%s AS bigint), c.seq, c.horizon, "
+            f"EXISTS(SELECT 1 FROM {records} r WHERE r.scope = %s AND r.seq IS NULL), "
+            f"(SELECT COUNT(*) FROM {tracked} t WHERE t.scope = %s AND t.model_label IN "
+            f"({', '.join(['%s'] * len(labels))})) "
+            f"FROM (SELECT 1 AS one) o LEFT JOIN {clocks} c ON c.scope = %s"
+        )
+        params += [scope, scope, scope, *labels, scope]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(selects), params)
+        rows = cursor.fetchall()
+    ready = all(not pending and count == len(by_scope[scope]) for scope, _, _, pending, count in rows)
+    found = {
+        scope: ChangeClock(scope=scope, seq=seq, horizon=horizon)
+        for scope, seq, horizon, _, _ in rows
+        if seq is not None
+    }
+    return IndexState(clocks=found, ready=ready)
+
+
 def position_at(scope: int, moment: datetime) -> int:
     """The position a client that synced at ``moment`` has reached: every record positioned after it
     changed after ``moment`` or was committed too late to be seen then (the seed's timestamp form)."""

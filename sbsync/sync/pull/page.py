@@ -4,18 +4,22 @@ order, for the rows the caller may see, at most ``batch_size`` records in all.
 How a page is built:
 
 1. Start positions are parsed and checked (sync/pull/cursor.py) before anything is written.
-2. Per model, rows that predate the change index are entered once (``ensure_backfilled``); per scope,
-   committed changes are positioned (``stamp_pending``). Both commit on their own, before the page is
-   read, so the scope's clock lock is never held while a page is served.
-3. In one snapshot (REPEATABLE READ on PostgreSQL), the scopes' clocks are read (one query: horizons,
-   and a first sync's floor) and the change index is range scanned per model, ``seq > cursor`` in
-   order, in chunks; each chunk's rows are fetched in one query by primary key, with
-   ``Access.row_filter`` (tenant and data filters) tested in the select list. A record whose row is visible is sent as data with
-   the record's version; one whose row is deleted, gone or outside the view is sent as deleted. Records
-   below a cursor's floor that the client cannot hold are skipped (see sync/pull/cursor.py) and do not count
-   toward ``batch_size``; at most ``SCAN_LIMIT`` records are looked at per request.
-4. Per user and per organization, the last sync time and total records are updated (an insert of the
-   missing rows and one update each, after one read of the user's previous sync times).
+2. In one snapshot (REPEATABLE READ on PostgreSQL), one statement reads the scopes' clocks (horizons,
+   and a first sync's floor) and tells whether the index is ready: every model backfilled in its scope,
+   no pending records. When it is not, the snapshot is left, rows that predate the change index are
+   entered (``ensure_backfilled``) and committed changes positioned (``stamp_pending``), each
+   committing on its own so the scope's clock lock is never held while a page is served, and the page
+   is read in a new snapshot.
+3. Per model, the change index is range scanned, ``seq > cursor`` in order, in chunks of one record more
+   than the page can take, each chunk left-joined by primary key to the model's rows with
+   ``Access.row_filter`` (tenant and data filters) tested in the select list: one statement per chunk
+   (``ChangesQuery``). A record whose row is visible is sent as data with the record's version; one
+   whose row is deleted, gone or outside the view is sent as deleted. Records below a cursor's floor
+   that the client cannot hold are skipped (see sync/pull/cursor.py) and do not count toward
+   ``batch_size``; at most ``SCAN_LIMIT`` records are looked at per request. The user's previous sync
+   times are read in the same snapshot.
+4. ``record_pull`` updates the last sync time and total records per user and per organization (one
+   upsert per table); a request does it in the transaction that writes its SyncLog.
 
 The record and the row come from the same snapshot, so ``_version`` always names the state sent. Each
 row has one record per scope, so a row appears at most once per page.
@@ -35,10 +39,10 @@ from django.utils import timezone
 
 from sbsync.access import Access
 from sbsync.models import ChangeClock, SyncRecord, UserSyncMetadata
-from sbsync.sync.changes.index import ensure_backfilled, pk_key, position_at, stamp_pending
+from sbsync.sync.changes.index import ensure_backfilled, index_state, position_at, stamp_pending
 from sbsync.sync.counters import touch_organization, touch_user
 from sbsync.sync.pull.cursor import Cursor, cursor_expired, invalid_cursor, parse_start
-from sbsync.sync.records import attnames, payload
+from sbsync.sync.records import RowReader, attnames, stored_key
 
 SCAN_CHUNK = 1000
 SCAN_LIMIT = 20_000
@@ -112,29 +116,59 @@ def build_pull_page(
     *, access: Access, requests: dict[type[models.Model], str | None], batch_size: int
 ) -> PullPage:
     """Serve one page of changes for ``requests`` (model → null, ISO timestamp or cursor), models in
-    the given order, each taking what is left of ``batch_size``.
+    the given order, each taking what is left of ``batch_size``, and record it (``read_pull_page``, then
+    ``record_pull``).
 
     Raises ProtocolError ``invalid_cursor`` / ``invalid_timestamp`` (bad start position, nothing written)
-    and ``cursor_expired`` (a position older than the tombstone horizon). Side effects: backfills and stamps the scopes'
-    change index; updates UserSyncMetadata and SyncMetadata of every requested model.
+    and ``cursor_expired`` (a position older than the tombstone horizon). Side effects: those of both.
+    """
+    page = read_pull_page(access=access, requests=requests, batch_size=batch_size)
+    record_pull(access, page)
+    return page
+
+
+def read_pull_page(
+    *, access: Access, requests: dict[type[models.Model], str | None], batch_size: int
+) -> PullPage:
+    """The page of ``build_pull_page`` without its sync metadata, which ``record_pull`` writes: a
+    request writes that in the same transaction as its SyncLog (sync/pull/serve.py).
+
+    Side effects: only when the index needs it (rows that predate tracking, pending records), backfills
+    and stamps the scopes' change index, each committing on its own, before the page is read.
     """
     starts = {model: parse_start(value, model._meta.label) for model, value in requests.items()}
     for model, start in starts.items():
         if isinstance(start, Cursor):
             _check_issued_for(access, model, start)
-    for model in starts:
-        ensure_backfilled(model, access.scope(model), scope_rows(access, model))
-    scopes = list(dict.fromkeys(access.scope(model) for model in starts))
-    for scope in scopes:
-        stamp_pending(scope)
+    page = _read_in_snapshot(access, starts, batch_size, prepared=False)
+    if page is None:
+        for model in starts:
+            ensure_backfilled(model, access.scope(model), scope_rows(access, model))
+        for scope in dict.fromkeys(access.scope(model) for model in starts):
+            stamp_pending(scope)
+        page = _read_in_snapshot(access, starts, batch_size, prepared=True)
+    assert page is not None  # prepared: read whatever the index state
+    return page
 
+
+def _read_in_snapshot(
+    access: Access,
+    starts: dict[type[models.Model], Cursor | datetime | None],
+    batch_size: int,
+    *,
+    prepared: bool,
+) -> PullPage | None:
+    """The page, read in one snapshot; None when the index must be prepared first (``prepared`` False
+    and a model not yet backfilled or a scope with pending records), which the same statement that reads
+    the clocks tells, so a steady-state page pays no probe of its own."""
     page = PullPage(batch_size=batch_size)
     allowance = _Allowance(records=batch_size, scans=SCAN_LIMIT)
     with read_snapshot():
-        # The models of one organization share its clock: one read for the page, not one per model.
-        clocks = ChangeClock.objects.in_bulk(scopes)
+        state = index_state({model._meta.label: access.scope(model) for model in starts})
+        if not prepared and not state.ready:
+            return None
         cursors = {
-            model: _resume(access, model, start, clocks.get(access.scope(model)))
+            model: _resume(access, model, start, state.clocks.get(access.scope(model)))
             for model, start in starts.items()
         }
         for model, cursor in cursors.items():
@@ -144,7 +178,8 @@ def build_pull_page(
             else:
                 page.models[label] = ModelPage(cursor=cursor, has_more=True)
         previous = _previous_syncs(access, list(page.models))
-    _record_sync(access, page, previous)
+    for label, model_page in page.models.items():
+        model_page.user_last_sync = previous.get(label)
     return page
 
 
@@ -223,9 +258,7 @@ def _serve(
 ) -> ModelPage:
     label = model._meta.label
     pk_field = model._meta.pk
-    records = SyncRecord.objects.in_scope(cursor.scope, label)
-    candidates = rows_with_visibility(model, access)
-    fields = attnames(model)
+    changes = ChangesQuery(model, access, cursor.scope)
     result = ModelPage(cursor=cursor, has_more=True)
     position = cursor.seq
     size = min(allowance.records, SCAN_CHUNK)
@@ -234,31 +267,19 @@ def _serve(
         if not allowance.records or not limit:
             # Only reached after a chunk that had a record beyond it.
             break
-        # after() keeps positioned records (seq > position), so no seq here is NULL. One record more
-        # than the chunk tells whether anything follows it.
-        fetched = cast(
-            "list[tuple[int, str, int, bool]]",
-            list(records.after(position).values_list("seq", "object_pk", "version", "deleted")[: limit + 1]),
-        )
+        # One record more than the chunk tells whether anything follows it.
+        fetched = changes.after(position, limit + 1)
         chunk, beyond = fetched[:limit], len(fetched) > limit
         allowance.scans -= len(chunk)
-        live = [pk_field.to_python(object_pk) for _, object_pk, _, deleted in chunk if not deleted]
-        rows = (
-            {
-                pk_key(model, row[pk_field.attname]): row
-                for row in candidates.filter(pk__in=live).values(*fields, VISIBLE)
-                if row[VISIBLE]
-            }
-            if live
-            else {}
-        )
         served = 0
-        for seq, object_pk, version, deleted in chunk:
+        record_at, visible_at, to_payload = changes.record_at, changes.reader.width, changes.reader.payload
+        for row in chunk:
             served += 1
+            seq, object_pk, version, deleted = row[record_at:]
             position = seq
-            row = None if deleted else rows.get(object_pk)
-            if row is not None:
-                page.data.append(payload(model, row, version))
+            # The primary key (first column) is NULL when no row joined; the view's flag follows the columns.
+            if row[0] is not None and row[visible_at]:
+                page.data.append(to_payload(row, version))
                 result.count += 1
                 allowance.records -= 1
             elif seq > cursor.floor or (
@@ -281,6 +302,39 @@ def _serve(
     return result
 
 
+class ChangesQuery:
+    """One statement per chunk: a range of a model's change index (``seq > position`` in order, on the
+    ``(scope, model_label, seq)`` index) left-joined by primary key to the model's rows, with the view
+    (``rows_with_visibility``) tested in the select list. A record whose row is absent (deleted, gone,
+    moved) comes back with NULL columns. Rows are decoded only when sent (``RowReader``).
+
+    The change index stores keys as text (``pk_key``); ``stored_key`` turns that text into the key as
+    the model's table stores it, so the join probes the table's primary key index per record."""
+
+    def __init__(self, model: type[models.Model], access: Access, scope: int) -> None:
+        connection = transaction.get_connection()
+        rows = rows_with_visibility(model, access).values(*attnames(model), VISIBLE)
+        compiler = rows.query.get_compiler(connection=connection)
+        inner, inner_params = compiler.as_sql()
+        self.reader = RowReader(model, compiler, connection)
+        self.record_at = self.reader.width + 1
+        quote = connection.ops.quote_name
+        pk = quote(model._meta.pk.attname)
+        self.sql = (
+            f"SELECT m.*, r.seq, r.object_pk, r.version, r.deleted FROM {quote(SyncRecord._meta.db_table)} r "
+            f"LEFT JOIN ({inner}) m ON NOT r.deleted AND m.{pk} = {stored_key(model, connection, 'r.object_pk')} "
+            "WHERE r.scope = %s AND r.model_label = %s AND r.seq > %s ORDER BY r.seq LIMIT %s"
+        )
+        self.scope, self.label, self.inner_params = scope, model._meta.label, list(inner_params)
+        self.connection = connection
+
+    def after(self, position: int, count: int) -> list[tuple[Any, ...]]:
+        """The next ``count`` records after ``position``, each with its row's columns (or NULLs)."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.sql, [*self.inner_params, self.scope, self.label, position, count])
+            return cast("list[tuple[Any, ...]]", cursor.fetchall())
+
+
 def rows_with_visibility(model: type[models.Model], access: Access) -> models.QuerySet[Any]:
     """The model's rows annotated with whether the caller may see them. Selecting by primary key and
     testing the view in the select list keeps each chunk's fetch on the primary key index, where a
@@ -300,13 +354,12 @@ def _previous_syncs(access: Access, labels: list[str]) -> dict[str, datetime]:
     return dict(mine.values_list("model_name", "last_sync"))
 
 
-def _record_sync(access: Access, page: PullPage, previous: dict[str, datetime]) -> None:
+def record_pull(access: Access, page: PullPage) -> None:
     """Per user and per organization: last sync time now, total records moved (one upsert per table,
     outside the read snapshot: REPEATABLE READ would refuse updating a row another pull just updated)."""
     now = timezone.now()
     moved = {label: m.count + m.deleted for label, m in page.models.items()}
     touch_user(access.user.pk, access.organization.pk, moved, now)
     touch_organization(access.organization.pk, moved, now)
-    for label, model_page in page.models.items():
+    for model_page in page.models.values():
         model_page.last_sync = now
-        model_page.user_last_sync = previous.get(label)

@@ -17,7 +17,7 @@ from sbsync.enums import LogStatus, Operation
 from sbsync.errors import ProtocolError
 from sbsync.sync.activity import measured, record_activity
 from sbsync.sync.pull.envelope import parse_pull_request, requested_labels
-from sbsync.sync.pull.page import PullPage, build_pull_page
+from sbsync.sync.pull.page import PullPage, read_pull_page, record_pull
 from sbsync.tenancy import requested_slug, resolve_membership
 
 
@@ -35,30 +35,34 @@ def serve_pull(*, user: Any, organization: str | None, body: Any) -> dict[str, A
 
     In order: the organization (400/403, as for a push), the envelope (400/403), the page (400 for a
     bad start position, 410 for an expired one): each refusal is a ProtocolError, raised once the
-    activity is recorded. Side effects: those of ``build_pull_page``; a SyncLog, a PerformanceMetrics row
-    and a log-file line, in one commit.
+    activity is recorded. Side effects: those of ``read_pull_page``; the sync metadata
+    (``record_pull``), a SyncLog and a PerformanceMetrics row in one commit (one write transaction per
+    request), and a log-file line.
     """
     request = _Request(labels=requested_labels(body))
     with measured() as measurement:
         outcome = _serve(user, organization, body, request)
-    if isinstance(outcome, ProtocolError):
-        errors, total = [_logged(outcome)], 0
-    else:
-        errors, total = [], outcome.total_records
-    with transaction.atomic():  # the log and the metrics row in one commit
-        record_activity(
-            user=user,
-            organization=request.access.organization if request.access is not None else None,
-            operation=Operation.PULL,
-            status=LogStatus.ERROR if errors else LogStatus.SUCCESS,
-            models=request.labels,
-            object_count=total,
-            success_count=total,
-            error_count=len(errors),
-            errors=errors,
-            request_data=body if isinstance(body, dict) else None,
-            measurement=measurement,
-        )
+        if isinstance(outcome, ProtocolError):
+            errors, total = [_logged(outcome)], 0
+        else:
+            errors, total = [], outcome.total_records
+        with transaction.atomic():  # the sync metadata, the log and the metrics row in one commit
+            if isinstance(outcome, PullPage) and request.access is not None:
+                record_pull(request.access, outcome)
+            measurement.stop()
+            record_activity(
+                user=user,
+                organization=request.access.organization if request.access is not None else None,
+                operation=Operation.PULL,
+                status=LogStatus.ERROR if errors else LogStatus.SUCCESS,
+                models=request.labels,
+                object_count=total,
+                success_count=total,
+                error_count=len(errors),
+                errors=errors,
+                request_data=body if isinstance(body, dict) else None,
+                measurement=measurement,
+            )
     if isinstance(outcome, ProtocolError):
         raise outcome
     return outcome.as_dict()
@@ -69,7 +73,7 @@ def _serve(user: Any, organization: str | None, body: Any, request: _Request) ->
         request.access = build_access(resolve_membership(user, requested_slug(organization, body)))
         requests, batch_size = parse_pull_request(body, request.access)
         request.labels = [model._meta.label for model in requests]
-        return build_pull_page(access=request.access, requests=requests, batch_size=batch_size)
+        return read_pull_page(access=request.access, requests=requests, batch_size=batch_size)
     except ProtocolError as exc:
         return exc
 

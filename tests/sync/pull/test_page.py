@@ -12,12 +12,11 @@ from sbsync.demo.shop.models import Customer
 from sbsync.enums import Action
 from sbsync.errors import ProtocolError
 from sbsync.models import SyncMetadata, SyncRecord, UserSyncMetadata
-from sbsync.sync.changes.index import compact_tombstones, stamp_pending
+from sbsync.sync.changes.index import compact_tombstones, index_state, stamp_pending
 from sbsync.sync.changes.tracking import mark_changed
 from sbsync.sync.pull import page as pull_module
 from sbsync.sync.pull.cursor import decode_cursor
-from sbsync.sync.pull.page import VISIBLE, build_pull_page, read_snapshot, rows_with_visibility
-from sbsync.sync.records import attnames
+from sbsync.sync.pull.page import ChangesQuery, build_pull_page, read_snapshot
 from tests.factories import is_error, make_customer, make_filter, make_order, make_permission, make_product
 from tests.pulling import Replica, row_state
 
@@ -351,34 +350,22 @@ def test_a_page_reads_each_scopes_clock_once_whatever_the_number_of_models(trio)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_page_reads_a_range_of_the_change_index_and_rows_by_primary_key(trio):
-    Customer.objects.bulk_create([Customer(organization=trio.acme, name=f"c{n}") for n in range(3000)])
+@pytest.mark.parametrize("filtered", [False, True])
+def test_a_page_reads_a_range_of_the_change_index_joined_to_rows_by_primary_key(sales, filtered):
+    Customer.objects.bulk_create([Customer(organization=sales.acme, name=f"c{n}") for n in range(3000)])
     mark_changed(Customer.objects.all())
-    stamp_pending(trio.acme.pk)
-    access = access_for(trio.alice, trio.acme)
-    records = (
-        SyncRecord.objects.in_scope(trio.acme.pk, CUSTOMER)
-        .after(1000)
-        .values_list("object_pk", flat=True)[:500]
-    )
-    rows = (
-        rows_with_visibility(Customer, access)
-        .filter(pk__in=list(records))
-        .values(*attnames(Customer), VISIBLE)
-    )
+    stamp_pending(sales.acme.pk)
+    access = access_for(sales.bob if filtered else sales.alice, sales.acme)
+    changes = ChangesQuery(Customer, access, sales.acme.pk)
 
     with read_snapshot(), connection.cursor() as cursor:
-        plans = []
-        for query in (records, rows):
-            sql, params = query.query.sql_with_params()
-            cursor.execute(
-                ("EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN ") + sql, params
-            )
-            plans.append(" ".join(str(row) for row in cursor.fetchall()))
+        explain = "EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+        cursor.execute(explain + changes.sql, [*changes.inner_params, sales.acme.pk, CUSTOMER, 1000, 501])
+        plan = " ".join(str(row) for row in cursor.fetchall())
 
-    assert "sbsync_syncrecord_pull" in plans[0] and "Sort" not in plans[0] and "TEMP B-TREE" not in plans[0]
-    assert ("shop_customer_pkey" if connection.vendor == "postgresql" else "(id=?)") in plans[1]
-    assert "Seq Scan" not in plans[1] and "SCAN shop_customer" not in plans[1]
+    assert "sbsync_syncrecord_pull" in plan and "Sort" not in plan and "TEMP B-TREE" not in plan
+    assert ("shop_customer_pkey" if connection.vendor == "postgresql" else "(id=?)") in plan
+    assert "Seq Scan" not in plan and "SCAN shop_customer" not in plan
 
 
 OPERATOR_CONDITIONS = [
@@ -418,3 +405,21 @@ def test_a_pull_serves_exactly_the_rows_a_filter_selects_whatever_its_operator(t
     selected = access_for(trio.bob, trio.acme).rows(Customer).values_list("pk", flat=True)
     assert set(replica.of(CUSTOMER)) == {str(pk) for pk in selected}
     assert 0 < len(selected) < 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_clock_read_checks_pending_records_on_the_pending_index_not_the_scopes_records(trio):
+    Customer.objects.bulk_create([Customer(organization=trio.acme, name=f"c{n}") for n in range(3000)])
+    mark_changed(Customer.objects.all())
+    stamp_pending(trio.acme.pk)
+
+    with CaptureQueriesContext(connection) as read:
+        state = index_state({CUSTOMER: trio.acme.pk})
+    with connection.cursor() as cursor:
+        explain = "EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+        cursor.execute(explain + read.captured_queries[-1]["sql"])
+        plan = " ".join(str(row) for row in cursor.fetchall())
+
+    assert state.ready is False  # the model was never backfilled in acme: the pull must do it first
+    assert "sbsync_syncrecord_pending_seq" in plan
+    assert "sbsync_syncrecord_pull" not in plan and "Seq Scan on sbsync_syncrecord" not in plan
