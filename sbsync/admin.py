@@ -133,13 +133,15 @@ class PerformanceMetricsAdmin(admin.ModelAdmin):
     list_display = [
         "timestamp",
         "operation_type",
+        "status",
         "model_name",
         "batch_size",
         "processing_time",
         "query_count",
         "memory_usage",
     ]
-    list_filter = ["operation_type"]
+    list_filter = ["operation_type", "status"]
+    raw_id_fields = ["log"]  # a select of every sync log would not load
     search_fields = ["model_name"]
     date_hierarchy = "timestamp"
 
@@ -204,9 +206,9 @@ class ReadOnlyTokenAdmin(admin.ModelAdmin):
 
 @admin.register(ServiceToken)
 class ServiceTokenAdmin(ReadOnlyTokenAdmin):
-    list_display = ["name", "token_key", "user", "issued_by", "created_at", "expiry"]
+    list_display = ["name", "token_key", "user", "issued_by", "created_at", "expiry", "revoked_at"]
     list_select_related = ["user", "issued_by"]
-    raw_id_fields = ["user", "issued_by"]
+    raw_id_fields = ["user", "issued_by", "revoked_by"]
     readonly_fields = ["digest", "token_key"]
 
 

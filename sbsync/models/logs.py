@@ -112,7 +112,15 @@ class PerformanceMetricsQuerySet(models.QuerySet["PerformanceMetrics"]):
 
 
 class PerformanceMetrics(models.Model):
+    """One sample per push or pull. ``status`` is its log's: a refused request (ERROR) did no work, so
+    the metrics page and the API leave it out of records per second while still showing it as refused.
+    ``log`` points at the request's SyncLog until log retention deletes the log (the sample outlives it)."""
+
     operation_type = models.CharField(max_length=20, db_index=True)
+    status = models.CharField(max_length=10, choices=LogStatus.choices, default=LogStatus.SUCCESS)
+    log = models.ForeignKey(
+        SyncLog, null=True, blank=True, on_delete=models.SET_NULL, related_name="performance_metrics"
+    )
     model_name = models.CharField(max_length=100, db_index=True, blank=True)
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="performance_metrics"
@@ -136,5 +144,8 @@ class PerformanceMetrics(models.Model):
         return f"{self.operation_type} {self.model_name} {self.batch_size} in {self.processing_time:.3f}s"
 
     @property
-    def records_per_second(self) -> float:
+    def records_per_second(self) -> float | None:
+        """Records over processing time; None for a refused request, which moved no records."""
+        if self.status == LogStatus.ERROR:
+            return None
         return self.batch_size / self.processing_time if self.processing_time > 0 else 0.0

@@ -52,12 +52,13 @@ def timing_summary(values: list[float]) -> TimingSummary:
 
 
 def log_activity(logs: QuerySet[SyncLog]) -> dict[str, int]:
-    """Pushes, pulls, errors and records moved among ``logs`` (one aggregate query)."""
+    """Pushes, pulls, errors and records moved among ``logs`` (one aggregate query). A refused request
+    (ERROR) moved none of the records it sent, so it counts among errors and not among records."""
     return logs.aggregate(
         pushes=Count("pk", filter=Q(operation=Operation.PUSH)),
         pulls=Count("pk", filter=Q(operation=Operation.PULL)),
         errors=Count("pk", filter=Q(status=LogStatus.ERROR)),
-        records=Sum("object_count", default=0),
+        records=Sum("object_count", filter=~Q(status=LogStatus.ERROR), default=0),
     )
 
 

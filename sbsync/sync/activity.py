@@ -134,7 +134,8 @@ def record_activity(
     request_data: Any,
     measurement: Measurement,
 ) -> SyncLog:
-    """Write the SyncLog and PerformanceMetrics rows and the log-file line of one push or pull.
+    """Write the SyncLog and PerformanceMetrics rows and the log-file line of one push or pull. The
+    metrics row carries the log's status (a refused request is no throughput) and points at the log.
 
     Side effects: two inserts, one line appended to today's log file.
     """
@@ -162,6 +163,8 @@ def record_activity(
     )
     PerformanceMetrics.objects.create(
         operation_type=operation,
+        status=status,
+        log=log,
         model_name=",".join(models)[:100],
         organization=organization,
         batch_size=object_count,

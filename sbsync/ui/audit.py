@@ -1,5 +1,5 @@
 """The audit trail of sbsync's configuration: the simple-history records of organizations, memberships,
-permissions, data filters and the discovery settings, as one list newest first, with field-level
+permissions, data filters, the discovery settings and API tokens (issued, revoked), as one list newest first, with field-level
 changes (before → after) computed against each record's previous record.
 
 The list is a UNION of the history tables (one query per page), and the changes of a page are read in
@@ -21,7 +21,14 @@ from django.db import models
 from django.db.models import CharField, OuterRef, Q, QuerySet, Subquery, Value
 from simple_history.utils import get_history_model_for_model
 
-from sbsync.models import DataFilter, DiscoveryConfig, Membership, ModelPermission, Organization
+from sbsync.models import (
+    DataFilter,
+    DiscoveryConfig,
+    Membership,
+    ModelPermission,
+    Organization,
+    ServiceToken,
+)
 
 AUDITED: tuple[type[models.Model], ...] = (
     Organization,
@@ -29,6 +36,7 @@ AUDITED: tuple[type[models.Model], ...] = (
     ModelPermission,
     DataFilter,
     DiscoveryConfig,
+    ServiceToken,
 )
 KINDS: dict[str, type[models.Model]] = {model._meta.model_name: model for model in AUDITED}  # type: ignore[misc]
 ROW_FIELDS = ("kind", "history_id", "id", "history_date", "history_type", "history_user__username")
@@ -82,7 +90,9 @@ def combine(parts: dict[str, QuerySet[Any]]) -> QuerySet[Any]:
 
 
 def _fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
-    return [f for f in model._meta.concrete_fields if f.name not in SKIPPED_FIELDS]
+    """The fields a diff shows: those the history keeps (a token's digest is not), bookkeeping aside."""
+    kept = {f.name for f in get_history_model_for_model(model)._meta.concrete_fields}
+    return [f for f in model._meta.concrete_fields if f.name in kept and f.name not in SKIPPED_FIELDS]
 
 
 def _name_maps(records: Sequence[Any], fields: list[models.Field[Any, Any]]) -> dict[str, dict[Any, str]]:
@@ -138,6 +148,8 @@ def _label(kind: str, record: Any, names: dict[str, dict[Any, str]]) -> str:
         return f"{name('group_id')}: {record.model_label} in {name('organization_id')}"
     if kind == "datafilter":
         return f"{record.name} ({record.model_label}, {name('group_id')}, {name('organization_id')})"
+    if kind == "servicetoken":
+        return f"API token “{record.name}” ({record.token_key}…) for {name('user_id')}"
     return "Model discovery settings"
 
 

@@ -133,11 +133,22 @@ class SyncLogTable(tables.Table):
         return round(value * 1000, 3)
 
 
+def log_url(record: Any) -> str | None:
+    """The sync log a metrics sample was recorded with (``log_code`` annotated by the view), or None once
+    log retention has deleted it."""
+    code = getattr(record, "log_code", None)
+    return reverse("sbsync:sync-log-detail", args=[code]) if code else None
+
+
 class MetricsTable(tables.Table):
+    """Samples, newest first. Each links to its sync log while the log is kept; a refused request's
+    status says so and it has no records per second (it moved no records)."""
+
     timestamp = ExportedDateTimeColumn(
-        verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap"}}
+        verbose_name="When", format="Y-m-d H:i:s", linkify=log_url, attrs={"td": {"class": "nowrap"}}
     )
     operation_type = tables.Column(verbose_name="Operation")
+    status = tables.Column()
     model_name = tables.Column(verbose_name="Model")
     organization = tables.Column(order_by=("organization__name",), default="–")
     batch_size = tables.Column(verbose_name="Batch", attrs=NUMERIC)
@@ -145,6 +156,7 @@ class MetricsTable(tables.Table):
     records_per_second = tables.Column(
         verbose_name="Records/s",
         orderable=False,
+        default="–",
         attrs=NUMERIC,
     )
     query_count = tables.Column(verbose_name="Queries", attrs=NUMERIC)
@@ -166,6 +178,12 @@ class MetricsTable(tables.Table):
 
     def value_processing_time(self, value: float) -> float:
         return round(value * 1000, 3)
+
+    def render_status(self, record: PerformanceMetrics) -> str:
+        return badge(record.get_status_display(), record.status)
+
+    def value_status(self, record: PerformanceMetrics) -> str:
+        return str(record.status)
 
     def render_records_per_second(self, value: float) -> str:
         return f"{value:,.0f}"

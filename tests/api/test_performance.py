@@ -61,7 +61,9 @@ def test_throughput_is_records_per_processing_second_over_the_last_hour(staff_ap
 
     body = staff_api.get("performance/").json()
 
-    assert body["throughput"] == {"PULL": {"operations": 2, "records": 2000, "records_per_second": 1000.0}}
+    assert body["throughput"] == {
+        "PULL": {"operations": 2, "refused": 0, "records": 2000, "records_per_second": 1000.0}
+    }
 
 
 def test_cache_hit_rate_counts_configuration_cache_lookups_of_this_process(trio, api, staff_api):

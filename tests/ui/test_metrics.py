@@ -29,7 +29,7 @@ def test_page_draws_every_chart_as_inline_svg(staff_client, db):
     titles = re.findall(r'<title id="chart-\d+-title">([^<]+)</title>', html)
     assert titles == [
         "Processing time (p50 and p95)",
-        "Records per second",
+        "Records per second (refused requests left out)",
         "Average batch size",
         "Average queries per operation",
         "Peak memory (MB)",
@@ -56,15 +56,16 @@ def test_page_breakdown_per_operation_and_model_uses_the_shared_percentiles(staf
 
     expected = timing_summary(times)
     rows = re.findall(
-        r"<tr>\s*<td>(\w+)</td><td>([\w.]+)</td><td class=\"numeric\">(\d+)</td>\s*<td class=\"numeric\">([^<]+)</td><td class=\"numeric\">([^<]+)</td><td class=\"numeric\">([^<]+)</td>",
+        r"<tr>\s*<td>(\w+)</td><td>([\w.]+)</td><td class=\"numeric\">(\d+)</td><td class=\"numeric\">(\d+)</td>\s*<td class=\"numeric\">([^<]+)</td><td class=\"numeric\">([^<]+)</td><td class=\"numeric\">([^<]+)</td>",
         response.content.decode(),
     )
     assert rows == [
-        ("pull", "shop.Customer", "1", "50 ms", "50 ms", "50 ms"),
+        ("pull", "shop.Customer", "1", "0", "50 ms", "50 ms", "50 ms"),
         (
             "push",
             "shop.Order",
             "5",
+            "0",
             f"{expected.average * 1000:.0f} ms",
             f"{expected.p50 * 1000:.0f} ms",
             f"{expected.p95 * 1000:,.0f} ms",
@@ -136,6 +137,7 @@ def test_csv_equals_the_filtered_samples(staff_client, trio):
         [
             "When",
             "Operation",
+            "Status",
             "Model",
             "Organization",
             "Batch",
@@ -147,6 +149,7 @@ def test_csv_equals_the_filtered_samples(staff_client, trio):
         [
             timezone.localtime(kept.timestamp).isoformat(),
             "pull",
+            "SUCCESS",
             "shop.Order",
             "Acme",
             "50",

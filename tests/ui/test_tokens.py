@@ -204,7 +204,7 @@ def test_list_shows_each_status(staff_client, staff_user, trio):
     revoked, _ = issue_service_token(
         user=trio.bob, name="revoked one", issued_by=staff_user, lifetime=DAYS_30
     )
-    revoke_service_token(revoked)
+    revoke_service_token(revoked, revoked_by=staff_user)
     expired, _ = issue_service_token(
         user=trio.bob, name="expired one", issued_by=staff_user, lifetime=timedelta(days=1)
     )
@@ -224,7 +224,7 @@ def test_list_shows_each_status(staff_client, staff_user, trio):
 def test_list_filter_not_revoked(staff_client, staff_user, trio):
     issue_service_token(user=trio.bob, name="kept", issued_by=staff_user, lifetime=DAYS_30)
     gone, _ = issue_service_token(user=trio.bob, name="gone", issued_by=staff_user, lifetime=DAYS_30)
-    revoke_service_token(gone)
+    revoke_service_token(gone, revoked_by=staff_user)
 
     response = staff_client.get(PAGE, {"live": "true"}, headers=HTMX)
 

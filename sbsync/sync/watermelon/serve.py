@@ -85,7 +85,7 @@ def serve_watermelon_pull(
             organization=access.organization if access is not None else None,
             operation=Operation.PULL,
             status=LogStatus.ERROR if failed else LogStatus.SUCCESS,
-            models=[] if isinstance(outcome, ProtocolError) else outcome.labels,
+            models=_refused_models(access) if isinstance(outcome, ProtocolError) else outcome.labels,
             object_count=total,
             success_count=total,
             error_count=1 if failed else 0,
@@ -98,6 +98,12 @@ def serve_watermelon_pull(
     if isinstance(outcome, ProtocolError):
         raise outcome
     return outcome.as_dict()
+
+
+def _refused_models(access: Access | None) -> list[str]:
+    """The models a refused WatermelonDB pull asked for: a pull asks for every table the caller may pull,
+    so its log names them (and the logs page's model filter finds it); none when the caller is unknown."""
+    return [table.label for table in pullable_tables(access).values()] if access is not None else []
 
 
 def serve_watermelon_push(
