@@ -34,6 +34,7 @@ class ServiceToken(models.Model):
     history = HistoricalRecords(excluded_fields=["digest"])
 
     class Meta:
+        verbose_name = "API token"
         ordering = ["-created_at"]
         permissions = [("issue_token_for_others", "Can issue API tokens that act as another user")]
 

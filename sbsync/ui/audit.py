@@ -13,12 +13,15 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import CharField, OuterRef, Q, QuerySet, Subquery, Value
+from django.utils import timezone
+from django.utils.text import capfirst
 from simple_history.utils import get_history_model_for_model
 
 from sbsync.models import (
@@ -62,7 +65,7 @@ class Detail:
 
 
 def kind_choices() -> list[tuple[str, str]]:
-    return [(kind, str(model._meta.verbose_name).capitalize()) for kind, model in KINDS.items()]
+    return [(kind, capfirst(str(model._meta.verbose_name))) for kind, model in KINDS.items()]
 
 
 def history_model(kind: str) -> type[models.Model]:
@@ -128,6 +131,8 @@ def _value(record: Any, field: models.Field[Any, Any], names: dict[str, dict[Any
         return names[field.attname].get(raw, f"#{raw} (deleted)")
     if isinstance(raw, bool):
         return "yes" if raw else "no"
+    if isinstance(raw, datetime):
+        return f"{timezone.localtime(raw):%Y-%m-%d %H:%M}"
     if isinstance(raw, list):
         return ", ".join(map(str, raw))
     if isinstance(raw, dict):
@@ -149,7 +154,7 @@ def _label(kind: str, record: Any, names: dict[str, dict[Any, str]]) -> str:
     if kind == "datafilter":
         return f"{record.name} ({record.model_label}, {name('group_id')}, {name('organization_id')})"
     if kind == "servicetoken":
-        return f"API token “{record.name}” ({record.token_key}…) for {name('user_id')}"
+        return f"“{record.name}” ({record.token_key}…) for {name('user_id')}"
     return "Model discovery settings"
 
 

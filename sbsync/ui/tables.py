@@ -10,6 +10,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
 from sbsync.enums import FilterOperator
 from sbsync.models import DataFilter, Organization, PerformanceMetrics, ServiceToken, SyncLog
@@ -247,7 +248,7 @@ class AuditTable(tables.Table):
         return self.details.get((record["kind"], record["history_id"]), Detail(label="", changes=[]))
 
     def render_kind(self, value: str) -> str:
-        return str(KINDS[value]._meta.verbose_name).capitalize()
+        return capfirst(str(KINDS[value]._meta.verbose_name))
 
     def value_kind(self, value: str) -> str:
         return str(KINDS[value]._meta.label)

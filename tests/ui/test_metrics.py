@@ -7,10 +7,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from sbsync.enums import LogStatus
 from sbsync.models import PerformanceAnalysis
 from sbsync.monitoring.stats import timing_summary
 from sbsync.ui.charts import nice_ceiling
-from tests.factories import make_metrics
+from tests.factories import make_metrics, make_sync_log
 from tests.ui.conftest import HTMX, csv_rows
 
 PAGE = reverse("sbsync:metrics")
@@ -197,3 +198,39 @@ def test_default_range_is_two_days_in_hourly_buckets(staff_client, db):
     assert len(moments) == len(set(moments)) >= 3
     assert all(moment[-2:] == "00" for moment in moments)
     assert 'hx-trigger="every 60s"' in html
+
+
+def test_refused_requests_count_apart_and_are_no_throughput(staff_client, db):
+    for seconds in (0.5, 1.5):
+        make_metrics(operation_type="PUSH", model_name="shop.Order", batch_size=1000, processing_time=seconds)
+    make_metrics(
+        operation_type="PUSH",
+        model_name="shop.Order",
+        batch_size=9000,
+        processing_time=0.01,
+        status=LogStatus.ERROR,
+    )
+    make_metrics(operation_type="PULL", model_name="shop.Order", processing_time=0.2, status=LogStatus.ERROR)
+
+    html = staff_client.get(PAGE).content.decode()
+
+    breakdown = html.split('id="breakdown-heading"')[1].split("</table>")[0]
+    cells = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in breakdown.split("<tr>")[2:]]
+    # operation, model, samples, refused, average, p50, p95, records/s
+    assert [row[:4] + row[7:8] for row in cells] == [
+        ["PULL", "shop.Order", "1", "1", "–"],
+        ["PUSH", "shop.Order", "3", "1", "1,000"],
+    ]
+
+
+def test_each_sample_links_to_its_log_while_the_log_is_kept(staff_client, db):
+    log = make_sync_log(status=LogStatus.ERROR)
+    make_metrics(log=log, status=LogStatus.ERROR, batch_size=7)
+    make_metrics(log=None, batch_size=8)
+
+    html = staff_client.get(PAGE).content.decode()
+
+    table = html.split('id="metrics-table"')[1]
+    links = re.findall(r'<a href="(/api/sync/config/logs/[0-9a-f-]{36}/)"', table)
+    assert links == [reverse("sbsync:sync-log-detail", args=[log.code])]
+    assert staff_client.get(links[0]).status_code == 200

@@ -4,10 +4,13 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from sbsync.enums import LogStatus, Operation
+from sbsync.models import SyncLog
+from tests.api.conftest import token_for
 from tests.factories import make_sync_log
 from tests.ui.conftest import HTMX, csv_rows
 
@@ -218,3 +221,16 @@ def test_list_filter_form_keeps_the_sort(staff_client, logs):
     form = response.content.decode().split('role="search"')[1].split("</form>")[0]
     assert '<input type="hidden" name="sort" value="user">' in form
     assert "data-keep-sort" in response.content.decode()
+
+
+def test_list_model_filter_finds_a_push_refused_as_a_whole(staff_client, trio, settings):
+    settings.SBSYNC = {**settings.SBSYNC, "EXCLUDE_MODELS": ["shop.Report"]}
+    api = Client(headers={"Authorization": f"Bearer {token_for(trio.alice)}"})
+    for record in ({"_model": "shop.Report", "report_type": "X"}, {"_model": "shop.Customer", "name": "Ann"}):
+        api.post("/api/sync/push/", {"data": [record]}, content_type="application/json")
+
+    rows = csv_rows(staff_client.get(LIST, {"model": "shop.Report", "_export": "csv"}))
+
+    refused = SyncLog.objects.get(status=LogStatus.ERROR)
+    assert [row[0] for row in rows[1:]] == [timezone.localtime(refused.timestamp).isoformat()]
+    assert rows[1][1:3] == ["PUSH", "ERROR"]
