@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
-from sbsync.enums import FilterOperator
+from sbsync.enums import FilterOperator, LogStatus
 from sbsync.models import DataFilter, Organization, PerformanceMetrics, ServiceToken, SyncLog
 from sbsync.service_tokens import status_of
 from sbsync.ui import audit
@@ -149,7 +149,9 @@ class MetricsTable(tables.Table):
         verbose_name="When", format="Y-m-d H:i:s", linkify=log_url, attrs={"td": {"class": "nowrap"}}
     )
     operation_type = tables.Column(verbose_name="Operation")
-    status = tables.Column()
+    # Shown inside the operation's cell (a badge when the request was not a plain success), so the table
+    # keeps its width; the CSV has it as a column of its own.
+    status = tables.Column(visible=False)
     model_name = tables.Column(verbose_name="Model")
     organization = tables.Column(order_by=("organization__name",), default="–")
     batch_size = tables.Column(verbose_name="Batch", attrs=NUMERIC)
@@ -180,8 +182,14 @@ class MetricsTable(tables.Table):
     def value_processing_time(self, value: float) -> float:
         return round(value * 1000, 3)
 
-    def render_status(self, record: PerformanceMetrics) -> str:
-        return badge(record.get_status_display(), record.status)
+    def render_operation_type(self, record: PerformanceMetrics) -> str:
+        if record.status == LogStatus.SUCCESS:
+            return record.operation_type
+        shown = "Refused" if record.status == LogStatus.ERROR else record.get_status_display()
+        return format_html("{} {}", record.operation_type, badge(shown, record.status))
+
+    def value_operation_type(self, record: PerformanceMetrics) -> str:
+        return record.operation_type
 
     def value_status(self, record: PerformanceMetrics) -> str:
         return str(record.status)

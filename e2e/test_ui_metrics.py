@@ -1,0 +1,133 @@
+"""Performance metrics as staff read them, at desktop and phone size: a refused push is counted apart
+and is no throughput, each sample links to its sync log, charts read by the hour over two days and by
+the day beyond, their text is at least 11 px on screen, and the page refreshes itself every minute."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from e2e.ui import CONFIG, settled, sign_in
+from sbsync.service_tokens import issue_service_token
+from tests.factories import (
+    make_group,
+    make_membership,
+    make_metrics,
+    make_organization,
+    make_permission,
+    make_user,
+)
+
+CHART_WIDTH = 560  # the viewBox width of sbsync/ui/charts.py
+
+
+@pytest.fixture
+def samples(transactional_db):
+    """Pushes of orders over the last two days and last week (1000 records per second each), and a
+    member of Acme allowed to push orders only, with an API token."""
+    acme = make_organization(name="Acme", slug="acme")
+    sales = make_group("Sales")
+    user = make_user(username="scanner")
+    make_membership(user=user, organization=acme, group=sales)
+    make_permission(organization=acme, group=sales, model_label="shop.Order", actions=["push", "create"])
+    now = timezone.now()
+    for hours in (1, 2, 5, 9, 20, 30, 100, 140):
+        make_metrics(
+            operation_type="PUSH",
+            model_name="shop.Order",
+            organization=acme,
+            batch_size=100,
+            processing_time=0.1,
+            timestamp=now - timedelta(hours=hours),
+        )
+    _, token = issue_service_token(user=user, name="scanner", issued_by=None, lifetime=timedelta(days=1))
+    return token
+
+
+def breakdown_row(page: Page, model: str) -> list[str]:
+    row = page.locator("#breakdown-heading + .table-container tbody tr", has_text=model)
+    return row.locator("td").all_inner_texts()
+
+
+def chart_labels(page: Page) -> list[str]:
+    return page.locator("svg.chart").first.locator("text").evaluate_all("els => els.map(e => e.textContent)")
+
+
+def rendered_text_sizes(page: Page) -> list[float]:
+    """The on-screen font size of every chart label: its CSS size scaled as its SVG is."""
+    return page.locator("svg.chart text").evaluate_all(
+        f"els => els.map(t => parseFloat(getComputedStyle(t).fontSize)"
+        f" * t.ownerSVGElement.getBoundingClientRect().width / {CHART_WIDTH})"
+    )
+
+
+def test_refused_pushes_count_apart_samples_link_to_logs_and_charts_read_well(
+    watched_page: Page, live_server, screenshot, samples, viewport
+):
+    page = watched_page
+    refused = page.request.post(
+        f"{live_server.url}/api/sync/push/",
+        headers={"Authorization": f"Bearer {samples}", "X-Sync-Organization": "acme"},
+        data={"data": [{"_model": "shop.Report", "report_type": "AUDIT"}] * 50},
+    )
+    assert refused.status == 403
+    page.clock.install()
+    sign_in(page, live_server, next_path=f"{CONFIG}metrics/")
+    width = viewport["width"]
+
+    # Breakdown: operation, model, samples, refused, average, p50, p95, records/s, ...
+    expect(page.locator("#metrics-table .table-meta")).to_contain_text("7 samples")
+    assert breakdown_row(page, "shop.Order")[2:4] + breakdown_row(page, "shop.Order")[7:8] == [
+        "6",
+        "0",
+        "1,000",
+    ]
+    assert breakdown_row(page, "shop.Report")[2:4] + breakdown_row(page, "shop.Report")[7:8] == [
+        "1",
+        "1",
+        "–",
+    ]
+    expect(page.get_by_role("heading", name="Records per second (refused requests left out)")).to_be_visible()
+
+    # Two days: hourly buckets, hours on the axis; labels stay readable on a phone.
+    labels = chart_labels(page)
+    assert any(re.fullmatch(r"\d\d:\d\d", label) for label in labels), labels
+    first = page.locator("details.chart-data").first
+    first.locator("summary").click()
+    moments = first.locator("tbody td.nowrap").all_inner_texts()
+    assert len(moments) >= 5 and all(m.endswith(":00") for m in moments), moments
+    assert min(rendered_text_sizes(page)) >= 11
+    screenshot(page, f"metrics-hourly-{width}")
+
+    # A new sample appears within a minute, without a reload.
+    make_metrics(operation_type="PULL", model_name="shop.Order", batch_size=3, processing_time=0.01)
+    page.clock.run_for(61_000)
+    settled(page)
+    expect(page.locator("#metrics-table .table-meta")).to_contain_text("8 samples")
+
+    # The refused sample opens its log.
+    report = page.locator("#metrics-table tbody tr", has_text="shop.Report")
+    expect(report).to_contain_text("Refused")
+    report.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Push at")
+    expect(page.locator(".details-list")).to_contain_text("shop.Report")
+    expect(page.locator(".error-table")).to_contain_text("You may not push records of this model.")
+    page.go_back()
+
+    # A week: daily buckets, days on the axis.
+    week = (timezone.localdate() - timedelta(days=6)).isoformat()
+    page.locator('input[name="timestamp_after"]').fill(week)
+    page.get_by_role("button", name="Show").click()
+    settled(page)
+    labels = chart_labels(page)
+    assert any(re.fullmatch(r"[A-Z][a-z]{2} \d\d", label) for label in labels), labels
+    first = page.locator("details.chart-data").first
+    first.locator("summary").click()
+    moments = first.locator("tbody td.nowrap").all_inner_texts()
+    assert len(moments) >= 3 and all(m.endswith("00:00") for m in moments), moments
+    expect(page.locator("#metrics-table .table-meta")).to_contain_text("10 samples")
+    screenshot(page, f"metrics-daily-{width}")
