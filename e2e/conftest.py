@@ -85,7 +85,12 @@ def screenshot(request):
 
     def take(page: Page, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
+        # From the top, as the page is laid out: a full-page capture of a scrolled page draws the sticky
+        # sidebar where the scroll left it. The scroll is put back for the rest of the journey.
+        scrolled = page.evaluate("() => [window.scrollX, window.scrollY]")
+        page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(path), full_page=True)
+        page.evaluate("([x, y]) => window.scrollTo(x, y)", scrolled)
         return path
 
     return take

@@ -238,7 +238,7 @@ class AuditTable(tables.Table):
         template_name = TEMPLATE
         order_by = ("-history_date",)
         empty_text = "No changes match."
-        attrs = {"class": "stacked"}
+        attrs = {"class": "stacked audit"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -304,8 +304,9 @@ class AuditTable(tables.Table):
     def render_object(self, record: dict[str, Any]) -> str:
         url = reverse("sbsync:audit-trails")
         query = urlencode({"model": record["kind"], "object": record["id"]})
+        # One element, so a phone's stacked row keeps the label and its link together in the value column.
         return format_html(
-            '{} <a class="history-link" href="{}?{}" aria-label="History of {}">history</a>',
+            '<span>{} <a class="history-link" href="{}?{}" aria-label="History of {}">history</a></span>',
             self._detail(record).label,
             url,
             query,
