@@ -90,7 +90,7 @@ def test_filtering_the_logs_and_downloading_exactly_those_rows(
     expect(page.get_by_role("heading", level=1)).to_contain_text("Push at")
     expect(page.locator("main")).to_contain_text("This field is required.")
     expect(page.locator("main")).to_contain_text(f"{expected.processing_time * 1000:.0f} ms")
-    screenshot(page, f"sync-log-detail-{viewport['width']}")
+    screenshot(page, f"sync-log-errors-{viewport['width']}")
     page.go_back()
     expect(page.get_by_label("Status")).to_have_value("ERROR")
     expect(page.locator("#sync-logs-table .table-meta")).to_contain_text("1 log")
