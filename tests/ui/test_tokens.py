@@ -287,7 +287,8 @@ def test_issue_and_revoke_are_in_the_audit_trail_without_the_secret(staff_client
     label = f"“scanner 3” ({record.token_key}…) for bob"
     assert len(rows) == 2
     assert re.search(
-        rf"revoker API token {re.escape(label)} history changed revoked : ∅ → \d{{4}}-\d\d-\d\d \d\d:\d\d ", rows[0]
+        rf"revoker API token {re.escape(label)} history changed revoked : ∅ → \d{{4}}-\d\d-\d\d \d\d:\d\d ",
+        rows[0],
     )
     assert "revoked by : ∅ → revoker" in rows[0]
     assert re.search(rf"staff API token {re.escape(label)} history created 5 values", rows[1])
