@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.utils import timezone
@@ -65,6 +66,19 @@ def rendered_text_sizes(page: Page) -> list[float]:
     )
 
 
+def time_labels_apart(page: Page) -> bool:
+    """Whether the shown time labels of the first chart leave space between each other."""
+    spans = (
+        page.locator("svg.chart")
+        .first.locator("text.time")
+        .evaluate_all(
+            "els => els.filter(e => getComputedStyle(e).display !== 'none')"
+            ".map(e => { const r = e.getBoundingClientRect(); return [r.left, r.right]; })"
+        )
+    )
+    return len(spans) >= 3 and all(left[1] < right[0] for left, right in pairwise(spans))
+
+
 def test_refused_pushes_count_apart_samples_link_to_logs_and_charts_read_well(
     watched_page: Page, live_server, screenshot, samples, viewport
 ):
@@ -101,6 +115,7 @@ def test_refused_pushes_count_apart_samples_link_to_logs_and_charts_read_well(
     moments = first.locator("tbody td.nowrap").all_inner_texts()
     assert len(moments) >= 5 and all(m.endswith(":00") for m in moments), moments
     assert min(rendered_text_sizes(page)) >= 11
+    assert time_labels_apart(page)
     screenshot(page, f"metrics-hourly-{width}")
 
     # A new sample appears within a minute, without a reload.
@@ -130,4 +145,5 @@ def test_refused_pushes_count_apart_samples_link_to_logs_and_charts_read_well(
     moments = first.locator("tbody td.nowrap").all_inner_texts()
     assert len(moments) >= 3 and all(m.endswith("00:00") for m in moments), moments
     expect(page.locator("#metrics-table .table-meta")).to_contain_text("10 samples")
+    assert time_labels_apart(page)
     screenshot(page, f"metrics-daily-{width}")
