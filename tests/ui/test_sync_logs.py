@@ -202,7 +202,9 @@ def test_detail_shows_the_log_and_its_errors(staff_client, trio):
     response = staff_client.get(reverse("sbsync:sync-log-detail", args=[log.code]))
 
     html = response.content.decode()
-    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html.split('class="error-table stacked"')[1].split("</table>")[0])
+    cells = re.findall(
+        r"<td[^>]*>([^<]*)</td>", html.split('class="error-table stacked"')[1].split("</table>")[0]
+    )
     assert cells == ["1", "shop.Customer 7d0e", "age", "Enter a whole number.", "old"]
     assert "{&#x27;" not in html and "{'" not in html
     assert "&quot;age&quot;: &quot;old&quot;" in html
