@@ -33,6 +33,13 @@ def record_existing_issues(apps, schema_editor):
     )
 
 
+def count_existing_samples_as_applied(apps, schema_editor):
+    """Samples recorded before ``records_applied`` existed keep the figure throughput counted them by,
+    their batch: what each applied was not recorded."""
+    metrics = apps.get_model("sbsync", "PerformanceMetrics")
+    metrics.objects.update(records_applied=models.F("batch_size"))
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("sbsync", "0004_servicetoken_issue_permission"),
@@ -68,6 +75,14 @@ class Migration(migrations.Migration):
                 max_length=10,
             ),
         ),
+        migrations.AddField(
+            model_name="performancemetrics",
+            name="records_applied",
+            field=models.PositiveIntegerField(
+                default=0, help_text="Records the request actually moved (throughput counts these)"
+            ),
+        ),
+        migrations.RunPython(count_existing_samples_as_applied, migrations.RunPython.noop),
         migrations.AddField(
             model_name="servicetoken",
             name="revoked_at",

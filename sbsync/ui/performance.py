@@ -1,9 +1,9 @@
 """The performance page's figures: recorded samples bucketed over time (charts) and broken down per
 operation and model. Percentiles are ``sbsync.monitoring.stats``'s, so they match the API's.
 
-Records per second count only requests that did work: a refused request (status ERROR: every record
-forbidden or invalid, a 4xx pull) moved no records, so it is left out of throughput and counted apart as
-"refused". Timings include every request: a slow refusal is still a slow answer."""
+Records per second count only the records requests applied (``records_applied``: a partial push of 10
+with 3 refused moved 7, a dry run none): a refused request (status ERROR: every record forbidden or
+invalid, a 4xx pull) moved no records, so it is left out of throughput and counted apart as "refused". Timings include every request: a slow refusal is still a slow answer."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class Sample:
     operation: str
     model: str
     batch: int
+    applied: int
     seconds: float
     queries: int
     memory: float | None
@@ -60,6 +61,7 @@ def load_samples(metrics: QuerySet[PerformanceMetrics]) -> tuple[list[Sample], b
             "operation_type",
             "model_name",
             "batch_size",
+            "records_applied",
             "processing_time",
             "query_count",
             "memory_usage",
@@ -100,12 +102,13 @@ def _p(fraction: float) -> Callable[[list[Sample]], float]:
 
 
 def _throughput(group: list[Sample]) -> float | None:
-    """Records per processing second of the requests that did work; None when every one was refused."""
+    """Records applied per processing second of the requests that did work; None when every one was
+    refused."""
     worked = [s for s in group if not s.refused]
     if not worked:
         return None
     seconds = sum(s.seconds for s in worked)
-    return sum(s.batch for s in worked) / seconds if seconds > 0 else 0.0
+    return sum(s.applied for s in worked) / seconds if seconds > 0 else 0.0
 
 
 def _average(attribute: str) -> Callable[[list[Sample]], float]:
@@ -140,6 +143,7 @@ def build_charts(samples: list[Sample], start: datetime, end: datetime) -> list[
             unit="s",
             start=start,
             end=end,
+            bucket=width,
             series=[*per_op(_p(0.50), " p50"), *per_op(_p(0.95), " p95", dashed=True)],
         ),
         line_chart(
@@ -147,16 +151,23 @@ def build_charts(samples: list[Sample], start: datetime, end: datetime) -> list[
             unit="",
             start=start,
             end=end,
+            bucket=width,
             series=per_op(_throughput),
         ),
         line_chart(
-            title="Average batch size", unit="", start=start, end=end, series=per_op(_average("batch"))
+            title="Average batch size",
+            unit="",
+            start=start,
+            end=end,
+            bucket=width,
+            series=per_op(_average("batch")),
         ),
         line_chart(
             title="Average queries per operation",
             unit="",
             start=start,
             end=end,
+            bucket=width,
             series=per_op(_average("queries")),
         ),
         line_chart(
@@ -164,6 +175,7 @@ def build_charts(samples: list[Sample], start: datetime, end: datetime) -> list[
             unit="",
             start=start,
             end=end,
+            bucket=width,
             series=[_series(samples, width, _peak_memory, name="all operations", css="s5")],
         ),
     ]

@@ -9,11 +9,12 @@ from sbsync import cache as config_cache
 from sbsync.models import PerformanceAnalysis, PerformanceMetrics
 
 
-def metric(operation, seconds, batch=10, age=timedelta(minutes=5), memory=50.0):
+def metric(operation, seconds, batch=10, age=timedelta(minutes=5), memory=50.0, applied=None):
     row = PerformanceMetrics.objects.create(
         operation_type=operation,
         model_name="shop.Customer",
         batch_size=batch,
+        records_applied=batch if applied is None else applied,
         processing_time=seconds,
         memory_usage=memory,
         query_count=7,

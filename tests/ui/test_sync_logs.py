@@ -135,7 +135,7 @@ def test_list_csv_equals_the_filtered_rows_in_table_order(staff_client, logs):
         "Acme",
         "shop.Order shop.Customer",
         "1",
-        "0",
+        "1",
         "0",
         "50.0",
     ]

@@ -151,6 +151,7 @@ def _log(
         errors=[{k: val for k, val in failure.items() if k != "server"} for failure in failures],
         request_data=envelope.body,
         measurement=measurement,
+        records_applied=0 if envelope.dry_run else success,
     )
 
 

@@ -12,15 +12,16 @@ from typing import Any
 
 from django.db import transaction
 
-from sbsync import conf
+from sbsync import conf, discovery
 from sbsync.access import Access, build_access
 from sbsync.enums import LogStatus, Operation
 from sbsync.errors import ProtocolError
 from sbsync.sync.activity import measured, record_activity
 from sbsync.sync.push.serve import PushAnswer
+from sbsync.sync.refusals import MAX_NAMED_MODELS, refusals_logged
 from sbsync.sync.watermelon.pull import WatermelonPull, parse_migration, pull_changes
 from sbsync.sync.watermelon.push import changes_of, push_changes
-from sbsync.sync.watermelon.tables import describe_table, pullable_tables
+from sbsync.sync.watermelon.tables import describe_table, pullable_tables, table_name
 from sbsync.sync.watermelon.timestamps import parse_timestamp
 from sbsync.tenancy import resolve_membership
 
@@ -112,20 +113,54 @@ def serve_watermelon_push(
     """Serve one WatermelonDB push of ``user``: ``last_pulled_at`` from the query or the body's
     ``lastPulledAt`` (they must agree). Raises ProtocolError for a refused request (400, 403, 410, 413);
     answers refused records (400, 403) and conflicts (409) with their lists. Side effects: those of
-    ``push_changes``."""
-    access = _access(user, organization)
-    _, body_last_pulled_at = changes_of(body)
-    last_pulled_at = parse_timestamp(params.get("last_pulled_at"))
-    if body_last_pulled_at is not None and body_last_pulled_at != last_pulled_at:
-        if last_pulled_at is not None or not isinstance(body_last_pulled_at, int):
+    ``push_changes``; a push refused before it (organization, body, timestamp, size) leaves its SyncLog
+    and PerformanceMetrics row through ``refusals_logged``."""
+    with refusals_logged(
+        user=user, operation=Operation.PUSH, models_of=_pushed_models, records_of=_pushed_count
+    ) as request:
+        request.body = {"watermelon": dict(params.items()), **body} if isinstance(body, dict) else body
+        access = _access(user, organization)
+        request.organization = access.organization
+        _, body_last_pulled_at = changes_of(body)
+        last_pulled_at = parse_timestamp(params.get("last_pulled_at"))
+        if body_last_pulled_at is not None and body_last_pulled_at != last_pulled_at:
+            if last_pulled_at is not None or not isinstance(body_last_pulled_at, int):
+                raise _invalid(
+                    "lastPulledAt",
+                    "lastPulledAt in the body and last_pulled_at in the query differ: send one, or the same.",
+                )
+            last_pulled_at = parse_timestamp(str(body_last_pulled_at))
+        if last_pulled_at is None:
             raise _invalid(
-                "lastPulledAt",
-                "lastPulledAt in the body and last_pulled_at in the query differ: send one, or the same.",
+                "last_pulled_at", "A push needs last_pulled_at, the timestamp of the pull before it."
             )
-        last_pulled_at = parse_timestamp(str(body_last_pulled_at))
-    if last_pulled_at is None:
-        raise _invalid("last_pulled_at", "A push needs last_pulled_at, the timestamp of the pull before it.")
-    return push_changes(access=access, last_pulled_at=last_pulled_at, body=body)
+        # push_changes raises only before its work starts; once it runs, it records its own activity.
+        return push_changes(access=access, last_pulled_at=last_pulled_at, body=body)
+
+
+def _pushed_tables(body: Any) -> dict[str, Any]:
+    """The ``changes`` object of a push body as sent (empty when it has none), for its refusal's log."""
+    if not isinstance(body, dict):
+        return {}
+    changes = body.get("changes", {k: v for k, v in body.items() if k not in ("watermelon", "lastPulledAt")})
+    return changes if isinstance(changes, dict) else {}
+
+
+def _pushed_models(body: Any) -> list[str]:
+    """The models a refused WatermelonDB push names: each table's model by its label, a table that is no
+    model's by its name as sent."""
+    labels = {table_name(model): model._meta.label for model in discovery.candidate_models()}
+    return [labels.get(name, str(name)[:100]) for name in list(_pushed_tables(body))[:MAX_NAMED_MODELS]]
+
+
+def _pushed_count(body: Any) -> int:
+    """The records (created, updated and deleted ids) a WatermelonDB push body holds."""
+    return sum(
+        len(lists.get(kind, [])) if isinstance(lists.get(kind, []), list) else 0
+        for lists in _pushed_tables(body).values()
+        if isinstance(lists, dict)
+        for kind in ("created", "updated", "deleted")
+    )
 
 
 def watermelon_schema(*, user: Any, organization: str | None) -> dict[str, Any]:
