@@ -1,6 +1,6 @@
 """Performance metrics as staff read them, at desktop and phone size: a refused push is counted apart
-and is no throughput, each sample links to its sync log, charts read by the hour over two days and by
-the day beyond, their text is at least 11 px on screen, and the page refreshes itself every minute."""
+and is no throughput, a partial push counts only the records it wrote, each sample links to its sync log, charts read by the hour over two days and by
+the day beyond (labels on whole hours and days), their text is at least 11 px on screen, and the page refreshes itself every minute."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from e2e.ui import CONFIG, settled, sign_in
+from sbsync.models import PerformanceMetrics
 from sbsync.service_tokens import issue_service_token
 from tests.factories import (
     make_group,
@@ -29,12 +30,13 @@ CHART_WIDTH = 560  # the viewBox width of sbsync/ui/charts.py
 @pytest.fixture
 def samples(transactional_db):
     """Pushes of orders over the last two days and last week (1000 records per second each), and a
-    member of Acme allowed to push orders only, with an API token."""
+    member of Acme allowed to push orders and customers only, with an API token."""
     acme = make_organization(name="Acme", slug="acme")
     sales = make_group("Sales")
     user = make_user(username="scanner")
     make_membership(user=user, organization=acme, group=sales)
     make_permission(organization=acme, group=sales, model_label="shop.Order", actions=["push", "create"])
+    make_permission(organization=acme, group=sales, model_label="shop.Customer", actions=["push", "create"])
     now = timezone.now()
     for hours in (1, 2, 5, 9, 20, 30, 100, 140):
         make_metrics(
@@ -58,6 +60,15 @@ def chart_labels(page: Page) -> list[str]:
     return page.locator("svg.chart").first.locator("text").evaluate_all("els => els.map(e => e.textContent)")
 
 
+def time_labels(page: Page) -> list[str]:
+    """The time labels of the first chart (those a phone leaves out included)."""
+    return (
+        page.locator("svg.chart")
+        .first.locator("text.time")
+        .evaluate_all("els => els.map(e => e.textContent)")
+    )
+
+
 def rendered_text_sizes(page: Page) -> list[float]:
     """The on-screen font size of every chart label: its CSS size scaled as its SVG is."""
     return page.locator("svg.chart text").evaluate_all(
@@ -76,7 +87,7 @@ def time_labels_apart(page: Page) -> bool:
             ".map(e => { const r = e.getBoundingClientRect(); return [r.left, r.right]; })"
         )
     )
-    return len(spans) >= 3 and all(left[1] < right[0] for left, right in pairwise(spans))
+    return len(spans) >= 2 and all(left[1] < right[0] for left, right in pairwise(spans))
 
 
 def test_refused_pushes_count_apart_samples_link_to_logs_and_charts_read_well(
@@ -89,12 +100,25 @@ def test_refused_pushes_count_apart_samples_link_to_logs_and_charts_read_well(
         data={"data": [{"_model": "shop.Report", "report_type": "AUDIT"}] * 50},
     )
     assert refused.status == 403
+    # A partial push of customers: 7 of 10 written, so 7 records count as throughput, not 10.
+    partial = page.request.post(
+        f"{live_server.url}/api/sync/push/",
+        headers={"Authorization": f"Bearer {samples}", "X-Sync-Organization": "acme"},
+        data={
+            "data": [{"_model": "shop.Customer", "name": f"c{n}"} for n in range(7)]
+            + [{"_model": "shop.Customer", "name": ""}] * 3
+        },
+    )
+    assert (partial.status, partial.json()["success_count"]) == (200, 7)
+    applied = PerformanceMetrics.objects.get(model_name="shop.Customer")
     page.clock.install()
     sign_in(page, live_server, next_path=f"{CONFIG}metrics/")
     width = viewport["width"]
 
     # Breakdown: operation, model, samples, refused, average, p50, p95, records/s, ...
-    expect(page.locator("#metrics-table .table-meta")).to_contain_text("7 samples")
+    expect(page.locator("#metrics-table .table-meta")).to_contain_text("8 samples")
+    customers = breakdown_row(page, "shop.Customer")
+    assert customers[2:4] + customers[7:8] == ["1", "0", f"{7 / applied.processing_time:,.0f}"]
     assert breakdown_row(page, "shop.Order")[2:4] + breakdown_row(page, "shop.Order")[7:8] == [
         "6",
         "0",
@@ -114,6 +138,11 @@ def test_refused_pushes_count_apart_samples_link_to_logs_and_charts_read_well(
     first.locator("summary").click()
     moments = first.locator("tbody td.nowrap").all_inner_texts()
     assert len(moments) >= 5 and all(m.endswith(":00") for m in moments), moments
+    # The axis reads whole hours (never 10:15), midnight by its day, evenly stepped.
+    times = time_labels(page)
+    hours = [0 if re.fullmatch(r"[A-Z][a-z]{2} \d\d", t) else int(t[:2]) for t in times]
+    assert 3 <= len(times) <= 5 and all(re.fullmatch(r"\d\d:00|[A-Z][a-z]{2} \d\d", t) for t in times), times
+    assert len({(b - a) % 24 for a, b in pairwise(hours)}) == 1, times
     assert min(rendered_text_sizes(page)) >= 11
     assert time_labels_apart(page)
     screenshot(page, f"metrics-hourly-{width}")
@@ -122,7 +151,7 @@ def test_refused_pushes_count_apart_samples_link_to_logs_and_charts_read_well(
     make_metrics(operation_type="PULL", model_name="shop.Order", batch_size=3, processing_time=0.01)
     page.clock.run_for(61_000)
     settled(page)
-    expect(page.locator("#metrics-table .table-meta")).to_contain_text("8 samples")
+    expect(page.locator("#metrics-table .table-meta")).to_contain_text("9 samples")
 
     # The refused sample opens its log.
     report = page.locator("#metrics-table tbody tr", has_text="shop.Report")
@@ -144,6 +173,8 @@ def test_refused_pushes_count_apart_samples_link_to_logs_and_charts_read_well(
     first.locator("summary").click()
     moments = first.locator("tbody td.nowrap").all_inner_texts()
     assert len(moments) >= 3 and all(m.endswith("00:00") for m in moments), moments
-    expect(page.locator("#metrics-table .table-meta")).to_contain_text("10 samples")
+    times = time_labels(page)
+    assert len(times) == len(set(times)) >= 3, times
+    expect(page.locator("#metrics-table .table-meta")).to_contain_text("11 samples")
     assert time_labels_apart(page)
     screenshot(page, f"metrics-daily-{width}")

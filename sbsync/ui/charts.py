@@ -75,8 +75,11 @@ def _n(coordinate: float) -> str:
 
 
 def _time_label(moment: datetime, bucket: timedelta) -> str:
+    """The hour for hourly buckets, except at midnight, which names its day (over two days, 00:00 and
+    00:00 would not say which is which); the day for daily buckets."""
     local = timezone.localtime(moment)
-    return local.strftime("%H:%M") if bucket < timedelta(days=1) else local.strftime("%b %d")
+    hourly = bucket < timedelta(days=1) and (local.hour, local.minute) != (0, 0)
+    return local.strftime("%H:%M") if hourly else local.strftime("%b %d")
 
 
 def time_ticks(start: datetime, end: datetime, bucket: timedelta) -> list[datetime]:
