@@ -1,6 +1,7 @@
 """Sync logs: filtering swaps the table and pushes the URL, the CSV holds exactly the filtered rows (times
 in milliseconds), the 30-second refresh keeps filters and page, and requests refused as a whole are
-found by their model, their errors read record → field → message beside the value sent."""
+found by their model, their errors read record → field → message beside the value sent; pushes refused
+before they run (unknown model, bad envelope) are found among the errors, each with one problem."""
 
 from __future__ import annotations
 
@@ -170,3 +171,48 @@ def test_a_refused_push_is_found_by_its_model_and_reads_record_field_message_and
     expect(amount.locator("td")).to_have_text(["0", "shop.Order", "amount", re.compile("number"), "lots"])
     expect(page.locator(".details-list")).to_contain_text(re.compile(r"Processing time\s*[\d.,]+ ms"))
     screenshot(page, f"sync-log-refused-{viewport['width']}")
+
+
+def test_pushes_refused_before_they_run_are_found_among_the_errors_with_their_reason(
+    watched_page: Page, live_server, screenshot, scanner, viewport
+):
+    page = watched_page
+    headers = {"Authorization": f"Bearer {scanner}", "X-Sync-Organization": "acme"}
+    unknown = page.request.post(
+        f"{live_server.url}/api/sync/push/",
+        headers=headers,
+        data={"data": [{"_model": "shop.Ordr", "amount": "1"}]},
+    )
+    bad_envelope = page.request.post(
+        f"{live_server.url}/api/sync/push/",
+        headers=headers,
+        data={"data": [{"_model": "shop.Order", "amount": "1"}], "atomically": True},
+    )
+    anonymous = page.request.post(f"{live_server.url}/api/sync/push/", data={"data": []})
+    assert (unknown.status, bad_envelope.status, anonymous.status) == (400, 400, 401)
+    sign_in(page, live_server, next_path=f"{CONFIG}logs/")
+
+    page.get_by_label("Status").select_option("ERROR")
+    settled(page)
+    page.get_by_label("Operation").select_option("PUSH")
+    settled(page)
+
+    # Both refusals, newest first; the unauthenticated request left none.
+    rows = page.locator("#sync-logs-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("shop.Order")
+    expect(rows.nth(1)).to_contain_text("shop.Ordr")
+    rows.nth(1).get_by_role("link").click()
+    expect(page.locator(".details-list")).to_contain_text("shop.Ordr")
+    problem = page.locator(".error-table tbody tr")
+    expect(problem).to_have_count(1)
+    expect(problem).to_contain_text(re.compile(r"Unknown model: 'shop.Ordr'.*\(unknown_model\)"))
+    screenshot(page, f"sync-log-unknown-model-{viewport['width']}")
+    page.go_back()
+
+    # The model filter finds the refused envelope by the model it named.
+    page.get_by_label("Model").select_option("shop.Order")
+    settled(page)
+    expect(rows).to_have_count(1)
+    rows.first.get_by_role("link").click()
+    expect(page.locator("body")).to_contain_text("Unknown key 'atomically'")

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from sbsync.enums import LogStatus, Operation
 from sbsync.models import SyncLog
-from tests.api.conftest import token_for
+from tests.api.conftest import ApiClient, token_for
 from tests.factories import make_sync_log
 from tests.ui.conftest import HTMX, csv_rows
 
@@ -208,6 +208,20 @@ def test_detail_shows_the_log_and_its_errors(staff_client, trio):
     assert cells == ["1", "shop.Customer 7d0e", "age", "Enter a whole number.", "old"]
     assert "{&#x27;" not in html and "{'" not in html
     assert "&quot;age&quot;: &quot;old&quot;" in html
+
+
+def test_detail_reads_a_request_refused_as_a_whole_as_one_problem_with_its_code(staff_client, trio):
+    ApiClient(token_for(trio.alice)).post("push/", {"data": [{"_model": "shop.Nope", "name": "x"}]})
+    log = SyncLog.objects.get()
+
+    html = staff_client.get(reverse("sbsync:sync-log-detail", args=[log.code])).content.decode()
+
+    cells = re.findall(
+        r"<td[^>]*>([^<]*)</td>", html.split('class="error-table stacked"')[1].split("</table>")[0]
+    )
+    assert len(cells) == 5 and cells[3].startswith("Unknown model: &#x27;shop.Nope&#x27;.")
+    assert cells[3].endswith("(unknown_model)")
+    assert "shop.Nope" in html.split("Models")[1].split("</dd>")[0]
 
 
 def test_list_user_filter_matches_part_of_the_name_in_any_case(staff_client, logs):
