@@ -119,6 +119,7 @@ def test_refused_pushes_count_apart_samples_link_to_logs_and_charts_read_well(
     expect(page.locator("#metrics-table .table-meta")).to_contain_text("8 samples")
     customers = breakdown_row(page, "shop.Customer")
     assert customers[2:4] + customers[7:8] == ["1", "0", f"{7 / applied.processing_time:,.0f}"]
+    expect(page.locator("#metrics-table tbody tr", has_text="shop.Customer")).to_contain_text("7 of 10")
     assert breakdown_row(page, "shop.Order")[2:4] + breakdown_row(page, "shop.Order")[7:8] == [
         "6",
         "0",

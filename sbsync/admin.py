@@ -142,6 +142,7 @@ class PerformanceMetricsAdmin(admin.ModelAdmin):
         "status",
         "model_name",
         "batch_size",
+        "records_applied",
         "processing_time",
         "query_count",
         "memory_usage",

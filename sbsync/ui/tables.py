@@ -143,7 +143,8 @@ def log_url(record: Any) -> str | None:
 
 class MetricsTable(tables.Table):
     """Samples, newest first. Each links to its sync log while the log is kept; a refused request's
-    status says so and it has no records per second (it moved no records)."""
+    status says so and it has no records per second (it moved no records); records per second count the
+    records applied."""
 
     timestamp = ExportedDateTimeColumn(
         verbose_name="When", format="Y-m-d H:i:s", linkify=log_url, attrs={"td": {"class": "nowrap"}}
@@ -155,6 +156,8 @@ class MetricsTable(tables.Table):
     model_name = tables.Column(verbose_name="Model")
     organization = tables.Column(order_by=("organization__name",), default="–")
     batch_size = tables.Column(verbose_name="Batch", attrs=NUMERIC)
+    # Shown in the batch's cell when fewer records were applied than sent ("7 of 10"); a CSV column.
+    records_applied = tables.Column(verbose_name="Applied", visible=False)
     processing_time = tables.Column(verbose_name="Time (ms)", attrs=NUMERIC)
     records_per_second = tables.Column(
         verbose_name="Records/s",
@@ -193,6 +196,16 @@ class MetricsTable(tables.Table):
 
     def value_status(self, record: PerformanceMetrics) -> str:
         return str(record.status)
+
+    def render_batch_size(self, record: PerformanceMetrics) -> str:
+        """The records sent, and those applied when a request that went through applied fewer (the
+        records per second beside it count those)."""
+        if record.status != LogStatus.ERROR and record.records_applied != record.batch_size:
+            return f"{record.records_applied:,} of {record.batch_size:,}"
+        return f"{record.batch_size:,}"
+
+    def value_batch_size(self, record: PerformanceMetrics) -> int:
+        return record.batch_size
 
     def render_records_per_second(self, value: float) -> str:
         return f"{value:,.0f}"

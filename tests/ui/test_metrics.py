@@ -143,6 +143,7 @@ def test_csv_equals_the_filtered_samples(staff_client, trio):
             "Model",
             "Organization",
             "Batch",
+            "Applied",
             "Time (ms)",
             "Records/s",
             "Queries",
@@ -154,6 +155,7 @@ def test_csv_equals_the_filtered_samples(staff_client, trio):
             "SUCCESS",
             "shop.Order",
             "Acme",
+            "50",
             "50",
             "500.0",
             "100.0",
@@ -256,6 +258,8 @@ def test_a_partial_push_counts_only_its_applied_records_as_throughput(staff_clie
     assert [row[7] for row in cells] == ["6"]  # (7 + 5) records over 2 s; counting batches: 7.5
     throughput = html.split("Records per second", 1)[1].split("</details>")[0]
     assert re.findall(r"<td[^>]*>([\d.,]+)</td>", throughput) == ["6"]
+    samples = html.split('id="metrics-table"')[1]
+    assert re.findall(r'<td class="numeric">([^<]*)</td>', samples)[::5] == ["5", "7 of 10"]
 
 
 def time_labels(html: str) -> list[str]:
