@@ -225,8 +225,11 @@ def test_unauthenticated_and_throttled_pushes_leave_no_log(trio, api, settings):
 
 def test_watermelon_pushes_refused_before_the_push_runs_are_logged(trio, api, settings):
     client = api(trio.alice)
-    created = [{"id": str(uuid.uuid4()), "name": "A", "department": ""} for _ in range(2)]
-    changes = {"shop_customer": {"created": created, "updated": [], "deleted": []}}
+    created = [{"id": str(uuid.uuid4()), "name": "Secret Ann", "department": ""} for _ in range(2)]
+    changes = {
+        "shop_customer": {"created": created, "updated": [], "deleted": []},
+        "shop_order": {"created": [], "updated": [], "deleted": []},
+    }
     no_timestamp = client.post("watermelon/", {"changes": changes})
     unknown_timestamp = client.post("watermelon/?last_pulled_at=123456", {"changes": changes})
     settings.SBSYNC = {**settings.SBSYNC, "MAX_PUSH_RECORDS": 1}
@@ -249,6 +252,12 @@ def test_watermelon_pushes_refused_before_the_push_runs_are_logged(trio, api, se
         )
         == [(LogStatus.ERROR, 0)] * 3
     )
+    # The log keeps the query and each table's record counts, never the values sent.
+    assert pushes[2].request_data == {
+        "watermelon": {"last_pulled_at": str(timestamp)},
+        "changes": {"shop_customer": {"created": 2, "updated": 0, "deleted": 0}},
+    }
+    assert "Secret Ann" not in str([log.request_data for log in pushes])
 
 
 def test_a_watermelon_pull_past_the_horizon_is_logged_as_refused(trio, api):

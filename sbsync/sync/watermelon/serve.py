@@ -118,7 +118,7 @@ def serve_watermelon_push(
     with refusals_logged(
         user=user, operation=Operation.PUSH, models_of=_pushed_models, records_of=_pushed_count
     ) as request:
-        request.body = {"watermelon": dict(params.items()), **body} if isinstance(body, dict) else body
+        request.body = _refusal_summary(params, body)
         access = _access(user, organization)
         request.organization = access.organization
         _, body_last_pulled_at = changes_of(body)
@@ -138,29 +138,37 @@ def serve_watermelon_push(
         return push_changes(access=access, last_pulled_at=last_pulled_at, body=body)
 
 
-def _pushed_tables(body: Any) -> dict[str, Any]:
-    """The ``changes`` object of a push body as sent (empty when it has none), for its refusal's log."""
-    if not isinstance(body, dict):
-        return {}
-    changes = body.get("changes", {k: v for k, v in body.items() if k not in ("watermelon", "lastPulledAt")})
-    return changes if isinstance(changes, dict) else {}
+KINDS = ("created", "updated", "deleted")
+MAX_LOGGED_TABLES = 100
 
 
-def _pushed_models(body: Any) -> list[str]:
-    """The models a refused WatermelonDB push names: each table's model by its label, a table that is no
-    model's by its name as sent."""
-    labels = {table_name(model): model._meta.label for model in discovery.candidate_models()}
-    return [labels.get(name, str(name)[:100]) for name in list(_pushed_tables(body))[:MAX_NAMED_MODELS]]
-
-
-def _pushed_count(body: Any) -> int:
-    """The records (created, updated and deleted ids) a WatermelonDB push body holds."""
-    return sum(
-        len(lists.get(kind, [])) if isinstance(lists.get(kind, []), list) else 0
-        for lists in _pushed_tables(body).values()
+def _refusal_summary(params: Mapping[str, str], body: Any) -> dict[str, Any]:
+    """What the log of a refused WatermelonDB push keeps of it: the query and, per table that holds
+    records, the number of records of each kind (never their values: a refused body may be anything up to
+    MAX_BODY_BYTES, secrets included)."""
+    changes = body.get("changes", body) if isinstance(body, dict) else None
+    tables = list(changes.items())[:MAX_LOGGED_TABLES] if isinstance(changes, dict) else []
+    counts = {
+        str(name)[:100]: {kind: len(lists[kind]) for kind in KINDS if isinstance(lists.get(kind), list)}
+        for name, lists in tables
         if isinstance(lists, dict)
-        for kind in ("created", "updated", "deleted")
-    )
+    }
+    return {
+        "watermelon": dict(params.items()),
+        "changes": {name: kinds for name, kinds in counts.items() if any(kinds.values())},
+    }
+
+
+def _pushed_models(summary: dict[str, Any]) -> list[str]:
+    """The models a refused WatermelonDB push names: each table holding records by its model's label, a
+    table that is no model's by its name as sent."""
+    labels = {table_name(model): model._meta.label for model in discovery.candidate_models()}
+    return [labels.get(name, name) for name in list(summary["changes"])[:MAX_NAMED_MODELS]]
+
+
+def _pushed_count(summary: dict[str, Any]) -> int:
+    """The records (created, updated and deleted ids) a WatermelonDB push body holds."""
+    return sum(sum(kinds.values()) for kinds in summary["changes"].values())
 
 
 def watermelon_schema(*, user: Any, organization: str | None) -> dict[str, Any]:
