@@ -3,6 +3,7 @@
 Playwright cannot download browsers here, so Chromium is launched by path. Every page is watched: a
 console error, an uncaught page error, or a request to anything but the live server fails the test.
 Screenshots of each page land in test-artifacts/screenshots/ (not committed) for a person to look at.
+A journey that takes the ``viewport`` fixture runs twice: at 1440×900 and at 375×812.
 ``axe(page)`` runs axe-core (the npm package in e2e/axe/, installed by ``npm ci --prefix e2e/axe``) on
 the page and returns its serious and critical violations.
 """
@@ -23,6 +24,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = os.environ.get("SBSYNC_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent.parent / "test-artifacts" / "screenshots"
 AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# Every staff-UI journey runs at both: a desktop screen and a phone.
+VIEWPORTS = {"1440": {"width": 1440, "height": 900}, "375": {"width": 375, "height": 812}}
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +47,15 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync",
         ],
     }
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def viewport(request, page: Page) -> dict[str, int]:
+    """The journey's screen, desktop then phone (the test id says which): the page is resized to it and
+    the size returned (``viewport["width"]`` names screenshots and picks per-screen expectations)."""
+    size = VIEWPORTS[request.param]
+    page.set_viewport_size(size)
+    return size
 
 
 @pytest.fixture
@@ -73,7 +85,12 @@ def screenshot(request):
 
     def take(page: Page, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
+        # From the top, as the page is laid out: a full-page capture of a scrolled page draws the sticky
+        # sidebar where the scroll left it. The scroll is put back for the rest of the journey.
+        scrolled = page.evaluate("() => [window.scrollX, window.scrollY]")
+        page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(path), full_page=True)
+        page.evaluate("([x, y]) => window.scrollTo(x, y)", scrolled)
         return path
 
     return take

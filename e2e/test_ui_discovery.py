@@ -16,7 +16,7 @@ def enabled(page: Page) -> list[str]:
 
 
 def test_changing_discovery_settings_updates_the_live_preview_before_saving(
-    watched_page: Page, live_server, screenshot, transactional_db
+    watched_page: Page, live_server, screenshot, transactional_db, viewport
 ):
     page = watched_page
     sign_in(page, live_server, next_path=f"{CONFIG}model-discovery/")
@@ -37,7 +37,7 @@ def test_changing_discovery_settings_updates_the_live_preview_before_saving(
 
     assert enabled(page) == ["shop.Report"]
     assert not DiscoveryConfig.objects.exists()
-    screenshot(page, "model-discovery-preview")
+    screenshot(page, f"model-discovery-preview-{viewport['width']}")
 
     page.get_by_role("button", name="Save settings").click()
 

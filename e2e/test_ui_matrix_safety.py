@@ -15,7 +15,6 @@ from e2e.ui import CONFIG, settled, sign_in
 from sbsync.models import ModelPermission
 from tests.factories import make_group, make_organization, make_permission
 
-WIDTHS = [1440, 375]
 MATRIX = f"{CONFIG}permissions/?organization=acme"
 
 
@@ -44,13 +43,12 @@ def flags(organization, group, label: str) -> dict[str, bool] | None:
     return row.flags() if row else None
 
 
-@pytest.mark.parametrize("width", WIDTHS)
 def test_a_bulk_change_asks_with_its_count_per_group_and_one_undo_puts_it_back(
-    watched_page: Page, live_server, screenshot, acme, width
+    watched_page: Page, live_server, screenshot, acme, viewport
 ):
     organization, sales, _ = acme
+    width = viewport["width"]
     page = watched_page
-    page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, live_server, next_path=MATRIX)
     before = sorted(ModelPermission.objects.values_list("group__name", "model_label", "can_push", "can_read"))
 
@@ -86,7 +84,7 @@ def test_a_bulk_change_asks_with_its_count_per_group_and_one_undo_puts_it_back(
     ) == (before)
 
 
-def test_cancel_of_a_bulk_question_changes_nothing(watched_page: Page, live_server, acme):
+def test_cancel_of_a_bulk_question_changes_nothing(watched_page: Page, live_server, acme, viewport):
     organization, sales, _ = acme
     page = watched_page
     sign_in(page, live_server, next_path=MATRIX)
@@ -100,7 +98,9 @@ def test_cancel_of_a_bulk_question_changes_nothing(watched_page: Page, live_serv
     assert flags(organization, sales, "shop.Customer")["push"] is True
 
 
-def test_a_pending_save_shows_and_a_second_click_is_queued_not_dropped(watched_page: Page, live_server, acme):
+def test_a_pending_save_shows_and_a_second_click_is_queued_not_dropped(
+    watched_page: Page, live_server, acme, viewport
+):
     organization, _, warehouse = acme
     page = watched_page
     sign_in(page, live_server, next_path=MATRIX)
@@ -127,11 +127,9 @@ def test_a_pending_save_shows_and_a_second_click_is_queued_not_dropped(watched_p
     assert [h.can_push for h in changes] == [True, False]
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_an_expired_session_keeps_the_change_and_offers_to_retry(page: Page, live_server, acme, width):
+def test_an_expired_session_keeps_the_change_and_offers_to_retry(page: Page, live_server, acme, viewport):
     """Not a watched page: the refused request logs its 401."""
     organization, _, warehouse = acme
-    page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, live_server, next_path=MATRIX)
     cookies = page.context.cookies()
     session = next(c for c in cookies if c["name"] == "sessionid")
@@ -159,7 +157,9 @@ def test_an_expired_session_keeps_the_change_and_offers_to_retry(page: Page, liv
     assert flags(organization, warehouse, "shop.Report")["push"] is True
 
 
-def test_a_server_error_lands_in_the_message_area_and_never_replaces_the_page(page: Page, live_server, acme):
+def test_a_server_error_lands_in_the_message_area_and_never_replaces_the_page(
+    page: Page, live_server, screenshot, acme, viewport
+):
     """Not a watched page: the refused request logs its 500."""
     _, _, warehouse = acme
     sign_in(page, live_server, next_path=MATRIX)
@@ -175,16 +175,17 @@ def test_a_server_error_lands_in_the_message_area_and_never_replaces_the_page(pa
     expect(page.locator("#errors")).to_contain_text("Not saved: the server answered with error 500")
     expect(page.locator("h1")).to_have_text("Permission matrix")
     expect(page.get_by_text("Traceback (DEBUG)")).to_have_count(0)
-    expect(box(page, warehouse, "shop.Order", "pull")).to_be_visible()
+    expect(box(page, warehouse, "shop.Order", "pull")).to_be_attached()
+    expect(page.locator("#errors")).to_be_in_viewport()
+    screenshot(page, f"permissions-server-error-{viewport['width']}")
 
 
-@pytest.mark.parametrize("width", WIDTHS)
 def test_group_headers_and_organization_stay_in_view_and_the_selector_narrows_the_groups(
-    watched_page: Page, live_server, screenshot, acme, width
+    watched_page: Page, live_server, screenshot, acme, viewport
 ):
     _, sales, warehouse = acme
+    width = viewport["width"]
     page = watched_page
-    page.set_viewport_size({"width": width, "height": 700})
     sign_in(page, live_server, next_path=MATRIX)
     scroller = page.locator(".matrix-scroll")
     expect(page.locator("[data-scroll-hint]").first).to_be_visible()
@@ -207,14 +208,13 @@ def test_group_headers_and_organization_stay_in_view_and_the_selector_narrows_th
     assert page.locator(".corner-org").inner_text() == "Acme"
 
 
-@pytest.mark.parametrize(("width", "minimum"), [(1440, 24), (375, 44)])
 def test_the_grid_is_one_tab_stop_with_arrow_keys_and_big_enough_targets(
-    watched_page: Page, live_server, acme, width, minimum
+    watched_page: Page, live_server, acme, viewport
 ):
     organization, sales, _ = acme
+    minimum = 44 if viewport["width"] < 700 else 24  # touch-sized targets on a phone
     administrators = Group.objects.get(name="Administrators")
     page = watched_page
-    page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, live_server, next_path=MATRIX)
 
     presses = 0

@@ -45,7 +45,7 @@ def issue_token(page: Page) -> str:
 
 
 def test_creating_an_organization_adding_a_member_and_changing_its_group(
-    watched_page: Page, live_server, screenshot, groups
+    watched_page: Page, live_server, screenshot, groups, viewport
 ):
     page = watched_page
 
@@ -62,7 +62,8 @@ def test_creating_an_organization_adding_a_member_and_changing_its_group(
         "Office",
         True,
     )
-    screenshot(page, "organization-detail")
+    expect(page.locator("#messages")).not_to_contain_text("scanner-7 added")  # no stale message
+    screenshot(page, f"organization-member-saved-{viewport['width']}")
 
     page.get_by_label("Active membership of scanner-7").uncheck()
     page.locator(f"#member-{member.pk}").get_by_role("button", name="Save").click()
@@ -73,7 +74,9 @@ def test_creating_an_organization_adding_a_member_and_changing_its_group(
     assert member.is_active is False
 
 
-def test_issued_token_is_shown_once_and_can_be_revoked(watched_page: Page, live_server, screenshot, groups):
+def test_issued_token_is_shown_once_and_can_be_revoked(
+    watched_page: Page, live_server, screenshot, groups, viewport
+):
     page = watched_page
     create_organization_with_member(page, live_server)
 
@@ -86,7 +89,7 @@ def test_issued_token_is_shown_once_and_can_be_revoked(watched_page: Page, live_
         "staffer",
     )
     assert re.fullmatch(r"[0-9a-f]{64}", token)
-    screenshot(page, "tokens-issued")
+    screenshot(page, f"tokens-issued-{viewport['width']}")
     page.reload()
     expect(page.locator("[data-token]")).to_have_count(0)
     assert token not in page.content()
@@ -98,7 +101,7 @@ def test_issued_token_is_shown_once_and_can_be_revoked(watched_page: Page, live_
     expect(page.locator("#tokens-table tbody")).to_contain_text("revoked")
 
 
-def test_token_issued_for_a_new_member_works_on_the_api(watched_page: Page, live_server, groups):
+def test_token_issued_for_a_new_member_works_on_the_api(watched_page: Page, live_server, groups, viewport):
     page = watched_page
     create_organization_with_member(page, live_server)
     page.goto(f"{live_server.url}{CONFIG}permissions/?organization=initech")

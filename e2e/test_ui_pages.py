@@ -140,7 +140,7 @@ def test_the_403_page_is_the_uis_own_and_accessible(
 
 
 def test_keyboard_users_can_skip_to_the_content_and_reach_the_navigation(
-    watched_page: Page, live_server, demo
+    watched_page: Page, live_server, demo, viewport
 ):
     page = watched_page
     sign_in(page, live_server)

@@ -48,7 +48,7 @@ def push_customer(page: Page, live_server, token: str, name: str):
 
 
 def test_ticking_push_lets_the_group_push_and_unticking_stops_it(
-    watched_page: Page, live_server, screenshot, acme
+    watched_page: Page, live_server, screenshot, acme, viewport
 ):
     organization, sales, token = acme
     page = watched_page
@@ -71,10 +71,12 @@ def test_ticking_push_lets_the_group_push_and_unticking_stops_it(
 
     assert refused.status == 403
     assert not Customer.objects.filter(name="Refused").exists()
-    screenshot(page, "permissions-after-untick")
+    screenshot(page, f"permissions-after-untick-{viewport['width']}")
 
 
-def test_a_box_saves_on_change_and_keeps_keyboard_focus(watched_page: Page, live_server, screenshot, acme):
+def test_a_box_saves_on_change_and_keeps_keyboard_focus(
+    watched_page: Page, live_server, screenshot, acme, viewport
+):
     organization, sales, _ = acme
     page = watched_page
     sign_in(page, live_server, next_path=f"{CONFIG}permissions/?organization=acme")
@@ -94,10 +96,12 @@ def test_a_box_saves_on_change_and_keeps_keyboard_focus(watched_page: Page, live
         ModelPermission.objects.get(organization=organization, group=sales, model_label="shop.Order").can_push
         is True
     )
-    screenshot(page, "permissions-saved")
+    screenshot(page, f"permissions-saved-{viewport['width']}")
 
 
-def test_selecting_a_whole_column_grants_it_on_every_model(watched_page: Page, live_server, screenshot, acme):
+def test_selecting_a_whole_column_grants_it_on_every_model(
+    watched_page: Page, live_server, screenshot, acme, viewport
+):
     organization, sales, _ = acme
     page = watched_page
     sign_in(page, live_server, next_path=f"{CONFIG}permissions/?organization=acme")
@@ -122,7 +126,7 @@ def test_selecting_a_whole_column_grants_it_on_every_model(watched_page: Page, l
         ("shop.Product", True, False),
         ("shop.Report", True, False),
     ]
-    screenshot(page, "permissions-column")
+    screenshot(page, f"permissions-column-{viewport['width']}")
 
     page.get_by_role("button", name="Revoke pull on every model from Sales").click()
     page.get_by_role("button", name="Revoke 4").click()
@@ -133,7 +137,7 @@ def test_selecting_a_whole_column_grants_it_on_every_model(watched_page: Page, l
 
 
 def test_a_permission_change_appears_in_the_audit_trail_with_its_diff(
-    watched_page: Page, live_server, screenshot, acme
+    watched_page: Page, live_server, screenshot, acme, viewport
 ):
     organization, sales, _ = acme
     ModelPermission.objects.create(
@@ -155,10 +159,10 @@ def test_a_permission_change_appears_in_the_audit_trail_with_its_diff(
     expect(page).to_have_url(
         f"{live_server.url}{CONFIG}audit-trails/?model=modelpermission&user=&action=&history_date_after=&history_date_before=&object="
     )
-    screenshot(page, "audit-after-permission-change")
+    screenshot(page, f"audit-after-permission-change-{viewport['width']}")
 
 
-def test_a_box_that_cannot_be_saved_goes_back_and_says_failed(page: Page, live_server, acme):
+def test_a_box_that_cannot_be_saved_goes_back_and_says_failed(page: Page, live_server, acme, viewport):
     """Not a watched page: the refused request is meant to log its error."""
     organization, sales, _ = acme
     sign_in(page, live_server, next_path=f"{CONFIG}permissions/?organization=acme")

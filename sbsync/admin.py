@@ -130,16 +130,25 @@ class UserSyncMetadataAdmin(admin.ModelAdmin):
 
 @admin.register(PerformanceMetrics)
 class PerformanceMetricsAdmin(admin.ModelAdmin):
+    def view_on_site(self, obj: PerformanceMetrics) -> str:
+        """The sample's sync log while log retention keeps it, else the metrics page."""
+        if obj.log is not None:
+            return reverse("sbsync:sync-log-detail", args=[obj.log.code])
+        return reverse("sbsync:metrics")
+
     list_display = [
         "timestamp",
         "operation_type",
+        "status",
         "model_name",
         "batch_size",
+        "records_applied",
         "processing_time",
         "query_count",
         "memory_usage",
     ]
-    list_filter = ["operation_type"]
+    list_filter = ["operation_type", "status"]
+    raw_id_fields = ["log"]  # a select of every sync log would not load
     search_fields = ["model_name"]
     date_hierarchy = "timestamp"
 
@@ -204,9 +213,13 @@ class ReadOnlyTokenAdmin(admin.ModelAdmin):
 
 @admin.register(ServiceToken)
 class ServiceTokenAdmin(ReadOnlyTokenAdmin):
-    list_display = ["name", "token_key", "user", "issued_by", "created_at", "expiry"]
+    def view_on_site(self, obj: ServiceToken) -> str:
+        """The token's audit trail in the staff UI: who issued it, and who revoked it."""
+        return f"{reverse('sbsync:audit-trails')}?{urlencode({'model': 'servicetoken', 'object': obj.pk})}"
+
+    list_display = ["name", "token_key", "user", "issued_by", "created_at", "expiry", "revoked_at"]
     list_select_related = ["user", "issued_by"]
-    raw_id_fields = ["user", "issued_by"]
+    raw_id_fields = ["user", "issued_by", "revoked_by"]
     readonly_fields = ["digest", "token_key"]
 
 

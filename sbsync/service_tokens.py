@@ -2,7 +2,8 @@
 
 A token is a knox token (stored hashed); a ServiceToken row names it and records who issued it. Revoking
 deletes the knox token, so the API refuses it at once; the ServiceToken row stays as the record that
-the token existed (its status is then "revoked").
+the token existed, with who revoked it and when (its status is then "revoked"). Both are saved through
+the model, so the audit trail has a record of each, attributed to the person who acted.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def issue_service_token(
         raise ValueError("A service token needs a positive lifetime.")
     with transaction.atomic():
         instance, token = get_token_model().objects.create(user=user, expiry=lifetime)
-        record = ServiceToken.objects.create(
+        record = ServiceToken(
             digest=instance.digest,
             token_key=instance.token_key,
             name=name,
@@ -39,7 +40,15 @@ def issue_service_token(
             issued_by=issued_by,
             expiry=instance.expiry,
         )
+        _attribute(record, issued_by)
+        record.save()
     return record, token
+
+
+def _attribute(record: ServiceToken, user: Any) -> None:
+    """Name ``user`` as the author of the history record the next save writes, whether or not the
+    request passed simple-history's middleware (commands and tasks have no request)."""
+    record._history_user = user  # type: ignore[attr-defined]
 
 
 def may_issue_for(issuer: Any, user: Any) -> str | None:
@@ -58,11 +67,21 @@ def may_issue_for(issuer: Any, user: Any) -> str | None:
     return None
 
 
-def revoke_service_token(record: ServiceToken) -> bool:
-    """Delete the knox token of ``record``. Side effect: the API refuses the token from now on.
-    Returns whether a token was still there to delete."""
-    deleted, _ = get_token_model().objects.filter(digest=record.digest).delete()
-    return bool(deleted)
+def revoke_service_token(record: ServiceToken, *, revoked_by: Any) -> bool:
+    """Delete the knox token of ``record`` and note who revoked it and when. Returns whether a token was
+    still there to delete (an expired or already revoked token is left as it is, and no record is added).
+
+    Side effects, in one transaction: the API refuses the token from now on; ``revoked_at`` and
+    ``revoked_by`` are saved, which adds the revocation to the audit trail.
+    """
+    with transaction.atomic():
+        deleted, _ = get_token_model().objects.filter(digest=record.digest).delete()
+        if not deleted:
+            return False
+        record.revoked_at, record.revoked_by = timezone.now(), revoked_by
+        _attribute(record, revoked_by)
+        record.save(update_fields=["revoked_at", "revoked_by"])
+    return True
 
 
 def with_status(tokens: QuerySet[ServiceToken]) -> QuerySet[ServiceToken]:
@@ -72,6 +91,8 @@ def with_status(tokens: QuerySet[ServiceToken]) -> QuerySet[ServiceToken]:
 
 def status_of(record: ServiceToken) -> str:
     """``active``, ``expired`` or ``revoked`` (``record`` annotated by ``with_status``)."""
+    if record.revoked_at is not None:
+        return "revoked"
     if record.expiry is not None and record.expiry <= timezone.now():
         return "expired"
     return "active" if getattr(record, "live", False) else "revoked"

@@ -145,6 +145,10 @@ def make_sync_log(**overrides: Any) -> SyncLog:
     overrides.setdefault("model_name", "shop.Customer")
     overrides.setdefault("model_names", [overrides["model_name"]] if overrides["model_name"] else [])
     overrides.setdefault("object_count", 1)
+    # A request that went through applied every record it sent; a refused one none.
+    overrides.setdefault(
+        "success_count", 0 if overrides["status"] == LogStatus.ERROR else overrides["object_count"]
+    )
     overrides.setdefault("processing_time", 0.05)
     return SyncLog.objects.create(**overrides)
 
@@ -153,6 +157,9 @@ def make_metrics(**overrides: Any) -> PerformanceMetrics:
     overrides.setdefault("operation_type", "push")
     overrides.setdefault("model_name", "shop.Customer")
     overrides.setdefault("batch_size", 10)
+    overrides.setdefault(
+        "records_applied", 0 if overrides.get("status") == LogStatus.ERROR else overrides["batch_size"]
+    )
     overrides.setdefault("processing_time", 0.05)
     overrides.setdefault("memory_usage", 80.0)
     overrides.setdefault("query_count", 5)

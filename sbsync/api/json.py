@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
@@ -34,7 +33,9 @@ class JSONParser(BaseParser):
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from None
+            # A ProtocolError (the answer DRF's ParseError would get) so a push refused for its body is
+            # logged like any other refusal (sbsync/sync/refusals.py).
+            raise ProtocolError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
         # Every endpoint refuses too-deep bodies here, before a view (or its logging) walks them.
         check_depth(data)
         return data

@@ -8,7 +8,8 @@ Every number is measured, none estimated:
   by the server process that answered, since it started; with several worker processes each has its own
   counts. The hit rate is null until there has been a lookup.
 * ``current_memory_usage``: resident memory of the answering process, in MB.
-* ``throughput``: records moved per second of processing over the last hour, per operation.
+* ``throughput``: records moved per second of processing over the last hour, per operation; refused
+  requests (status ERROR) are counted as ``refused`` and left out of records and records per second.
 * ``optimization_suggestions``: those of the latest performance analysis (the ``performance_analysis``
   task), or none when no analysis has run yet.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -28,6 +29,7 @@ from rest_framework.response import Response
 from sbsync import cache
 from sbsync.api.decorators import sync_endpoint
 from sbsync.api.schema import ErrorResponse
+from sbsync.enums import LogStatus
 from sbsync.errors import ProtocolError
 from sbsync.models import PerformanceAnalysis, PerformanceMetrics
 from sbsync.monitoring.stats import metrics_summary
@@ -65,7 +67,11 @@ PerformanceSchema = inline_serializer(
         ),
         "current_memory_usage": serializers.FloatField(help_text="MB, the answering server process"),
         "throughput": serializers.DictField(
-            child=serializers.DictField(), help_text="Last hour, per operation"
+            child=serializers.DictField(),
+            help_text="Last hour, per operation: operations, refused (status error), records (records "
+            "applied: a push's records that succeeded, none of a dry run or a refused request; a pull's "
+            "records sent) and records_per_second (records over the processing seconds of the requests "
+            "not refused; null when every one was refused)",
         ),
         "optimization_suggestions": serializers.ListField(child=serializers.JSONField()),
         "analysis_at": serializers.DateTimeField(allow_null=True),
@@ -83,16 +89,25 @@ def _days(request: Request) -> int:
 
 
 def throughput(window: timedelta = THROUGHPUT_WINDOW) -> dict[str, dict[str, Any]]:
-    """Per operation over the last ``window``: operations, records, and records per processing second."""
+    """Per operation over the last ``window``: operations, those refused, and the records applied and
+    records per processing second of the others (a refused request moved no records; a partial push of 10
+    with 3 refused moved 7)."""
+    worked = ~Q(status=LogStatus.ERROR)
     rows = (
         PerformanceMetrics.objects.since(timezone.now() - window)
         .values("operation_type")
-        .annotate(operations=Count("pk"), records=Sum("batch_size"), seconds=Sum("processing_time"))
+        .annotate(
+            operations=Count("pk"),
+            refused=Count("pk", filter=~worked),
+            records=Sum("records_applied", filter=worked),
+            seconds=Sum("processing_time", filter=worked),
+        )
         .order_by("operation_type")
     )
     return {
         row["operation_type"]: {
             "operations": row["operations"],
+            "refused": row["refused"],
             "records": row["records"] or 0,
             "records_per_second": round((row["records"] or 0) / row["seconds"], 1)
             if row["seconds"]

@@ -24,10 +24,12 @@ from sbsync.api.push_schema import (
     PushResponse,
 )
 from sbsync.api.schema import ErrorResponse
+from sbsync.enums import Operation
 from sbsync.errors import ProtocolError
 from sbsync.sync.push.envelope import parse_envelope
 from sbsync.sync.push.jobs import create_push_job, describe_job, job_for_user
 from sbsync.sync.push.serve import serve_push
+from sbsync.sync.refusals import pushed_models, pushed_record_count, refusals_logged
 from sbsync.tasks import bulk_sync_operation
 
 logger = logging.getLogger("sbsync.api")
@@ -68,9 +70,15 @@ QUEUE_RETRY_AFTER = 10
 @sync_endpoint(["POST"])
 def push(request: Request) -> Response:
     # The organization first, as for a pull: who is asking before what is asked (protocol.md section 3).
-    access = request_access(request, request.data)
-    envelope = parse_envelope(request.data)
-    key = envelope.idempotency_key(request.headers.get("Idempotency-Key"))
+    # A refusal here is logged like one of the engine's (sbsync/sync/refusals.py).
+    with refusals_logged(
+        user=request.user, operation=Operation.PUSH, models_of=pushed_models, records_of=pushed_record_count
+    ) as read:
+        read.body = request.data
+        access = request_access(request, read.body)
+        read.organization = access.organization
+        envelope = parse_envelope(read.body)
+        key = envelope.idempotency_key(request.headers.get("Idempotency-Key"))
     if envelope.run_async:
         job = create_push_job(access=access, envelope=envelope, idempotency_key=key)
         try:

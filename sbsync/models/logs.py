@@ -112,12 +112,27 @@ class PerformanceMetricsQuerySet(models.QuerySet["PerformanceMetrics"]):
 
 
 class PerformanceMetrics(models.Model):
+    """One sample per push or pull. ``status`` is its log's: a refused request (ERROR) did no work, so
+    the metrics page and the API leave it out of records per second while still showing it as refused.
+    ``batch_size`` is the records the request sent (or a pull sent back); ``records_applied`` those it
+    actually moved: a push's records written (created, updated, deleted or unchanged), none for a dry run
+    or a refused request; a pull's records sent. Throughput counts ``records_applied``, stored on the
+    sample because ``log`` points at the request's SyncLog only until log retention deletes the log (the
+    sample outlives it)."""
+
     operation_type = models.CharField(max_length=20, db_index=True)
+    status = models.CharField(max_length=10, choices=LogStatus.choices, default=LogStatus.SUCCESS)
+    log = models.ForeignKey(
+        SyncLog, null=True, blank=True, on_delete=models.SET_NULL, related_name="performance_metrics"
+    )
     model_name = models.CharField(max_length=100, db_index=True, blank=True)
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="performance_metrics"
     )
     batch_size = models.IntegerField()
+    records_applied = models.PositiveIntegerField(
+        default=0, help_text="Records the request actually moved (throughput counts these)"
+    )
     processing_time = models.FloatField()
     memory_usage = models.FloatField(
         null=True, blank=True, help_text="Resident memory in MB after the operation"
@@ -136,5 +151,8 @@ class PerformanceMetrics(models.Model):
         return f"{self.operation_type} {self.model_name} {self.batch_size} in {self.processing_time:.3f}s"
 
     @property
-    def records_per_second(self) -> float:
-        return self.batch_size / self.processing_time if self.processing_time > 0 else 0.0
+    def records_per_second(self) -> float | None:
+        """Records applied over processing time; None for a refused request, which moved no records."""
+        if self.status == LogStatus.ERROR:
+            return None
+        return self.records_applied / self.processing_time if self.processing_time > 0 else 0.0

@@ -52,13 +52,21 @@ def timing_summary(values: list[float]) -> TimingSummary:
 
 
 def log_activity(logs: QuerySet[SyncLog]) -> dict[str, int]:
-    """Pushes, pulls, errors and records moved among ``logs`` (one aggregate query)."""
-    return logs.aggregate(
+    """Pushes, pulls, errors and records moved among ``logs`` (one aggregate query). Records moved are
+    those applied, as throughput counts them (PerformanceMetrics.records_applied): a push's records that
+    succeeded (a partial push of 10 with 3 refused moved 7), none of a dry run's, a pull's records sent;
+    a refused request (ERROR) moved none of the records it sent, so it counts among errors only."""
+    worked = ~Q(status=LogStatus.ERROR)
+    figures = logs.aggregate(
         pushes=Count("pk", filter=Q(operation=Operation.PUSH)),
         pulls=Count("pk", filter=Q(operation=Operation.PULL)),
         errors=Count("pk", filter=Q(status=LogStatus.ERROR)),
-        records=Sum("object_count", default=0),
+        records=Sum("success_count", filter=worked, default=0),
+        # A dry run reports the records that would succeed; it wrote none.
+        rehearsed=Sum("success_count", filter=worked & Q(request_data__dry_run=True), default=0),
     )
+    figures["records"] -= figures.pop("rehearsed")
+    return figures
 
 
 def log_timings(logs: QuerySet[SyncLog]) -> TimingSummary:

@@ -150,12 +150,17 @@ def record_activity(
     errors: list[Any],
     request_data: Any,
     measurement: Measurement,
+    records_applied: int | None = None,
 ) -> SyncLog:
-    """Write the SyncLog and PerformanceMetrics rows and the log-file line of one push or pull.
+    """Write the SyncLog and PerformanceMetrics rows and the log-file line of one push or pull. The
+    metrics row carries the log's status and points at the log; its ``records_applied`` (the records
+    throughput counts) is ``records_applied`` when given (a dry run applies none), else ``success_count``,
+    and none for a refused request.
 
     Side effects: two inserts, one line appended to today's log file.
     """
     models, errors = storable(models), storable(errors)
+    applied = success_count if records_applied is None else records_applied
     first_error = ""
     if errors:
         first = errors[0]
@@ -179,9 +184,12 @@ def record_activity(
     )
     PerformanceMetrics.objects.create(
         operation_type=operation,
+        status=status,
+        log=log,
         model_name=",".join(models)[:100],
         organization=organization,
         batch_size=object_count,
+        records_applied=0 if status == LogStatus.ERROR else applied,
         processing_time=measurement.seconds,
         memory_usage=round(memory_mb(), 2),
         query_count=measurement.queries,

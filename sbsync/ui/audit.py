@@ -1,5 +1,5 @@
 """The audit trail of sbsync's configuration: the simple-history records of organizations, memberships,
-permissions, data filters and the discovery settings, as one list newest first, with field-level
+permissions, data filters, the discovery settings and API tokens (issued, revoked), as one list newest first, with field-level
 changes (before → after) computed against each record's previous record.
 
 The list is a UNION of the history tables (one query per page), and the changes of a page are read in
@@ -13,15 +13,25 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import CharField, OuterRef, Q, QuerySet, Subquery, Value
+from django.utils import timezone
+from django.utils.text import capfirst
 from simple_history.utils import get_history_model_for_model
 
-from sbsync.models import DataFilter, DiscoveryConfig, Membership, ModelPermission, Organization
+from sbsync.models import (
+    DataFilter,
+    DiscoveryConfig,
+    Membership,
+    ModelPermission,
+    Organization,
+    ServiceToken,
+)
 
 AUDITED: tuple[type[models.Model], ...] = (
     Organization,
@@ -29,6 +39,7 @@ AUDITED: tuple[type[models.Model], ...] = (
     ModelPermission,
     DataFilter,
     DiscoveryConfig,
+    ServiceToken,
 )
 KINDS: dict[str, type[models.Model]] = {model._meta.model_name: model for model in AUDITED}  # type: ignore[misc]
 ROW_FIELDS = ("kind", "history_id", "id", "history_date", "history_type", "history_user__username")
@@ -54,7 +65,7 @@ class Detail:
 
 
 def kind_choices() -> list[tuple[str, str]]:
-    return [(kind, str(model._meta.verbose_name).capitalize()) for kind, model in KINDS.items()]
+    return [(kind, capfirst(str(model._meta.verbose_name))) for kind, model in KINDS.items()]
 
 
 def history_model(kind: str) -> type[models.Model]:
@@ -82,7 +93,9 @@ def combine(parts: dict[str, QuerySet[Any]]) -> QuerySet[Any]:
 
 
 def _fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
-    return [f for f in model._meta.concrete_fields if f.name not in SKIPPED_FIELDS]
+    """The fields a diff shows: those the history keeps (a token's digest is not), bookkeeping aside."""
+    kept = {f.name for f in get_history_model_for_model(model)._meta.concrete_fields}
+    return [f for f in model._meta.concrete_fields if f.name in kept and f.name not in SKIPPED_FIELDS]
 
 
 def _name_maps(records: Sequence[Any], fields: list[models.Field[Any, Any]]) -> dict[str, dict[Any, str]]:
@@ -118,6 +131,8 @@ def _value(record: Any, field: models.Field[Any, Any], names: dict[str, dict[Any
         return names[field.attname].get(raw, f"#{raw} (deleted)")
     if isinstance(raw, bool):
         return "yes" if raw else "no"
+    if isinstance(raw, datetime):
+        return f"{timezone.localtime(raw):%Y-%m-%d %H:%M}"
     if isinstance(raw, list):
         return ", ".join(map(str, raw))
     if isinstance(raw, dict):
@@ -138,6 +153,8 @@ def _label(kind: str, record: Any, names: dict[str, dict[Any, str]]) -> str:
         return f"{name('group_id')}: {record.model_label} in {name('organization_id')}"
     if kind == "datafilter":
         return f"{record.name} ({record.model_label}, {name('group_id')}, {name('organization_id')})"
+    if kind == "servicetoken":
+        return f"“{record.name}” ({record.token_key}…) for {name('user_id')}"
     return "Model discovery settings"
 
 

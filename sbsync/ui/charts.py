@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 
 from django.utils import timezone
@@ -19,6 +19,11 @@ WIDTH, HEIGHT = 560, 230
 LEFT, RIGHT, TOP, BOTTOM = 58, 16, 12, 30
 Y_TICKS = 4
 X_TICKS = 5
+# Time labels step by a whole number of buckets: hours that divide a day (so labels sit on 00:00, 06:00,
+# 12:00…), or days.
+HOUR_STEPS = (1, 2, 3, 4, 6, 8, 12, 24)
+DAY_STEPS = (1, 2, 3, 5, 7, 10, 14, 15, 30, 60, 90, 180, 365)
+EDGE = 24  # a label closer than this to either end of the axis is anchored to it, so it is not cut off
 _ids = count(1)
 
 
@@ -69,13 +74,52 @@ def _n(coordinate: float) -> str:
     return f"{coordinate:.1f}"
 
 
-def _time_label(moment: datetime, span_seconds: float) -> str:
+def _time_label(moment: datetime, bucket: timedelta) -> str:
+    """The hour for hourly buckets, except at midnight, which names its day (over two days, 00:00 and
+    00:00 would not say which is which); the day for daily buckets."""
     local = timezone.localtime(moment)
-    return local.strftime("%H:%M") if span_seconds <= 2 * 86400 else local.strftime("%b %d")
+    hourly = bucket < timedelta(days=1) and (local.hour, local.minute) != (0, 0)
+    return local.strftime("%H:%M") if hourly else local.strftime("%b %d")
 
 
-def line_chart(*, title: str, unit: str, series: list[Series], start: datetime, end: datetime) -> Chart:
-    """A chart of ``series`` over [start, end]; the y axis starts at zero."""
+def time_ticks(start: datetime, end: datetime, bucket: timedelta) -> list[datetime]:
+    """At most X_TICKS moments in [start, end] for the time labels, each a bucket boundary in the site's
+    time zone: on the hour for hourly buckets (at hours that are a multiple of the step: 00:00, 06:00…),
+    at midnight for daily ones, a whole number of buckets apart. Evenly spaced labels (the range split in
+    four) fell on odd minutes such as 10:15 when the range was not a multiple of four buckets."""
+    hourly = bucket < timedelta(days=1)
+    unit = timedelta(hours=1) if hourly else timedelta(days=1)
+    steps = HOUR_STEPS if hourly else DAY_STEPS
+    span = end - start
+    step = next((n for n in steps if span // (unit * n) + 1 <= X_TICKS), steps[-1])
+    if hourly:
+        # Absolute hours (every offset change of a time zone is whole hours in practice), each label at a
+        # local hour that is a multiple of the step.
+        first = timezone.localtime(start).replace(minute=0, second=0, microsecond=0)
+        if first < start:
+            first = _hours_later(first, 1)
+        while first.hour % step:
+            first = _hours_later(first, 1)
+        moments = [_hours_later(first, step * k) for k in range(X_TICKS + 1)]
+    else:
+        # Wall-clock days: local midnight plus whole days is the next local midnight, across DST too.
+        first = timezone.localtime(start).replace(hour=0, minute=0, second=0, microsecond=0)
+        if first < start:
+            first += unit
+        moments = [first + unit * step * k for k in range(X_TICKS + 1)]
+    return [moment for moment in moments if moment <= end][:X_TICKS]
+
+
+def _hours_later(moment: datetime, hours: int) -> datetime:
+    """``hours`` of elapsed time after ``moment``, in the site's time zone (not wall-clock hours)."""
+    return timezone.localtime(moment.astimezone(UTC) + timedelta(hours=hours))
+
+
+def line_chart(
+    *, title: str, unit: str, series: list[Series], start: datetime, end: datetime, bucket: timedelta
+) -> Chart:
+    """A chart of ``series`` over [start, end]; the y axis starts at zero. ``bucket`` is the width the
+    points were grouped by (an hour or a day): the time labels sit on bucket boundaries."""
     chart_id = f"chart-{next(_ids)}"
     values = [v for s in series for _, v in s.points]
     top = nice_ceiling(max(values, default=0.0) / Y_TICKS) * Y_TICKS
@@ -104,16 +148,18 @@ def line_chart(*, title: str, unit: str, series: list[Series], start: datetime, 
                 format_value(value, unit),
             )
         )
-    for i in range(X_TICKS):
-        moment = start + (end - start) * (i / (X_TICKS - 1))
-        anchor = "start" if i == 0 else "end" if i == X_TICKS - 1 else "middle"
+    for i, moment in enumerate(time_ticks(start, end, bucket)):
+        at = x(moment)
+        anchor = "start" if at - LEFT < EDGE else "end" if WIDTH - RIGHT - at < EDGE else "middle"
         parts.append(
             format_html(
-                '<text x="{}" y="{}" text-anchor="{}">{}</text>',
-                _n(x(moment)),
+                '<text x="{}" y="{}" text-anchor="{}" class="{}">{}</text>',
+                _n(at),
                 HEIGHT - 9,
                 anchor,
-                _time_label(moment, span),
+                # Every other label is left out on a phone, where the text is drawn larger (ui.css).
+                "time minor" if i % 2 else "time",
+                _time_label(moment, bucket),
             )
         )
     parts.append(

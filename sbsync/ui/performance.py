@@ -1,5 +1,9 @@
 """The performance page's figures: recorded samples bucketed over time (charts) and broken down per
-operation and model. Percentiles are ``sbsync.monitoring.stats``'s, so they match the API's."""
+operation and model. Percentiles are ``sbsync.monitoring.stats``'s, so they match the API's.
+
+Records per second count only the records requests applied (``records_applied``: a partial push of 10
+with 3 refused moved 7, a dry run none): a refused request (status ERROR: every record forbidden or
+invalid, a 4xx pull) moved no records, so it is left out of throughput and counted apart as "refused". Timings include every request: a slow refusal is still a slow answer."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from datetime import datetime, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from sbsync.enums import LogStatus
 from sbsync.models import PerformanceMetrics
 from sbsync.monitoring.stats import TimingSummary, percentile, timing_summary
 from sbsync.ui.charts import Chart, Series, line_chart
@@ -25,9 +30,15 @@ class Sample:
     operation: str
     model: str
     batch: int
+    applied: int
     seconds: float
     queries: int
     memory: float | None
+    status: str
+
+    @property
+    def refused(self) -> bool:
+        return self.status == LogStatus.ERROR
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,8 @@ class Breakdown:
     average_batch: float
     average_queries: float
     peak_memory: float | None
-    records_per_second: float
+    records_per_second: float | None
+    refused: int
 
 
 def load_samples(metrics: QuerySet[PerformanceMetrics]) -> tuple[list[Sample], bool]:
@@ -49,9 +61,11 @@ def load_samples(metrics: QuerySet[PerformanceMetrics]) -> tuple[list[Sample], b
             "operation_type",
             "model_name",
             "batch_size",
+            "records_applied",
             "processing_time",
             "query_count",
             "memory_usage",
+            "status",
         )[: MAX_SAMPLES + 1]
     )
     capped = len(rows) > MAX_SAMPLES
@@ -87,9 +101,14 @@ def _p(fraction: float) -> Callable[[list[Sample]], float]:
     return lambda group: percentile(sorted(s.seconds for s in group), fraction)
 
 
-def _throughput(group: list[Sample]) -> float:
-    seconds = sum(s.seconds for s in group)
-    return sum(s.batch for s in group) / seconds if seconds > 0 else 0.0
+def _throughput(group: list[Sample]) -> float | None:
+    """Records applied per processing second of the requests that did work; None when every one was
+    refused."""
+    worked = [s for s in group if not s.refused]
+    if not worked:
+        return None
+    seconds = sum(s.seconds for s in worked)
+    return sum(s.applied for s in worked) / seconds if seconds > 0 else 0.0
 
 
 def _average(attribute: str) -> Callable[[list[Sample]], float]:
@@ -124,17 +143,31 @@ def build_charts(samples: list[Sample], start: datetime, end: datetime) -> list[
             unit="s",
             start=start,
             end=end,
+            bucket=width,
             series=[*per_op(_p(0.50), " p50"), *per_op(_p(0.95), " p95", dashed=True)],
         ),
-        line_chart(title="Records per second", unit="", start=start, end=end, series=per_op(_throughput)),
         line_chart(
-            title="Average batch size", unit="", start=start, end=end, series=per_op(_average("batch"))
+            title="Records per second (refused requests left out)",
+            unit="",
+            start=start,
+            end=end,
+            bucket=width,
+            series=per_op(_throughput),
+        ),
+        line_chart(
+            title="Average batch size",
+            unit="",
+            start=start,
+            end=end,
+            bucket=width,
+            series=per_op(_average("batch")),
         ),
         line_chart(
             title="Average queries per operation",
             unit="",
             start=start,
             end=end,
+            bucket=width,
             series=per_op(_average("queries")),
         ),
         line_chart(
@@ -142,13 +175,14 @@ def build_charts(samples: list[Sample], start: datetime, end: datetime) -> list[
             unit="",
             start=start,
             end=end,
+            bucket=width,
             series=[_series(samples, width, _peak_memory, name="all operations", css="s5")],
         ),
     ]
 
 
 def breakdown(samples: list[Sample]) -> list[Breakdown]:
-    """Per operation and model: timing percentiles, batch, queries, memory and throughput."""
+    """Per operation and model: timing percentiles, batch, queries, memory, throughput and refusals."""
     groups: dict[tuple[str, str], list[Sample]] = defaultdict(list)
     for sample in samples:
         groups[(sample.operation, sample.model)].append(sample)
@@ -161,6 +195,7 @@ def breakdown(samples: list[Sample]) -> list[Breakdown]:
             average_queries=_average("queries")(group),
             peak_memory=_peak_memory(group),
             records_per_second=_throughput(group),
+            refused=sum(s.refused for s in group),
         )
         for (op, model), group in sorted(groups.items())
     ]

@@ -10,8 +10,9 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
-from sbsync.enums import FilterOperator
+from sbsync.enums import FilterOperator, LogStatus
 from sbsync.models import DataFilter, Organization, PerformanceMetrics, ServiceToken, SyncLog
 from sbsync.service_tokens import status_of
 from sbsync.ui import audit
@@ -133,18 +134,35 @@ class SyncLogTable(tables.Table):
         return round(value * 1000, 3)
 
 
+def log_url(record: Any) -> str | None:
+    """The sync log a metrics sample was recorded with (``log_code`` annotated by the view), or None once
+    log retention has deleted it."""
+    code = getattr(record, "log_code", None)
+    return reverse("sbsync:sync-log-detail", args=[code]) if code else None
+
+
 class MetricsTable(tables.Table):
+    """Samples, newest first. Each links to its sync log while the log is kept; a refused request's
+    status says so and it has no records per second (it moved no records); records per second count the
+    records applied."""
+
     timestamp = ExportedDateTimeColumn(
-        verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap"}}
+        verbose_name="When", format="Y-m-d H:i:s", linkify=log_url, attrs={"td": {"class": "nowrap"}}
     )
     operation_type = tables.Column(verbose_name="Operation")
+    # Shown inside the operation's cell (a badge when the request was not a plain success), so the table
+    # keeps its width; the CSV has it as a column of its own.
+    status = tables.Column(visible=False)
     model_name = tables.Column(verbose_name="Model")
     organization = tables.Column(order_by=("organization__name",), default="–")
     batch_size = tables.Column(verbose_name="Batch", attrs=NUMERIC)
+    # Shown in the batch's cell when fewer records were applied than sent ("7 of 10"); a CSV column.
+    records_applied = tables.Column(verbose_name="Applied", visible=False)
     processing_time = tables.Column(verbose_name="Time (ms)", attrs=NUMERIC)
     records_per_second = tables.Column(
         verbose_name="Records/s",
         orderable=False,
+        default="–",
         attrs=NUMERIC,
     )
     query_count = tables.Column(verbose_name="Queries", attrs=NUMERIC)
@@ -166,6 +184,28 @@ class MetricsTable(tables.Table):
 
     def value_processing_time(self, value: float) -> float:
         return round(value * 1000, 3)
+
+    def render_operation_type(self, record: PerformanceMetrics) -> str:
+        if record.status == LogStatus.SUCCESS:
+            return record.operation_type
+        shown = "Refused" if record.status == LogStatus.ERROR else record.get_status_display()
+        return format_html("{} {}", record.operation_type, badge(shown, record.status))
+
+    def value_operation_type(self, record: PerformanceMetrics) -> str:
+        return record.operation_type
+
+    def value_status(self, record: PerformanceMetrics) -> str:
+        return str(record.status)
+
+    def render_batch_size(self, record: PerformanceMetrics) -> str:
+        """The records sent, and those applied when a request that went through applied fewer (the
+        records per second beside it count those)."""
+        if record.status != LogStatus.ERROR and record.records_applied != record.batch_size:
+            return f"{record.records_applied:,} of {record.batch_size:,}"
+        return f"{record.batch_size:,}"
+
+    def value_batch_size(self, record: PerformanceMetrics) -> int:
+        return record.batch_size
 
     def render_records_per_second(self, value: float) -> str:
         return f"{value:,.0f}"
@@ -211,7 +251,7 @@ class AuditTable(tables.Table):
         template_name = TEMPLATE
         order_by = ("-history_date",)
         empty_text = "No changes match."
-        attrs = {"class": "stacked"}
+        attrs = {"class": "stacked audit"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -229,7 +269,7 @@ class AuditTable(tables.Table):
         return self.details.get((record["kind"], record["history_id"]), Detail(label="", changes=[]))
 
     def render_kind(self, value: str) -> str:
-        return str(KINDS[value]._meta.verbose_name).capitalize()
+        return capfirst(str(KINDS[value]._meta.verbose_name))
 
     def value_kind(self, value: str) -> str:
         return str(KINDS[value]._meta.label)
@@ -277,8 +317,9 @@ class AuditTable(tables.Table):
     def render_object(self, record: dict[str, Any]) -> str:
         url = reverse("sbsync:audit-trails")
         query = urlencode({"model": record["kind"], "object": record["id"]})
+        # One element, so a phone's stacked row keeps the label and its link together in the value column.
         return format_html(
-            '{} <a class="history-link" href="{}?{}" aria-label="History of {}">history</a>',
+            '<span>{} <a class="history-link" href="{}?{}" aria-label="History of {}">history</a></span>',
             self._detail(record).label,
             url,
             query,

@@ -9,11 +9,12 @@ from sbsync import cache as config_cache
 from sbsync.models import PerformanceAnalysis, PerformanceMetrics
 
 
-def metric(operation, seconds, batch=10, age=timedelta(minutes=5), memory=50.0):
+def metric(operation, seconds, batch=10, age=timedelta(minutes=5), memory=50.0, applied=None):
     row = PerformanceMetrics.objects.create(
         operation_type=operation,
         model_name="shop.Customer",
         batch_size=batch,
+        records_applied=batch if applied is None else applied,
         processing_time=seconds,
         memory_usage=memory,
         query_count=7,
@@ -61,7 +62,9 @@ def test_throughput_is_records_per_processing_second_over_the_last_hour(staff_ap
 
     body = staff_api.get("performance/").json()
 
-    assert body["throughput"] == {"PULL": {"operations": 2, "records": 2000, "records_per_second": 1000.0}}
+    assert body["throughput"] == {
+        "PULL": {"operations": 2, "refused": 0, "records": 2000, "records_per_second": 1000.0}
+    }
 
 
 def test_cache_hit_rate_counts_configuration_cache_lookups_of_this_process(trio, api, staff_api):

@@ -31,10 +31,10 @@ def test_setup_audit_trails_setup_records_every_row_without_history(unrecorded):
     out = run("--action", "setup")
 
     assert (
-        "sbsync.Organization: 1 initial record(s)\nshop.Customer: 2 initial record(s)\nshop.Order: 1 initial record(s)\n"
+        "sbsync.Organization: 1 initial record(s)\nsbsync.ServiceToken: 0 initial record(s)\nshop.Customer: 2 initial record(s)\nshop.Order: 1 initial record(s)\n"
         in out
     )
-    assert out.endswith("Created 4 initial history record(s) for 9 model(s).\n")
+    assert out.endswith("Created 4 initial history record(s) for 10 model(s).\n")
     assert (Customer.history.count(), Order.history.count(), Organization.history.count()) == (2, 1, 1)
 
 

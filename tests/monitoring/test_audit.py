@@ -34,6 +34,7 @@ def test_history_models_lists_every_model_with_an_audit_trail():
         "sbsync.Membership",
         "sbsync.ModelPermission",
         "sbsync.Organization",
+        "sbsync.ServiceToken",
         "shop.Customer",
         "shop.Order",
         "shop.Product",

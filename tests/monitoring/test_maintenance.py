@@ -71,6 +71,20 @@ def test_cleanup_sync_logs_deletes_only_logs_older_than_the_cutoff(tmp_path):
 
 
 @pytest.mark.django_db
+def test_cleanup_sync_logs_keeps_the_samples_of_deleted_logs_unlinked(tmp_path):
+    old, recent = make_sync_log(timestamp=_days_ago(100)), make_sync_log()
+    old_sample, recent_sample = make_metrics(log=old), make_metrics(log=recent)
+
+    result = cleanup_sync_logs(before=_days_ago(90), directory=tmp_path)
+
+    assert result.rows == 1
+    assert dict(PerformanceMetrics.objects.values_list("pk", "log")) == {
+        old_sample.pk: None,
+        recent_sample.pk: recent.pk,
+    }
+
+
+@pytest.mark.django_db
 def test_cleanup_sync_logs_dry_run_counts_and_deletes_nothing(tmp_path):
     make_sync_log(timestamp=_days_ago(100))
     make_sync_log()

@@ -8,6 +8,7 @@ from django.utils import timezone
 from sbsync.enums import LogStatus, Operation
 from sbsync.models import PerformanceAnalysis
 from sbsync.monitoring.performance import analyze_performance, resource_snapshot
+from tests.api.conftest import ApiClient, token_for
 from tests.factories import make_metrics, make_sync_log
 
 
@@ -33,7 +34,8 @@ def test_analyze_performance_stores_a_suggestion_for_each_problem_with_its_figur
         "25% of sync requests failed over the last 7 days (1 of 4, above 5%): see the error messages on the "
         "sync logs page.",
     ]
-    assert analysis.summary["requests"] == {"pushes": 3, "pulls": 1, "errors": 1, "records": 4}
+    # The refused pull moved none of its records.
+    assert analysis.summary["requests"] == {"pushes": 3, "pulls": 1, "errors": 1, "records": 3}
     assert analysis.summary["timings"]["PUSH"]["p95"] == 3.5
 
 
@@ -86,3 +88,28 @@ def test_small_batches_make_no_queries_per_record_suggestion():
     analysis = analyze_performance(days=7)
 
     assert not any("queries per record" in s for s in analysis.suggestions)
+
+
+def test_the_analysis_and_the_last_hour_count_records_applied_not_records_sent(trio):
+    client = ApiClient(token_for(trio.alice))
+    client.post(
+        "push/",
+        {
+            "data": [{"_model": "shop.Customer", "name": f"c{n}"} for n in range(7)]
+            + [{"_model": "shop.Nope"}]
+        },
+    )  # refused as a whole (unknown model): 8 sent, none applied
+    client.post(
+        "push/",
+        {
+            "data": [{"_model": "shop.Customer", "name": f"c{n}"} for n in range(7)]
+            + [{"_model": "shop.Customer", "name": ""}] * 3
+        },
+    )  # partial: 7 of 10 applied
+    client.post("push/", {"data": [{"_model": "shop.Customer", "name": "d"}] * 4, "dry_run": True})
+    client.post("pull/", {"models": {"shop.Customer": None}})  # 7 records sent back
+
+    analysis = analyze_performance(days=1)
+
+    assert analysis.summary["requests"] == {"pushes": 3, "pulls": 1, "errors": 1, "records": 14}
+    assert resource_snapshot()["last_hour"]["records"] == 14

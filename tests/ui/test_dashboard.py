@@ -28,12 +28,21 @@ def stats(html: str) -> dict[str, str]:
 def test_dashboard_counts_today_only(staff_client, trio):
     yesterday = start_of_today() - timedelta(minutes=1)
     make_sync_log(organization=trio.acme, operation=Operation.PUSH, object_count=10, processing_time=0.2)
-    make_sync_log(organization=trio.acme, operation=Operation.PUSH, object_count=5, processing_time=0.4)
+    # A partial push: 3 of its 5 records refused, so it moved 2.
+    make_sync_log(
+        organization=trio.acme,
+        operation=Operation.PUSH,
+        status=LogStatus.WARNING,
+        object_count=5,
+        success_count=2,
+        error_count=3,
+        processing_time=0.4,
+    )
     make_sync_log(
         organization=trio.acme,
         operation=Operation.PULL,
         status=LogStatus.ERROR,
-        object_count=0,
+        object_count=4,
         processing_time=1.5,
     )
     make_sync_log(organization=trio.acme, operation=Operation.PUSH, timestamp=yesterday, processing_time=9.0)
@@ -50,7 +59,7 @@ def test_dashboard_counts_today_only(staff_client, trio):
         "pushes": "2",
         "pulls": "1",
         "errors": "1",
-        "records": "15",
+        "records": "12",
         "average": f"{timings.average * 1000:.0f} ms",
         "p95": "1,500 ms",
         "maximum": "1,500 ms",

@@ -4,10 +4,13 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from sbsync.enums import LogStatus, Operation
+from sbsync.models import SyncLog
+from tests.api.conftest import ApiClient, token_for
 from tests.factories import make_sync_log
 from tests.ui.conftest import HTMX, csv_rows
 
@@ -132,7 +135,7 @@ def test_list_csv_equals_the_filtered_rows_in_table_order(staff_client, logs):
         "Acme",
         "shop.Order shop.Customer",
         "1",
-        "0",
+        "1",
         "0",
         "50.0",
     ]
@@ -199,10 +202,26 @@ def test_detail_shows_the_log_and_its_errors(staff_client, trio):
     response = staff_client.get(reverse("sbsync:sync-log-detail", args=[log.code]))
 
     html = response.content.decode()
-    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html.split('class="error-table"')[1].split("</table>")[0])
+    cells = re.findall(
+        r"<td[^>]*>([^<]*)</td>", html.split('class="error-table stacked"')[1].split("</table>")[0]
+    )
     assert cells == ["1", "shop.Customer 7d0e", "age", "Enter a whole number.", "old"]
     assert "{&#x27;" not in html and "{'" not in html
     assert "&quot;age&quot;: &quot;old&quot;" in html
+
+
+def test_detail_reads_a_request_refused_as_a_whole_as_one_problem_with_its_code(staff_client, trio):
+    ApiClient(token_for(trio.alice)).post("push/", {"data": [{"_model": "shop.Nope", "name": "x"}]})
+    log = SyncLog.objects.get()
+
+    html = staff_client.get(reverse("sbsync:sync-log-detail", args=[log.code])).content.decode()
+
+    cells = re.findall(
+        r"<td[^>]*>([^<]*)</td>", html.split('class="error-table stacked"')[1].split("</table>")[0]
+    )
+    assert len(cells) == 5 and cells[3].startswith("Unknown model: &#x27;shop.Nope&#x27;.")
+    assert cells[3].endswith("(unknown_model)")
+    assert "shop.Nope" in html.split("Models")[1].split("</dd>")[0]
 
 
 def test_list_user_filter_matches_part_of_the_name_in_any_case(staff_client, logs):
@@ -218,3 +237,16 @@ def test_list_filter_form_keeps_the_sort(staff_client, logs):
     form = response.content.decode().split('role="search"')[1].split("</form>")[0]
     assert '<input type="hidden" name="sort" value="user">' in form
     assert "data-keep-sort" in response.content.decode()
+
+
+def test_list_model_filter_finds_a_push_refused_as_a_whole(staff_client, trio, settings):
+    settings.SBSYNC = {**settings.SBSYNC, "EXCLUDE_MODELS": ["shop.Report"]}
+    api = Client(headers={"Authorization": f"Bearer {token_for(trio.alice)}"})
+    for record in ({"_model": "shop.Report", "report_type": "X"}, {"_model": "shop.Customer", "name": "Ann"}):
+        api.post("/api/sync/push/", {"data": [record]}, content_type="application/json")
+
+    rows = csv_rows(staff_client.get(LIST, {"model": "shop.Report", "_export": "csv"}))
+
+    refused = SyncLog.objects.get(status=LogStatus.ERROR)
+    assert [row[0] for row in rows[1:]] == [timezone.localtime(refused.timestamp).isoformat()]
+    assert rows[1][1:3] == ["PUSH", "ERROR"]

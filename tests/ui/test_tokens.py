@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -204,7 +205,7 @@ def test_list_shows_each_status(staff_client, staff_user, trio):
     revoked, _ = issue_service_token(
         user=trio.bob, name="revoked one", issued_by=staff_user, lifetime=DAYS_30
     )
-    revoke_service_token(revoked)
+    revoke_service_token(revoked, revoked_by=staff_user)
     expired, _ = issue_service_token(
         user=trio.bob, name="expired one", issued_by=staff_user, lifetime=timedelta(days=1)
     )
@@ -224,7 +225,7 @@ def test_list_shows_each_status(staff_client, staff_user, trio):
 def test_list_filter_not_revoked(staff_client, staff_user, trio):
     issue_service_token(user=trio.bob, name="kept", issued_by=staff_user, lifetime=DAYS_30)
     gone, _ = issue_service_token(user=trio.bob, name="gone", issued_by=staff_user, lifetime=DAYS_30)
-    revoke_service_token(gone)
+    revoke_service_token(gone, revoked_by=staff_user)
 
     response = staff_client.get(PAGE, {"live": "true"}, headers=HTMX)
 
@@ -258,3 +259,52 @@ def test_list_status_filter_reads_all_active_revoked(staff_client, db):
 
     options = re.findall(r'<option value="(\w*)"[^>]*>([^<]+)</option>', html.split('name="live"')[1])
     assert options[:3] == [("", "All"), ("true", "Active"), ("false", "Revoked")]
+
+
+def audit_rows(client: Client, **query: str) -> list[str]:
+    page = client.get(reverse("sbsync:audit-trails"), {"model": "servicetoken", **query}).content.decode()
+    body = re.split(r"<tbody[^>]*>", page, maxsplit=1)[1].split("</tbody>", 1)[0]
+    return [
+        html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))).strip()
+        for row in body.split("</tr>")[:-1]
+    ]
+
+
+def test_issue_and_revoke_are_in_the_audit_trail_without_the_secret(staff_client, staff_user, trio):
+    issued = staff_client.post(
+        PAGE, {"issue-username": "bob", "issue-name": "scanner 3", "issue-lifetime_days": "90"}
+    ).content.decode()
+    token = re.search(r"data-token>([^<]+)</code>", issued).group(1)
+    record = ServiceToken.objects.get()
+    other, _ = issue_service_token(user=trio.alice, name="other", issued_by=staff_user, lifetime=DAYS_30)
+    revoker = grant(make_user(username="revoker", is_staff=True), *sbsync_permissions())
+    client = Client()
+    client.force_login(revoker)
+    client.post(reverse("sbsync:token-revoke", args=[record.pk]))
+
+    rows = audit_rows(staff_client, object=str(record.pk))
+
+    label = f"“scanner 3” ({record.token_key}…) for bob"
+    assert len(rows) == 2
+    assert re.search(
+        rf"revoker API token {re.escape(label)} history changed revoked : ∅ → \d{{4}}-\d\d-\d\d \d\d:\d\d ",
+        rows[0],
+    )
+    assert "revoked by : ∅ → revoker" in rows[0]
+    assert re.search(rf"staff API token {re.escape(label)} history created 5 values", rows[1])
+    assert "issued by : staff" in rows[1] and f"starts with : {record.token_key}" in rows[1]
+    assert other.token_key not in " ".join(rows)
+    export = staff_client.get(reverse("sbsync:audit-trails"), {"_export": "csv"}).content.decode()
+    for page in (export, " ".join(audit_rows(staff_client))):
+        assert token not in page and record.digest not in page and token[8:] not in page
+    assert ServiceToken.objects.get(pk=record.pk).revoked_by == revoker
+
+
+def test_revoking_a_token_already_gone_adds_nothing_to_the_trail(staff_client, staff_user, trio):
+    record, _ = issue_service_token(user=trio.bob, name="gone", issued_by=staff_user, lifetime=DAYS_30)
+    AuthToken.objects.filter(digest=record.digest).delete()
+
+    staff_client.post(reverse("sbsync:token-revoke", args=[record.pk]))
+
+    assert [h.history_type for h in record.history.all()] == ["+"]
+    assert ServiceToken.objects.get(pk=record.pk).revoked_at is None

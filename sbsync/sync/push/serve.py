@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 from django.db import transaction
 
+from sbsync import discovery
 from sbsync.access import Access
 from sbsync.enums import LogStatus, Operation, RecordStatus
 from sbsync.errors import error_body
@@ -152,11 +153,21 @@ def _log(
         organization=access.organization,
         operation=Operation.PUSH,
         status=status,
-        models=list(result.processed_models) if result else [],
+        models=requested_models(envelope),
         object_count=len(envelope.records),
         success_count=success,
         error_count=errors,
         errors=[{k: val for k, val in failure.items() if k != "server"} for failure in failures],
         request_data=envelope.body,
         measurement=measurement,
+        records_applied=0 if envelope.dry_run else success,
     )
+
+
+def requested_models(envelope: PushEnvelope) -> list[str]:
+    """The labels of the models a push's records name, by each model's own label, in the order first
+    named. A push refused as a whole (every record forbidden or invalid) names them in its log too, so
+    the logs page's model filter finds it."""
+    labels = dict.fromkeys(record["_model"] for record in envelope.records)
+    models = (discovery.installed_model(label) for label in labels)
+    return list(dict.fromkeys(model._meta.label for model in models if model is not None))

@@ -29,6 +29,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from sbsync import discovery
 from sbsync.access import Access
 from sbsync.enums import Action, LogStatus, Operation, RecordStatus
 from sbsync.errors import ProtocolError, error_body
@@ -38,6 +39,7 @@ from sbsync.sync.changes.index import pk_key, stamp_pending
 from sbsync.sync.pull.cursor import decode_cursor
 from sbsync.sync.push.envelope import parse_envelope
 from sbsync.sync.push.serve import PushAnswer, serve_push
+from sbsync.sync.watermelon import tables as watermelon_tables
 from sbsync.sync.watermelon.tables import ColumnError, Table, protocol_value, table_for
 from sbsync.sync.watermelon.timestamps import load_checkpoint, note_created
 
@@ -324,7 +326,7 @@ def _log_refusal(access: Access, answer: PushAnswer, records: list[_Record], mea
             organization=access.organization,
             operation=Operation.PUSH,
             status=LogStatus.ERROR,
-            models=sorted({r.table.label for r in records if r.table is not None}),
+            models=_models_named(records),
             object_count=len(records),
             success_count=0,
             error_count=len(answer.body.get("conflicts", answer.body.get("rejected", []))),
@@ -332,3 +334,12 @@ def _log_refusal(access: Access, answer: PushAnswer, records: list[_Record], mea
             request_data={"watermelon": {r.table_name: r.kind for r in records[:20]}},
             measurement=measurement,
         )
+
+
+def _models_named(records: list[_Record]) -> list[str]:
+    """The labels of the models the records' tables name, whether the caller may push them or not (a
+    forbidden table is still a model of the project), so the log of a refused push names them."""
+    by_table = {
+        watermelon_tables.table_name(model): model._meta.label for model in discovery.candidate_models()
+    }
+    return sorted({by_table[r.table_name] for r in records if r.table_name in by_table})

@@ -12,15 +12,16 @@ from typing import Any
 
 from django.db import transaction
 
-from sbsync import conf
+from sbsync import conf, discovery
 from sbsync.access import Access, build_access
 from sbsync.enums import LogStatus, Operation
 from sbsync.errors import ProtocolError
 from sbsync.sync.activity import measured, record_activity
 from sbsync.sync.push.serve import PushAnswer
+from sbsync.sync.refusals import MAX_NAMED_MODELS, refusals_logged
 from sbsync.sync.watermelon.pull import WatermelonPull, parse_migration, pull_changes
 from sbsync.sync.watermelon.push import changes_of, push_changes
-from sbsync.sync.watermelon.tables import describe_table, pullable_tables
+from sbsync.sync.watermelon.tables import describe_table, pullable_tables, table_name
 from sbsync.sync.watermelon.timestamps import parse_timestamp
 from sbsync.tenancy import resolve_membership
 
@@ -85,7 +86,7 @@ def serve_watermelon_pull(
             organization=access.organization if access is not None else None,
             operation=Operation.PULL,
             status=LogStatus.ERROR if failed else LogStatus.SUCCESS,
-            models=[] if isinstance(outcome, ProtocolError) else outcome.labels,
+            models=_refused_models(access) if isinstance(outcome, ProtocolError) else outcome.labels,
             object_count=total,
             success_count=total,
             error_count=1 if failed else 0,
@@ -100,26 +101,74 @@ def serve_watermelon_pull(
     return outcome.as_dict()
 
 
+def _refused_models(access: Access | None) -> list[str]:
+    """The models a refused WatermelonDB pull asked for: a pull asks for every table the caller may pull,
+    so its log names them (and the logs page's model filter finds it); none when the caller is unknown."""
+    return [table.label for table in pullable_tables(access).values()] if access is not None else []
+
+
 def serve_watermelon_push(
     *, user: Any, organization: str | None, params: Mapping[str, str], body: Any
 ) -> PushAnswer:
     """Serve one WatermelonDB push of ``user``: ``last_pulled_at`` from the query or the body's
     ``lastPulledAt`` (they must agree). Raises ProtocolError for a refused request (400, 403, 410, 413);
     answers refused records (400, 403) and conflicts (409) with their lists. Side effects: those of
-    ``push_changes``."""
-    access = _access(user, organization)
-    _, body_last_pulled_at = changes_of(body)
-    last_pulled_at = parse_timestamp(params.get("last_pulled_at"))
-    if body_last_pulled_at is not None and body_last_pulled_at != last_pulled_at:
-        if last_pulled_at is not None or not isinstance(body_last_pulled_at, int):
+    ``push_changes``; a push refused before it (organization, body, timestamp, size) leaves its SyncLog
+    and PerformanceMetrics row through ``refusals_logged``."""
+    with refusals_logged(
+        user=user, operation=Operation.PUSH, models_of=_pushed_models, records_of=_pushed_count
+    ) as request:
+        request.body = _refusal_summary(params, body)
+        access = _access(user, organization)
+        request.organization = access.organization
+        _, body_last_pulled_at = changes_of(body)
+        last_pulled_at = parse_timestamp(params.get("last_pulled_at"))
+        if body_last_pulled_at is not None and body_last_pulled_at != last_pulled_at:
+            if last_pulled_at is not None or not isinstance(body_last_pulled_at, int):
+                raise _invalid(
+                    "lastPulledAt",
+                    "lastPulledAt in the body and last_pulled_at in the query differ: send one, or the same.",
+                )
+            last_pulled_at = parse_timestamp(str(body_last_pulled_at))
+        if last_pulled_at is None:
             raise _invalid(
-                "lastPulledAt",
-                "lastPulledAt in the body and last_pulled_at in the query differ: send one, or the same.",
+                "last_pulled_at", "A push needs last_pulled_at, the timestamp of the pull before it."
             )
-        last_pulled_at = parse_timestamp(str(body_last_pulled_at))
-    if last_pulled_at is None:
-        raise _invalid("last_pulled_at", "A push needs last_pulled_at, the timestamp of the pull before it.")
-    return push_changes(access=access, last_pulled_at=last_pulled_at, body=body)
+        # push_changes raises only before its work starts; once it runs, it records its own activity.
+        return push_changes(access=access, last_pulled_at=last_pulled_at, body=body)
+
+
+KINDS = ("created", "updated", "deleted")
+MAX_LOGGED_TABLES = 100
+
+
+def _refusal_summary(params: Mapping[str, str], body: Any) -> dict[str, Any]:
+    """What the log of a refused WatermelonDB push keeps of it: the query and, per table that holds
+    records, the number of records of each kind (never their values: a refused body may be anything up to
+    MAX_BODY_BYTES, secrets included)."""
+    changes = body.get("changes", body) if isinstance(body, dict) else None
+    tables = list(changes.items())[:MAX_LOGGED_TABLES] if isinstance(changes, dict) else []
+    counts = {
+        str(name)[:100]: {kind: len(lists[kind]) for kind in KINDS if isinstance(lists.get(kind), list)}
+        for name, lists in tables
+        if isinstance(lists, dict)
+    }
+    return {
+        "watermelon": dict(params.items()),
+        "changes": {name: kinds for name, kinds in counts.items() if any(kinds.values())},
+    }
+
+
+def _pushed_models(summary: dict[str, Any]) -> list[str]:
+    """The models a refused WatermelonDB push names: each table holding records by its model's label, a
+    table that is no model's by its name as sent."""
+    labels = {table_name(model): model._meta.label for model in discovery.candidate_models()}
+    return [labels.get(name, name) for name in list(summary["changes"])[:MAX_NAMED_MODELS]]
+
+
+def _pushed_count(summary: dict[str, Any]) -> int:
+    """The records (created, updated and deleted ids) a WatermelonDB push body holds."""
+    return sum(sum(kinds.values()) for kinds in summary["changes"].values())
 
 
 def watermelon_schema(*, user: Any, organization: str | None) -> dict[str, Any]:

@@ -55,9 +55,13 @@ def _messages(error: dict[str, Any]) -> list[tuple[str, str]]:
                 pairs.append((str(field), str(message)))
     elif field_errors:
         pairs.append(("", str(field_errors)))
-    for key in ("detail", "error", "message", "code"):
-        if error.get(key) not in (None, ""):
-            pairs.append(("", str(error[key])))
+    said = [
+        str(error[key]) for key in ("detail", "error", "message", "code") if error.get(key) not in (None, "")
+    ]
+    if isinstance(error.get("detail"), str) and isinstance(error.get("error"), str) and len(said) == 2:
+        # A refused request's error: its sentence, then its code, as one problem.
+        said = [f"{error['detail']} ({error['error']})"]
+    pairs.extend(("", text) for text in said)
     return pairs or [("", "Rejected")]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db.models import F
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -30,7 +31,8 @@ def metrics(request: StaffRequest) -> HttpResponse:
     if "timestamp_after" not in data and "timestamp_before" not in data:
         # First visit: yesterday and today. An emptied date field means "no bound".
         data["timestamp_after"] = (timezone.localdate() - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-    queryset = PerformanceMetrics.objects.select_related("organization")
+    # Each sample links to its log by the log's code: one join, whatever the number of rows.
+    queryset = PerformanceMetrics.objects.select_related("organization").annotate(log_code=F("log__code"))
     filterset = MetricsFilter(data, queryset=queryset, request=request)
     page = list_page(request, filterset=filterset, table_class=MetricsTable, filename="performance-metrics")
     if page.export:

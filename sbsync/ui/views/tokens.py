@@ -57,7 +57,7 @@ def token_list(request: StaffRequest) -> HttpResponse:
 @staff_required
 def token_revoke(request: StaffRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(ServiceToken, pk=pk)
-    if revoke_service_token(record):
+    if revoke_service_token(record, revoked_by=request.user):
         messages.success(
             request, f"Token “{record.name}” of {record.user} revoked: the API refuses it from now on."
         )
