@@ -42,7 +42,7 @@ def count_existing_samples_as_applied(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sbsync", "0004_servicetoken_issue_permission"),
+        ("sbsync", "0005_pull_pending_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
