@@ -117,12 +117,19 @@ def membership_add(request: StaffRequest, slug: str) -> HttpResponse:
     return render(request, "sbsync/organization_detail.html", context)
 
 
+def _membership_or_404(slug: str, pk: int) -> tuple[Organization, Membership]:
+    """The organization named by ``slug`` and its membership ``pk`` (404 when either is missing, or the
+    membership belongs to another organization)."""
+    organization = get_object_or_404(Organization, slug=slug)
+    membership = get_object_or_404(Membership.objects.for_tenant(organization).select_related("user"), pk=pk)
+    return organization, membership
+
+
 @require_POST
 @login_required
 @staff_required
 def membership_edit(request: StaffRequest, slug: str, pk: int) -> HttpResponse:
-    organization = get_object_or_404(Organization, slug=slug)
-    membership = get_object_or_404(Membership.objects.for_tenant(organization).select_related("user"), pk=pk)
+    organization, membership = _membership_or_404(slug, pk)
     form = MembershipForm(request.POST, instance=membership, prefix=f"m{membership.pk}")
     saved = form.is_valid()
     if saved:
@@ -148,8 +155,7 @@ def membership_edit(request: StaffRequest, slug: str, pk: int) -> HttpResponse:
 @staff_required
 def membership_delete(request: StaffRequest, slug: str, pk: int) -> HttpResponse:
     """Remove a member from the organization (the audit trail keeps the membership's last values)."""
-    organization = get_object_or_404(Organization, slug=slug)
-    membership = get_object_or_404(Membership.objects.for_tenant(organization).select_related("user"), pk=pk)
+    organization, membership = _membership_or_404(slug, pk)
     username = membership.user.get_username()
     membership.delete()
     messages.success(request, f"{username} removed from {organization}.")
