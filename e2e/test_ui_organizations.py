@@ -34,6 +34,10 @@ def create_organization_with_member(page: Page, live_server) -> None:
 
 def issue_token(page: Page) -> str:
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="API tokens").click()
+    expect(page).to_have_url(re.compile(rf"{re.escape(CONFIG)}tokens/$"))
+    # htmx must have bound the form: a click before its deferred script runs posts the whole page, and
+    # the reload below would post it again (issuing a second token).
+    page.wait_for_load_state()
     form = page.locator("#token-issue form")
     form.get_by_label("User").fill("scanner-7")
     form.get_by_label("Name").fill("dock scanner")
