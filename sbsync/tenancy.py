@@ -85,8 +85,11 @@ def resolve_membership(user: Any, slug: str | None) -> Membership:
         .select_related("organization", "group")
         .annotate(**{GENERATION: Subquery(current)})
     )
+    # No ordering: at most one membership matches a slug, and the caller needs exactly one otherwise; the
+    # default ordering would join the user's table and sort, for nothing.
+    memberships = memberships.order_by()
     if slug:
-        found = memberships.filter(organization__slug=slug).first()
+        found = next(iter(memberships.filter(organization__slug=slug)[:1]), None)
         if found is None:
             raise ProtocolError(
                 403, "not_a_member", f"You are not an active member of organization {slug!r}."

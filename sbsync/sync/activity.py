@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from django.db import connection
+from django.db import connection, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from sbsync import conf
 from sbsync.enums import LogStatus, Operation
 from sbsync.models import Organization, PerformanceMetrics, SyncLog
+from sbsync.sync.counters import Synced
 
 LOG_FILE_DAYS = 30
 REQUEST_DATA_LIMIT = 4096
@@ -151,13 +153,16 @@ def record_activity(
     request_data: Any,
     measurement: Measurement,
     records_applied: int | None = None,
+    synced: Synced | None = None,
 ) -> SyncLog:
-    """Write the SyncLog and PerformanceMetrics rows and the log-file line of one push or pull. The
-    metrics row carries the log's status and points at the log; its ``records_applied`` (the records
-    throughput counts) is ``records_applied`` when given (a dry run applies none), else ``success_count``,
-    and none for a refused request.
+    """Write the SyncLog and PerformanceMetrics rows and the log-file line of one push or pull, and with
+    ``synced`` a pull's sync metadata (``Synced.previous`` is filled in). The metrics row carries the
+    log's status and points at the log; its ``records_applied`` (the records throughput counts) is
+    ``records_applied`` when given (a dry run applies none), else ``success_count``, and none for a
+    refused request.
 
-    Side effects: two inserts, one line appended to today's log file.
+    Side effects: the rows written together (``_write``: one statement on PostgreSQL), one line appended
+    to today's log file.
     """
     models, errors = storable(models), storable(errors)
     applied = success_count if records_applied is None else records_applied
@@ -167,7 +172,7 @@ def record_activity(
         first_error = (
             first.get("detail") or str(first.get("errors", "")) if isinstance(first, dict) else str(first)
         )
-    log = SyncLog.objects.create(
+    log = SyncLog(
         user=user,
         organization=organization,
         operation=operation,
@@ -182,10 +187,9 @@ def record_activity(
         request_data=storable(redact(request_data)),
         processing_time=measurement.seconds,
     )
-    PerformanceMetrics.objects.create(
+    metrics = PerformanceMetrics(
         operation_type=operation,
         status=status,
-        log=log,
         model_name=",".join(models)[:100],
         organization=organization,
         batch_size=object_count,
@@ -194,6 +198,7 @@ def record_activity(
         memory_usage=round(memory_mb(), 2),
         query_count=measurement.queries,
     )
+    _write(log, metrics, synced)
     summary = payload_summary(
         operation=operation,
         status=status,
@@ -211,6 +216,82 @@ def record_activity(
         level=LEVELS.get(status, "INFO"),
     )
     return log
+
+
+def _write(log: SyncLog, metrics: PerformanceMetrics, synced: Synced | None) -> None:
+    """Insert ``log``, then ``metrics`` pointing at it, and with ``synced`` read the previous sync times
+    and upsert the metadata: all or nothing.
+
+    On PostgreSQL it is one statement (data-modifying CTEs: every part sees the snapshot from before the
+    statement, so the previous sync times are those before the upserts). When that statement is a
+    transaction of its own (a pull's or a refusal's activity, not a push's, whose activity commits with
+    its data), it commits asynchronously (``synchronous_commit`` off for it alone): the answer does not
+    wait for the WAL flush, and a server crash can lose the last fraction of a second of activity rows,
+    never a record's data, and never leaves the database inconsistent. Elsewhere: one transaction.
+    """
+    connection = transaction.get_connection()
+    log_columns, log_values = _insert_parts(log, connection)
+    metrics_columns, metrics_values = _insert_parts(metrics, connection, skip=("log",))
+    quote = connection.ops.quote_name
+    log_table, metrics_table = quote(SyncLog._meta.db_table), quote(PerformanceMetrics._meta.db_table)
+    insert_log = (
+        f"INSERT INTO {log_table} ({', '.join(log_columns)}) VALUES ({', '.join(['%s'] * len(log_values))})"
+    )
+    metrics_columns.append(quote(PerformanceMetrics._meta.get_field("log").column))
+    insert_metrics = f"INSERT INTO {metrics_table} ({', '.join(metrics_columns)}) "
+    upserts = synced.upserts(connection) if synced and synced.moved else []
+    if connection.vendor == "postgresql":
+        parts = [f"log AS ({insert_log} RETURNING id)"]
+        params = list(log_values)
+        parts.append(
+            f"metrics AS ({insert_metrics} SELECT {', '.join(['%s'] * len(metrics_values))}, id FROM log)"
+        )
+        params += metrics_values
+        select = "SELECT log.id, NULL, NULL"
+        if upserts:
+            assert synced is not None
+            previous_sql, previous_params = synced.previous_query(connection)
+            parts.append(f"previous AS ({previous_sql})")
+            params += previous_params
+            for n, (sql, values) in enumerate(upserts):
+                parts.append(f"touched{n} AS ({sql})")
+                params += values
+            select = "SELECT log.id, previous.model_name, previous.last_sync"
+        if not connection.in_atomic_block:
+            select += ", set_config('synchronous_commit', 'off', true)"
+        source = " FROM log LEFT JOIN previous ON true" if upserts else " FROM log"
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(parts)} {select}{source}", params)
+            rows = cursor.fetchall()
+        log.pk = rows[0][0]
+        if synced is not None and upserts:
+            synced.read_previous([(row[1], row[2]) for row in rows], connection)
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"{insert_log} RETURNING id", log_values)
+            log.pk = cursor.fetchone()[0]
+            cursor.execute(
+                f"{insert_metrics} VALUES ({', '.join(['%s'] * (len(metrics_values) + 1))})",
+                [*metrics_values, log.pk],
+            )
+            if synced is not None:
+                synced.write()
+    log._state.adding, log._state.db = False, connection.alias
+    metrics.log = log
+
+
+def _insert_parts(
+    instance: models.Model, connection: BaseDatabaseWrapper, skip: tuple[str, ...] = ()
+) -> tuple[list[str], list[Any]]:
+    """The quoted columns and database values of a new row of ``instance`` (its primary key left to the
+    database), as Django's own insert prepares them (``pre_save`` for defaults such as ``auto_now``)."""
+    columns, values = [], []
+    for model_field in instance._meta.concrete_fields:
+        if model_field.primary_key or model_field.name in skip:
+            continue
+        columns.append(connection.ops.quote_name(model_field.column))
+        values.append(model_field.get_db_prep_save(model_field.pre_save(instance, True), connection))
+    return columns, values
 
 
 def payload_summary(

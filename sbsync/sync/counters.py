@@ -1,14 +1,81 @@
 """SyncMetadata and UserSyncMetadata: when a model last synced and how many records moved, written with
-one upsert per table (an insert of the missing rows and an update of the others in one statement)."""
+one upsert per table (an insert of the missing rows and an update of the others in one statement).
+
+A pull's metadata is written with its activity (``Synced``, sbsync/sync/activity.py): on PostgreSQL the
+two upserts, the read of the user's previous sync times, the SyncLog and the metrics row are one
+statement."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sbsync.models import SyncMetadata, UserSyncMetadata
+
+Statement = tuple[str, list[Any]]
+
+
+@dataclass
+class Synced:
+    """What one pull moved, per model label, for the sync metadata of its user and its organization;
+    ``previous`` is filled in when written: the user's last sync of each model before this one."""
+
+    user_id: Any
+    organization_id: int
+    moved: dict[str, int]
+    now: datetime
+    previous: dict[str, datetime] = field(default_factory=dict)
+
+    def upserts(self, connection: BaseDatabaseWrapper) -> list[Statement]:
+        """The two upserts (user, then organization), for ``touch`` to run or a caller to fold into
+        one statement."""
+        user_rows = [([self.user_id, self.organization_id, label], n) for label, n in self.moved.items()]
+        organization_rows = [([self.organization_id, label], n) for label, n in self.moved.items()]
+        found = [
+            touch_statement(
+                connection,
+                UserSyncMetadata,
+                ["user_id", "organization_id", "model_name"],
+                user_rows,
+                self.now,
+            ),
+            touch_statement(
+                connection, SyncMetadata, ["organization_id", "model_name"], organization_rows, self.now
+            ),
+        ]
+        return [statement for statement in found if statement is not None]
+
+    def previous_query(self, connection: BaseDatabaseWrapper) -> Statement:
+        """The user's last sync time of each model moved (``model_name, last_sync``), as of before the
+        upserts."""
+        table = connection.ops.quote_name(UserSyncMetadata._meta.db_table)
+        labels = list(self.moved)
+        return (
+            f"SELECT model_name, last_sync FROM {table} WHERE user_id = %s AND organization_id = %s "
+            f"AND model_name IN ({', '.join(['%s'] * len(labels))})",
+            [self.user_id, self.organization_id, *labels],
+        )
+
+    def write(self) -> None:
+        """Read the previous sync times, then upsert (each statement on its own, as ``touch`` does)."""
+        if not self.moved:
+            return
+        connection = transaction.get_connection()
+        with connection.cursor() as cursor:
+            cursor.execute(*self.previous_query(connection))
+            self.read_previous(cursor.fetchall(), connection)
+            for statement in self.upserts(connection):
+                cursor.execute(*statement)
+
+    def read_previous(self, rows: list[tuple[Any, Any]], connection: BaseDatabaseWrapper) -> None:
+        convert = connection.ops.convert_datetimefield_value if connection.vendor == "sqlite" else None
+        for label, last_sync in rows:
+            if label is not None:
+                self.previous[label] = convert(last_sync, None, connection) if convert else last_sync
 
 
 def touch(
@@ -17,9 +84,23 @@ def touch(
     """For each ``(key values, records moved)`` of ``rows``: ``last_sync = now`` and ``total_synced +=
     moved``, creating the row when missing. Rows are written in key order, so two writers of the same
     rows cannot deadlock."""
-    if not rows:
-        return
     connection = transaction.get_connection()
+    statement = touch_statement(connection, model, keys, rows, now)
+    if statement is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*statement)
+
+
+def touch_statement(
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    keys: list[str],
+    rows: list[tuple[list[Any], int]],
+    now: datetime,
+) -> Statement | None:
+    """The upsert ``touch`` runs (None when ``rows`` is empty)."""
+    if not rows:
+        return None
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = [quote(column) for column in keys]
@@ -28,14 +109,13 @@ def touch(
     for values, moved in sorted(rows, key=lambda row: [str(v) for v in row[0]]):
         params += [*values, when, moved]
     placeholders = "(" + ", ".join(["%s"] * (len(keys) + 2)) + ")"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}, last_sync, total_synced) VALUES "
-            + ", ".join([placeholders] * len(rows))
-            + f" ON CONFLICT ({', '.join(columns)}) DO UPDATE SET last_sync = excluded.last_sync, "
-            f"total_synced = {table}.total_synced + excluded.total_synced",
-            params,
-        )
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}, last_sync, total_synced) VALUES "
+        + ", ".join([placeholders] * len(rows))
+        + f" ON CONFLICT ({', '.join(columns)}) DO UPDATE SET last_sync = excluded.last_sync, "
+        f"total_synced = {table}.total_synced + excluded.total_synced",
+        params,
+    )
 
 
 def touch_organization(organization_id: int, moved: dict[str, int], now: datetime) -> None:
@@ -43,14 +123,5 @@ def touch_organization(organization_id: int, moved: dict[str, int], now: datetim
         SyncMetadata,
         ["organization_id", "model_name"],
         [([organization_id, label], n) for label, n in moved.items()],
-        now,
-    )
-
-
-def touch_user(user_id: Any, organization_id: int, moved: dict[str, int], now: datetime) -> None:
-    touch(
-        UserSyncMetadata,
-        ["user_id", "organization_id", "model_name"],
-        [([user_id, organization_id, label], n) for label, n in moved.items()],
         now,
     )

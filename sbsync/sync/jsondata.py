@@ -33,22 +33,20 @@ MAX_DEPTH = 32
 
 
 def nesting_depth(value: Any) -> int:
-    """How deeply lists and objects nest in ``value`` (a scalar is 0). Iterative: no recursion limit."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = list(item.values())
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, depth)
-        if depth > MAX_DEPTH:
-            return depth
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
+    """How deeply lists and objects nest in ``value`` (a scalar is 0), counted up to one past
+    MAX_DEPTH. Level by level, looking only at containers: a push body of 500 flat records is 501
+    containers, not every value. Iterative: no recursion limit."""
+    depth = 0
+    level = [value] if isinstance(value, (dict, list)) else []
+    while level and depth <= MAX_DEPTH:
+        depth += 1
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, (dict, list))
+        ]
+    return depth
 
 
 def check_depth(body: Any) -> None:

@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-
 from sbsync import discovery
 from sbsync.enums import LogStatus, Operation
 from sbsync.errors import ProtocolError
@@ -58,20 +56,19 @@ def refusals_logged(
             refused = exc
         else:
             return
-    with transaction.atomic():  # the log and the metrics row in one commit
-        record_activity(
-            user=user,
-            organization=request.organization,
-            operation=operation,
-            status=LogStatus.ERROR,
-            models=models_of(request.body),
-            object_count=records_of(request.body),
-            success_count=0,
-            error_count=1,
-            errors=[{"error": refused.code, "detail": refused.detail, "status": refused.status}],
-            request_data=request.body if isinstance(request.body, dict) else None,
-            measurement=measurement,
-        )
+    record_activity(  # the log and the metrics row together
+        user=user,
+        organization=request.organization,
+        operation=operation,
+        status=LogStatus.ERROR,
+        models=models_of(request.body),
+        object_count=records_of(request.body),
+        success_count=0,
+        error_count=1,
+        errors=[{"error": refused.code, "detail": refused.detail, "status": refused.status}],
+        request_data=request.body if isinstance(request.body, dict) else None,
+        measurement=measurement,
+    )
     raise refused
 
 

@@ -293,11 +293,14 @@ class IndexState:
     ready: bool
 
 
-def index_state(scopes: dict[str, int]) -> IndexState:
+def index_state(scopes: dict[str, int], *, local_settings: dict[str, str] | None = None) -> IndexState:
     """For ``scopes`` (model label → scope), in one statement: each scope's clock, whether every model
     is backfilled in its scope (``ensure_backfilled``) and whether no scope holds pending records
     (``stamp_pending``). Both checks are index lookups (the TrackedModel key, the pending partial index)
-    folded into the clock read, so a pull whose index is ready pays no statement for them."""
+    folded into the clock read, so a pull whose index is ready pays no statement for them.
+
+    ``local_settings`` (PostgreSQL): run-time settings the same statement sets for the rest of the
+    transaction (``set_config(name, value, true)``, as ``SET LOCAL`` would in a statement of its own)."""
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
     clocks, records, tracked = (quote(m._meta.db_table) for m in (ChangeClock, SyncRecord, TrackedModel))
@@ -314,9 +317,14 @@ def index_state(scopes: dict[str, int]) -> IndexState:
             f"FROM (SELECT 1 AS one) o LEFT JOIN {clocks} c ON c.scope = %s"
         )
         params += [scope, scope, scope, *labels, scope]
+    sql = " UNION ALL ".join(selects)
+    if local_settings:
+        configured = ", ".join(["set_config(%s, %s, true)"] * len(local_settings))
+        sql = f"SELECT * FROM ({sql}) s CROSS JOIN (SELECT {configured}) settings"
+        params += [item for setting in local_settings.items() for item in setting]
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(selects), params)
-        rows = cursor.fetchall()
+        cursor.execute(sql, params)
+        rows = [row[:5] for row in cursor.fetchall()]
     ready = all(not pending and count == len(by_scope[scope]) for scope, _, _, pending, count in rows)
     found = {
         scope: ChangeClock(scope=scope, seq=seq, horizon=horizon)

@@ -16,10 +16,10 @@ How a page is built:
    (``ChangesQuery``). A record whose row is visible is sent as data with the record's version; one
    whose row is deleted, gone or outside the view is sent as deleted. Records below a cursor's floor
    that the client cannot hold are skipped (see sync/pull/cursor.py) and do not count toward
-   ``batch_size``; at most ``SCAN_LIMIT`` records are looked at per request. The user's previous sync
-   times are read in the same snapshot.
-4. ``record_pull`` updates the last sync time and total records per user and per organization (one
-   upsert per table); a request does it in the transaction that writes its SyncLog.
+   ``batch_size``; at most ``SCAN_LIMIT`` records are looked at per request.
+4. The last sync time and total records per user and per organization are updated (one upsert per
+   table) and the user's previous sync times read (``pull_synced``): a request does it with its SyncLog
+   (sbsync/sync/activity.py), in one statement on PostgreSQL.
 
 The record and the row come from the same snapshot, so ``_version`` always names the state sent. Each
 row has one record per scope, so a row appears at most once per page.
@@ -38,9 +38,9 @@ from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from sbsync.access import Access
-from sbsync.models import ChangeClock, SyncRecord, UserSyncMetadata
+from sbsync.models import ChangeClock, SyncRecord
 from sbsync.sync.changes.index import ensure_backfilled, index_state, position_at, stamp_pending
-from sbsync.sync.counters import touch_organization, touch_user
+from sbsync.sync.counters import Synced
 from sbsync.sync.pull.cursor import Cursor, cursor_expired, invalid_cursor, parse_start
 from sbsync.sync.records import RowReader, attnames, stored_key
 
@@ -77,6 +77,12 @@ class PullPage:
     data: list[dict[str, Any]] = field(default_factory=list)
     deleted: list[dict[str, Any]] = field(default_factory=list)
     models: dict[str, ModelPage] = field(default_factory=dict)
+
+    def synced(self, synced: Synced) -> None:
+        """Take the sync times ``synced`` wrote: this pull's, and the user's previous ones."""
+        for label, model_page in self.models.items():
+            model_page.last_sync = synced.now
+            model_page.user_last_sync = synced.previous.get(label)
 
     @property
     def total_records(self) -> int:
@@ -117,21 +123,23 @@ def build_pull_page(
 ) -> PullPage:
     """Serve one page of changes for ``requests`` (model → null, ISO timestamp or cursor), models in
     the given order, each taking what is left of ``batch_size``, and record it (``read_pull_page``, then
-    ``record_pull``).
+    the sync metadata of ``pull_synced``).
 
     Raises ProtocolError ``invalid_cursor`` / ``invalid_timestamp`` (bad start position, nothing written)
     and ``cursor_expired`` (a position older than the tombstone horizon). Side effects: those of both.
     """
     page = read_pull_page(access=access, requests=requests, batch_size=batch_size)
-    record_pull(access, page)
+    synced = pull_synced(access, page)
+    synced.write()
+    page.synced(synced)
     return page
 
 
 def read_pull_page(
     *, access: Access, requests: dict[type[models.Model], str | None], batch_size: int
 ) -> PullPage:
-    """The page of ``build_pull_page`` without its sync metadata, which ``record_pull`` writes: a
-    request writes that in the same transaction as its SyncLog (sync/pull/serve.py).
+    """The page of ``build_pull_page`` without its sync metadata (``pull_synced``): a request writes that
+    with its SyncLog (sync/pull/serve.py).
 
     Side effects: only when the index needs it (rows that predate tracking, pending records), backfills
     and stamps the scopes' change index, each committing on its own, before the page is read.
@@ -163,8 +171,9 @@ def _read_in_snapshot(
     the clocks tells, so a steady-state page pays no probe of its own."""
     page = PullPage(batch_size=batch_size)
     allowance = _Allowance(records=batch_size, scans=SCAN_LIMIT)
-    with read_snapshot():
-        state = index_state({model._meta.label: access.scope(model) for model in starts})
+    with read_snapshot() as local_settings:
+        scopes = {model._meta.label: access.scope(model) for model in starts}
+        state = index_state(scopes, local_settings=local_settings)
         if not prepared and not state.ready:
             return None
         cursors = {
@@ -177,9 +186,6 @@ def _read_in_snapshot(
                 page.models[label] = _serve(access, model, cursor, allowance, page)
             else:
                 page.models[label] = ModelPage(cursor=cursor, has_more=True)
-        previous = _previous_syncs(access, list(page.models))
-    for label, model_page in page.models.items():
-        model_page.user_last_sync = previous.get(label)
     return page
 
 
@@ -194,23 +200,36 @@ def _check_issued_for(access: Access, model: type[models.Model], cursor: Cursor)
 
 
 @contextmanager
-def read_snapshot() -> Iterator[None]:
+def read_snapshot() -> Iterator[dict[str, str]]:
     """One consistent read of the change index and the rows. On PostgreSQL the default READ COMMITTED
-    would let a row committed between two queries be sent with an older record's version.
+    would let a row committed between two queries be sent with an older record's version, so a
+    transaction we own begins REPEATABLE READ (set on the driver's connection: its BEGIN says so,
+    without a statement of its own).
 
     Every read of a page is an index access (a range of the change index, rows by primary key). Costing
     a chunk of 500 random key probes against a table of about 100k rows, PostgreSQL's planner picks a
     sequential scan, several times slower and growing with the table; sequential scans are therefore
-    disabled for this transaction only (SET LOCAL), when we own it."""
+    disabled for this transaction only, when we own it: the block's first statement sets the settings
+    it is given (``index_state``'s ``local_settings``)."""
     connection = transaction.get_connection()
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        if outermost and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET LOCAL enable_seqscan = off"
-                )
-        yield
+    owned = not connection.in_atomic_block and connection.vendor == "postgresql"
+    if not owned:
+        with transaction.atomic():
+            yield {}
+        return
+    # Imported here: the PostgreSQL driver is an optional dependency (the postgres extra).
+    from django.db.backends.postgresql.psycopg_any import IsolationLevel
+
+    connection.ensure_connection()
+    driver = connection.connection
+    default = driver.isolation_level
+    driver.isolation_level = IsolationLevel.REPEATABLE_READ
+    try:
+        with transaction.atomic():
+            yield {"enable_seqscan": "off"}
+    finally:
+        if not driver.closed:
+            driver.isolation_level = default
 
 
 def _resume(
@@ -346,20 +365,9 @@ def rows_with_visibility(model: type[models.Model], access: Access) -> models.Qu
     return rows
 
 
-def _previous_syncs(access: Access, labels: list[str]) -> dict[str, datetime]:
-    """The caller's previous pull of each model (``user_last_sync``)."""
-    mine = UserSyncMetadata.objects.filter(
-        user=access.user, organization=access.organization, model_name__in=labels
-    )
-    return dict(mine.values_list("model_name", "last_sync"))
-
-
-def record_pull(access: Access, page: PullPage) -> None:
-    """Per user and per organization: last sync time now, total records moved (one upsert per table,
-    outside the read snapshot: REPEATABLE READ would refuse updating a row another pull just updated)."""
-    now = timezone.now()
+def pull_synced(access: Access, page: PullPage) -> Synced:
+    """The sync metadata ``page`` moves: per user and per organization, last sync time now and the
+    records sent added to the totals. Written outside the read snapshot (REPEATABLE READ would refuse
+    updating a row another pull just updated)."""
     moved = {label: m.count + m.deleted for label, m in page.models.items()}
-    touch_user(access.user.pk, access.organization.pk, moved, now)
-    touch_organization(access.organization.pk, moved, now)
-    for model_page in page.models.values():
-        model_page.last_sync = now
+    return Synced(access.user.pk, access.organization.pk, moved, timezone.now())

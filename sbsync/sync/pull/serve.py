@@ -10,14 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-
 from sbsync.access import Access, build_access
 from sbsync.enums import LogStatus, Operation
 from sbsync.errors import ProtocolError
 from sbsync.sync.activity import measured, record_activity
 from sbsync.sync.pull.envelope import parse_pull_request, requested_labels
-from sbsync.sync.pull.page import PullPage, read_pull_page, record_pull
+from sbsync.sync.pull.page import PullPage, pull_synced, read_pull_page
 from sbsync.tenancy import requested_slug, resolve_membership
 
 
@@ -35,9 +33,9 @@ def serve_pull(*, user: Any, organization: str | None, body: Any) -> dict[str, A
 
     In order: the organization (400/403, as for a push), the envelope (400/403), the page (400 for a
     bad start position, 410 for an expired one): each refusal is a ProtocolError, raised once the
-    activity is recorded. Side effects: those of ``read_pull_page``; the sync metadata
-    (``record_pull``), a SyncLog and a PerformanceMetrics row in one commit (one write transaction per
-    request), and a log-file line.
+    activity is recorded. Side effects: those of ``read_pull_page``; the sync metadata, a SyncLog and a
+    PerformanceMetrics row written together (``record_activity``: one statement on PostgreSQL), and a
+    log-file line.
     """
     request = _Request(labels=requested_labels(body))
     with measured() as measurement:
@@ -46,23 +44,25 @@ def serve_pull(*, user: Any, organization: str | None, body: Any) -> dict[str, A
             errors, total = [_logged(outcome)], 0
         else:
             errors, total = [], outcome.total_records
-        with transaction.atomic():  # the sync metadata, the log and the metrics row in one commit
-            if isinstance(outcome, PullPage) and request.access is not None:
-                record_pull(request.access, outcome)
-            measurement.stop()
-            record_activity(
-                user=user,
-                organization=request.access.organization if request.access is not None else None,
-                operation=Operation.PULL,
-                status=LogStatus.ERROR if errors else LogStatus.SUCCESS,
-                models=request.labels,
-                object_count=total,
-                success_count=total,
-                error_count=len(errors),
-                errors=errors,
-                request_data=body if isinstance(body, dict) else None,
-                measurement=measurement,
-            )
+        synced = pull_synced(request.access, outcome) if isinstance(outcome, PullPage) else None
+        measurement.stop()
+        # The sync metadata, the log and the metrics row together (one statement on PostgreSQL).
+        record_activity(
+            user=user,
+            organization=request.access.organization if request.access is not None else None,
+            operation=Operation.PULL,
+            status=LogStatus.ERROR if errors else LogStatus.SUCCESS,
+            models=request.labels,
+            object_count=total,
+            success_count=total,
+            error_count=len(errors),
+            errors=errors,
+            request_data=body if isinstance(body, dict) else None,
+            measurement=measurement,
+            synced=synced,
+        )
+        if synced is not None and isinstance(outcome, PullPage):
+            outcome.synced(synced)
     if isinstance(outcome, ProtocolError):
         raise outcome
     return outcome.as_dict()

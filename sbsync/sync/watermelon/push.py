@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 
 from sbsync import discovery
 from sbsync.access import Access
@@ -320,20 +320,19 @@ def _engine_refusal(failed: list[tuple[_Record, dict[str, Any]]], body: dict[str
 
 def _log_refusal(access: Access, answer: PushAnswer, records: list[_Record], measurement: Any) -> None:
     """The SyncLog of a push refused before the engine ran (conflicts, unreadable values)."""
-    with transaction.atomic():
-        record_activity(
-            user=access.user,
-            organization=access.organization,
-            operation=Operation.PUSH,
-            status=LogStatus.ERROR,
-            models=_models_named(records),
-            object_count=len(records),
-            success_count=0,
-            error_count=len(answer.body.get("conflicts", answer.body.get("rejected", []))),
-            errors=answer.body.get("conflicts", answer.body.get("rejected", []))[:100],
-            request_data={"watermelon": {r.table_name: r.kind for r in records[:20]}},
-            measurement=measurement,
-        )
+    record_activity(
+        user=access.user,
+        organization=access.organization,
+        operation=Operation.PUSH,
+        status=LogStatus.ERROR,
+        models=_models_named(records),
+        object_count=len(records),
+        success_count=0,
+        error_count=len(answer.body.get("conflicts", answer.body.get("rejected", []))),
+        errors=answer.body.get("conflicts", answer.body.get("rejected", []))[:100],
+        request_data={"watermelon": {r.table_name: r.kind for r in records[:20]}},
+        measurement=measurement,
+    )
 
 
 def _models_named(records: list[_Record]) -> list[str]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
-
 from sbsync import conf, discovery
 from sbsync.access import Access, build_access
 from sbsync.enums import LogStatus, Operation
@@ -80,22 +78,21 @@ def serve_watermelon_pull(
             outcome = exc
     failed = isinstance(outcome, ProtocolError)
     total = 0 if isinstance(outcome, ProtocolError) else outcome.records
-    with transaction.atomic():  # the log and the metrics row in one commit
-        record_activity(
-            user=user,
-            organization=access.organization if access is not None else None,
-            operation=Operation.PULL,
-            status=LogStatus.ERROR if failed else LogStatus.SUCCESS,
-            models=_refused_models(access) if isinstance(outcome, ProtocolError) else outcome.labels,
-            object_count=total,
-            success_count=total,
-            error_count=1 if failed else 0,
-            errors=[{"error": outcome.code, "detail": outcome.detail, "status": outcome.status}]
-            if isinstance(outcome, ProtocolError)
-            else [],
-            request_data={"watermelon": dict(params.items())},
-            measurement=measurement,
-        )
+    record_activity(  # the log and the metrics row together
+        user=user,
+        organization=access.organization if access is not None else None,
+        operation=Operation.PULL,
+        status=LogStatus.ERROR if failed else LogStatus.SUCCESS,
+        models=_refused_models(access) if isinstance(outcome, ProtocolError) else outcome.labels,
+        object_count=total,
+        success_count=total,
+        error_count=1 if failed else 0,
+        errors=[{"error": outcome.code, "detail": outcome.detail, "status": outcome.status}]
+        if isinstance(outcome, ProtocolError)
+        else [],
+        request_data={"watermelon": dict(params.items())},
+        measurement=measurement,
+    )
     if isinstance(outcome, ProtocolError):
         raise outcome
     return outcome.as_dict()
