@@ -10,10 +10,12 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 from django.core.validators import slug_re
-from django.db.models import Subquery
+from django.db import connection, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sbsync.errors import ProtocolError
 from sbsync.models import ConfigGeneration, Membership, Organization
+from sbsync.rows import Columns, once_per_database
 
 SLUG_LENGTH = Organization._meta.get_field("slug").max_length or 50
 # The configuration generation (sbsync/cache.py), read with the membership: the Access built from it
@@ -78,27 +80,14 @@ def resolve_membership(user: Any, slug: str | None) -> Membership:
     ``organization_required`` (400) when ambiguous; ``not_a_member`` (403) otherwise, also for unknown or
     inactive organizations, so existence is not revealed. The membership's ``user`` is ``user`` itself
     (authentication has just read it), not a second copy joined into the statement."""
-    current = ConfigGeneration.objects.filter(pk=ConfigGeneration.SINGLETON_PK).values("token")[:1]
-    memberships = (
-        Membership.objects.for_user(user)
-        .active()
-        .select_related("organization", "group")
-        .annotate(**{GENERATION: Subquery(current)})
-    )
-    # No ordering: at most one membership matches a slug, and the caller needs exactly one otherwise; the
-    # default ordering would join the user's table and sort, for nothing.
-    memberships = memberships.order_by()
+    candidates = _membership_lookup().find(user, slug)
     if slug:
-        found = next(iter(memberships.filter(organization__slug=slug)[:1]), None)
-        if found is None:
+        if not candidates:
             raise ProtocolError(
                 403, "not_a_member", f"You are not an active member of organization {slug!r}."
             )
-        found.user = user
-        return found
-    candidates = list(memberships[:2])
+        return candidates[0]
     if len(candidates) == 1:
-        candidates[0].user = user
         return candidates[0]
     if not candidates:
         raise ProtocolError(403, "not_a_member", "You are not an active member of any organization.")
@@ -108,3 +97,53 @@ def resolve_membership(user: Any, slug: str | None) -> Membership:
         "You belong to several organizations: name one with the X-Sync-Organization header "
         "or an 'organization' field in the body.",
     )
+
+
+class _MembershipLookup:
+    """``resolve_membership``'s statement, written once per process and database (sbsync/rows.py): the
+    active memberships of a user in active organizations, each with its organization, its group and the
+    configuration generation, by slug (at most one) or all (at most two: one is the answer, two are
+    ambiguous). No ordering: the default one would join the user's table and sort, for nothing."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        quote = connection.ops.quote_name
+        self.columns = Columns(connection, [(Membership, "m"), (Organization, "o"), (Group, "g")])
+
+        def column(model: type[models.Model], name: str) -> str:
+            return quote(model._meta.get_field(name).column)
+
+        def table(model: type[models.Model]) -> str:
+            return quote(model._meta.db_table)
+
+        self.sql = (
+            f"SELECT {self.columns.sql}, (SELECT {column(ConfigGeneration, 'token')} "
+            f"FROM {table(ConfigGeneration)} WHERE {column(ConfigGeneration, 'id')} = %s) "
+            f"FROM {table(Membership)} m "
+            f"JOIN {table(Organization)} o ON o.{column(Organization, 'id')} = m.{column(Membership, 'organization')} "
+            f"JOIN {table(Group)} g ON g.{column(Group, 'id')} = m.{column(Membership, 'group')} "
+            f"WHERE m.{column(Membership, 'user')} = %s AND m.{column(Membership, 'is_active')} "
+            f"AND o.{column(Organization, 'is_active')}"
+        )
+        self.by_slug = f" AND o.{column(Organization, 'slug')} = %s"
+
+    def find(self, user: Any, slug: str | None) -> list[Membership]:
+        params: list[Any] = [ConfigGeneration.SINGLETON_PK, user.pk]
+        sql = self.sql
+        if slug:
+            sql, params = f"{sql}{self.by_slug} LIMIT 1", [*params, slug]
+        else:
+            sql += " LIMIT 2"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        found = []
+        for row in rows:
+            membership, organization, group = self.columns.instances(row)
+            assert isinstance(membership, Membership)
+            membership.user, membership.organization, membership.group = user, organization, group
+            membership.__dict__[GENERATION] = row[self.columns.width]
+            found.append(membership)
+        return found
+
+
+_membership_lookup = once_per_database(_MembershipLookup)

@@ -82,7 +82,7 @@ class RowReader:
         self.width = len(self.keys)
         converters = compiler.get_converters([column for column, _, _ in compiler.select[: self.width]])
         self.converters = [
-            (index, _column_converter(functions, expression, connection))
+            (index, column_converter(functions, expression, connection))
             for index, (functions, expression) in converters.items()
         ]
 
@@ -98,10 +98,10 @@ class RowReader:
         return record
 
 
-def _column_converter(
+def column_converter(
     functions: list[Callable[..., Any]], expression: Any, connection: BaseDatabaseWrapper
 ) -> Callable[[Any], Any]:
-    """One function applying ``functions`` in order, as the ORM does."""
+    """One function applying ``functions`` (a column's converters) in order, as the ORM does."""
     steps = [_sqlite_datetime(connection) if _is_sqlite_datetime(f, connection) else f for f in functions]
     if len(steps) == 1:
         step = steps[0]
