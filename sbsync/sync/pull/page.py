@@ -27,6 +27,8 @@ row has one record per scope, so a row appears at most once per page.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -277,7 +279,7 @@ def _serve(
 ) -> ModelPage:
     label = model._meta.label
     pk_field = model._meta.pk
-    changes = ChangesQuery(model, access, cursor.scope)
+    changes = changes_query(model, access, cursor.scope)
     result = ModelPage(cursor=cursor, has_more=True)
     position = cursor.seq
     size = min(allowance.records, SCAN_CHUNK)
@@ -352,6 +354,30 @@ class ChangesQuery:
         with self.connection.cursor() as cursor:
             cursor.execute(self.sql, [*self.inner_params, self.scope, self.label, position, count])
             return cast("list[tuple[Any, ...]]", cursor.fetchall())
+
+
+_compiled = threading.local()
+COMPILED_LIMIT = 128
+
+
+def changes_query(model: type[models.Model], access: Access, scope: int) -> ChangesQuery:
+    """``ChangesQuery(model, access, scope)``, compiled once per view: compiling the rows' query cost a
+    page about 0.5 ms. The statement depends only on the model, the scope and the view (the configuration
+    generation, and the group and resolved filters of ``Access.fingerprint``), so it is kept per thread
+    (it holds the thread's connection), for the COMPILED_LIMIT views used last."""
+    connection = transaction.get_connection()
+    cache: OrderedDict[tuple[Any, ...], ChangesQuery] = _compiled.__dict__.setdefault(
+        "queries", OrderedDict()
+    )
+    key = (connection.alias, model._meta.label, scope, access.generation, access.fingerprint(model))
+    found = cache.get(key)
+    if found is None or found.connection is not connection:
+        found = cache[key] = ChangesQuery(model, access, scope)
+        if len(cache) > COMPILED_LIMIT:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return found
 
 
 def rows_with_visibility(model: type[models.Model], access: Access) -> models.QuerySet[Any]:
