@@ -25,17 +25,31 @@ class SyncLogQuerySet(models.QuerySet["SyncLog"]):
 
 
 class SyncLog(models.Model):
+    """One push or pull. Every request writes one, so its indexes are only those the pages and the
+    retention task read by (the user's and organization's foreign keys are led by their time indexes):
+    each index more is written by every request."""
+
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sbsync_logs"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sbsync_logs",
+        db_index=False,
     )
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_logs"
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sync_logs",
+        db_index=False,
     )
-    operation = models.CharField(max_length=10, choices=Operation.choices, db_index=True)
-    status = models.CharField(max_length=10, choices=LogStatus.choices, db_index=True)
+    operation = models.CharField(max_length=10, choices=Operation.choices)
+    status = models.CharField(max_length=10, choices=LogStatus.choices)
     model_name = models.CharField(
-        max_length=100, blank=True, db_index=True, help_text="First model; all of them in model_names"
+        max_length=100, blank=True, help_text="First model; all of them in model_names"
     )
     model_names = models.JSONField(default=list, blank=True)
     object_count = models.IntegerField(default=0)
@@ -54,6 +68,8 @@ class SyncLog(models.Model):
         indexes = [
             models.Index(fields=["organization", "-timestamp"], name="sbsync_synclog_org_time"),
             models.Index(fields=["user", "-timestamp"], name="sbsync_synclog_user_time"),
+            models.Index(fields=["status", "-timestamp"], name="sbsync_synclog_status_time"),
+            models.Index(fields=["model_name"], name="sbsync_synclog_model"),
         ]
 
     def __str__(self) -> str:
@@ -61,11 +77,15 @@ class SyncLog(models.Model):
 
 
 class SyncMetadata(models.Model):
-    """Per organization and model: when it last synced and how many records moved in total."""
+    """Per organization and model: when it last synced and how many records moved in total. Every pull
+    updates its rows, so no index covers ``last_sync`` or ``total_synced`` (PostgreSQL then updates the
+    row in place, touching no index); the unique key is the only lookup."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sync_metadata")
-    model_name = models.CharField(max_length=100, db_index=True)
-    last_sync = models.DateTimeField(default=timezone.now, db_index=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="sync_metadata", db_index=False
+    )
+    model_name = models.CharField(max_length=100)
+    last_sync = models.DateTimeField(default=timezone.now)
     total_synced = models.BigIntegerField(default=0)
 
     class Meta:
@@ -79,16 +99,21 @@ class SyncMetadata(models.Model):
 
 
 class UserSyncMetadata(models.Model):
-    """Per user, organization and model: when that user last pulled, and how many records in total."""
+    """Per user, organization and model: when that user last pulled, and how many records in total.
+    Indexed as SyncMetadata is, for the same reason (the organization's key stays indexed for its
+    cascade)."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sbsync_sync_metadata"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="sbsync_sync_metadata",
+        db_index=False,
     )
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="user_sync_metadata"
     )
-    model_name = models.CharField(max_length=100, db_index=True)
-    last_sync = models.DateTimeField(default=timezone.now, db_index=True)
+    model_name = models.CharField(max_length=100)
+    last_sync = models.DateTimeField(default=timezone.now)
     total_synced = models.BigIntegerField(default=0)
 
     class Meta:
@@ -120,12 +145,12 @@ class PerformanceMetrics(models.Model):
     sample because ``log`` points at the request's SyncLog only until log retention deletes the log (the
     sample outlives it)."""
 
-    operation_type = models.CharField(max_length=20, db_index=True)
+    operation_type = models.CharField(max_length=20)  # indexed by sbsync_perf_op_time
     status = models.CharField(max_length=10, choices=LogStatus.choices, default=LogStatus.SUCCESS)
     log = models.ForeignKey(
         SyncLog, null=True, blank=True, on_delete=models.SET_NULL, related_name="performance_metrics"
     )
-    model_name = models.CharField(max_length=100, db_index=True, blank=True)
+    model_name = models.CharField(max_length=100, blank=True)
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="performance_metrics"
     )
@@ -145,7 +170,11 @@ class PerformanceMetrics(models.Model):
     class Meta:
         verbose_name_plural = "performance metrics"
         ordering = ["-timestamp", "-id"]
-        indexes = [models.Index(fields=["operation_type", "-timestamp"], name="sbsync_perf_op_time")]
+        # Every request writes a sample: only the indexes the pages read by (see SyncLog).
+        indexes = [
+            models.Index(fields=["operation_type", "-timestamp"], name="sbsync_perf_op_time"),
+            models.Index(fields=["model_name"], name="sbsync_perf_model"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.operation_type} {self.model_name} {self.batch_size} in {self.processing_time:.3f}s"
