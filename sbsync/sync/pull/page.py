@@ -206,7 +206,7 @@ def read_snapshot() -> Iterator[dict[str, str]]:
     """One consistent read of the change index and the rows. On PostgreSQL the default READ COMMITTED
     would let a row committed between two queries be sent with an older record's version, so a
     transaction we own begins REPEATABLE READ (set on the driver's connection: its BEGIN says so,
-    without a statement of its own).
+    without a statement of its own). On SQLite a transaction is a snapshot already; ours is deferred.
 
     Every read of a page is an index access (a range of the change index, rows by primary key). Costing
     a chunk of 500 random key probes against a table of about 100k rows, PostgreSQL's planner picks a
@@ -214,8 +214,19 @@ def read_snapshot() -> Iterator[dict[str, str]]:
     disabled for this transaction only, when we own it: the block's first statement sets the settings
     it is given (``index_state``'s ``local_settings``)."""
     connection = transaction.get_connection()
-    owned = not connection.in_atomic_block and connection.vendor == "postgresql"
-    if not owned:
+    owned = not connection.in_atomic_block
+    if owned and connection.vendor == "sqlite":
+        # A deferred BEGIN: the page reads from a WAL snapshot without taking SQLite's write lock, which
+        # the configured IMMEDIATE mode would take and hold against every push for the read's length.
+        connection.ensure_connection()
+        mode, connection.transaction_mode = connection.transaction_mode, None
+        try:
+            with transaction.atomic():
+                yield {}
+        finally:
+            connection.transaction_mode = mode
+        return
+    if not owned or connection.vendor != "postgresql":
         with transaction.atomic():
             yield {}
         return

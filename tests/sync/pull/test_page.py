@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -423,3 +424,21 @@ def test_the_clock_read_checks_pending_records_on_the_pending_index_not_the_scop
     assert state.ready is False  # the model was never backfilled in acme: the pull must do it first
     assert "sbsync_syncrecord_pending_seq" in plan
     assert "sbsync_syncrecord_pull" not in plan and "Seq Scan on sbsync_syncrecord" not in plan
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's database-wide write lock")
+@pytest.mark.django_db(transaction=True)
+def test_on_sqlite_a_page_is_read_while_a_push_holds_the_write_lock(trio):
+    # The read snapshot is a deferred transaction: it never waits for, nor blocks, a writer.
+    make_customer(organization=trio.acme, name="Ann")
+    access = access_for(trio.alice, trio.acme)
+    build_pull_page(access=access, requests={Customer: None}, batch_size=10)  # the index is ready
+    writer = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        page = pull_module.read_pull_page(access=access, requests={Customer: None}, batch_size=10)
+    finally:
+        writer.rollback()
+        writer.close()
+
+    assert [row["name"] for row in page.data] == ["Ann"]
