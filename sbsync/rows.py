@@ -10,15 +10,30 @@ behave like any loaded from a queryset.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import connection, models
 from django.db.backends.base.base import BaseDatabaseWrapper
-
-from sbsync.sync.records import column_converter
+from django.utils.dateparse import parse_datetime
 
 T = TypeVar("T")
+
+
+def column_name(model: type[models.Model], name: str) -> str:
+    """The database column of ``model``'s concrete field ``name`` (or of its primary key for "pk")."""
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{model._meta.label}.{name} is not a concrete field"
+    return field_column(field)
+
+
+def field_column(field: models.Field[Any, Any]) -> str:
+    """The database column of a concrete field."""
+    column = field.column
+    assert column is not None, f"{field} has no column"
+    return column
 
 
 def once_per_database(build: Callable[[BaseDatabaseWrapper], T]) -> Callable[[], T]:
@@ -50,7 +65,7 @@ class Columns:
                 functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
                 if functions:
                     self.converters.append((len(selected), column_converter(functions, column, connection)))
-                selected.append(f"{alias}.{quote(field.column)}")
+                selected.append(f"{alias}.{quote(field_column(field))}")
             self.parts.append((model, [f.attname for f in fields], start, len(selected)))
         self.sql = ", ".join(selected)
         self.width = len(selected)
@@ -64,3 +79,44 @@ class Columns:
             model.from_db(self.alias, attnames, values[start:end])
             for model, attnames, start, end in self.parts
         ]
+
+
+def column_converter(
+    functions: list[Callable[..., Any]], expression: Any, connection: BaseDatabaseWrapper
+) -> Callable[[Any], Any]:
+    """One function applying ``functions`` (a column's converters) in order, as the ORM does."""
+    steps = [_sqlite_datetime(connection) if _is_sqlite_datetime(f, connection) else f for f in functions]
+    if len(steps) == 1:
+        step = steps[0]
+        return lambda value: step(value, expression, connection)
+
+    def convert(value: Any) -> Any:
+        for function in steps:
+            value = function(value, expression, connection)
+        return value
+
+    return convert
+
+
+def _is_sqlite_datetime(function: Callable[..., Any], connection: BaseDatabaseWrapper) -> bool:
+    return (
+        connection.vendor == "sqlite" and getattr(function, "__name__", "") == "convert_datetimefield_value"
+    )
+
+
+def _sqlite_datetime(connection: BaseDatabaseWrapper) -> Callable[..., Any]:
+    """Django's SQLite date-time converter with ``USE_TZ`` and the connection's time zone read once
+    rather than per value (the lazy settings lookup was half the cost of a pulled row): the stored text
+    parsed, a naive value made aware in the connection's time zone, as ``make_aware`` does."""
+    aware, zone = settings.USE_TZ, connection.timezone
+
+    def convert(value: Any, expression: Any, connection: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, datetime.datetime):
+            value = parse_datetime(value)
+        if aware and value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=zone)
+        return value
+
+    return convert

@@ -15,7 +15,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sbsync.errors import ProtocolError
 from sbsync.models import ConfigGeneration, Membership, Organization
-from sbsync.rows import Columns, once_per_database
+from sbsync.rows import Columns, column_name, once_per_database
 
 SLUG_LENGTH = Organization._meta.get_field("slug").max_length or 50
 # The configuration generation (sbsync/cache.py), read with the membership: the Access built from it
@@ -110,7 +110,7 @@ class _MembershipLookup:
         self.columns = Columns(connection, [(Membership, "m"), (Organization, "o"), (Group, "g")])
 
         def column(model: type[models.Model], name: str) -> str:
-            return quote(model._meta.get_field(name).column)
+            return quote(column_name(model, name))
 
         def table(model: type[models.Model]) -> str:
             return quote(model._meta.db_table)
@@ -140,6 +140,7 @@ class _MembershipLookup:
         for row in rows:
             membership, organization, group = self.columns.instances(row)
             assert isinstance(membership, Membership)
+            assert isinstance(organization, Organization) and isinstance(group, Group)
             membership.user, membership.organization, membership.group = user, organization, group
             membership.__dict__[GENERATION] = row[self.columns.width]
             found.append(membership)

@@ -29,7 +29,7 @@ from rest_framework.authentication import get_authorization_header
 from rest_framework.request import Request
 
 from sbsync.api.errors import AUTHENTICATE_HEADER
-from sbsync.rows import Columns, once_per_database
+from sbsync.rows import Columns, column_name, once_per_database
 
 SCHEMES = (b"bearer", b"token")
 INVALID = "Invalid token."
@@ -85,9 +85,9 @@ class _TokenLookup:
         token_model, user_model = get_token_model(), get_user_model()
         quote = connection.ops.quote_name
         self.columns = Columns(connection, [(token_model, "t"), (user_model, "u")])
-        user_column = quote(token_model._meta.get_field("user").column)
-        user_key = quote(user_model._meta.pk.column)
-        key_column = quote(token_model._meta.get_field("token_key").column)
+        user_column = quote(column_name(token_model, "user"))
+        user_key = quote(column_name(user_model, "pk"))
+        key_column = quote(column_name(token_model, "token_key"))
         self.sql = (
             f"SELECT {self.columns.sql} FROM {quote(token_model._meta.db_table)} t "
             f"JOIN {quote(user_model._meta.db_table)} u ON u.{user_key} = t.{user_column} "
@@ -98,10 +98,10 @@ class _TokenLookup:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, [key])
             rows = cursor.fetchall()
-        found = []
+        found: list[Any] = []
         for row in rows:
             auth_token, user = self.columns.instances(row)
-            auth_token.user = user
+            setattr(auth_token, "user", user)  # noqa: B010  (knox's token model, typed as Model here)
             found.append(auth_token)
         return found
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 from sbsync import conf
 from sbsync.enums import LogStatus, Operation
 from sbsync.models import Organization, PerformanceMetrics, SyncLog
+from sbsync.rows import field_column
 from sbsync.sync.counters import Synced
 
 LOG_FILE_DAYS = 30
@@ -268,8 +269,8 @@ def _write(log: SyncLog, metrics: PerformanceMetrics, synced: Synced | None) -> 
             synced.read_previous([(row[1], row[2]) for row in rows], connection)
     else:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"{insert_log} RETURNING id", log_values)
-            log.pk = cursor.fetchone()[0]
+            cursor.execute(insert_log, log_values)
+            log.pk = connection.ops.last_insert_id(cursor, SyncLog._meta.db_table, SyncLog._meta.pk.column)
             cursor.execute(
                 f"{insert_metrics} VALUES ({', '.join(['%s'] * (len(metrics_values) + 1))})",
                 [*metrics_values, log.pk],
@@ -289,7 +290,7 @@ def _insert_parts(
     for model_field in instance._meta.concrete_fields:
         if model_field.primary_key or model_field.name in skip:
             continue
-        columns.append(connection.ops.quote_name(model_field.column))
+        columns.append(connection.ops.quote_name(field_column(model_field)))
         values.append(model_field.get_db_prep_save(model_field.pre_save(instance, True), connection))
     return columns, values
 

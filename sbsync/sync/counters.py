@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sbsync.models import SyncMetadata, UserSyncMetadata
+from sbsync.rows import column_converter
 
 Statement = tuple[str, list[Any]]
 
@@ -72,10 +73,14 @@ class Synced:
                 cursor.execute(*statement)
 
     def read_previous(self, rows: list[tuple[Any, Any]], connection: BaseDatabaseWrapper) -> None:
-        convert = connection.ops.convert_datetimefield_value if connection.vendor == "sqlite" else None
+        """Take ``(model_name, last_sync)`` rows as the database gave them (a LEFT JOIN's NULL row
+        skipped), ``last_sync`` converted as the ORM would."""
+        column = UserSyncMetadata._meta.get_field("last_sync").get_col(UserSyncMetadata._meta.db_table)
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        convert = column_converter(functions, column, connection)
         for label, last_sync in rows:
             if label is not None:
-                self.previous[label] = convert(last_sync, None, connection) if convert else last_sync
+                self.previous[label] = convert(last_sync)
 
 
 def touch(

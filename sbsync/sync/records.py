@@ -8,16 +8,14 @@ API's JSON renderer writes them as strings in ISO-8601 / canonical form.
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql.compiler import SQLCompiler
-from django.utils.dateparse import parse_datetime
+
+from sbsync.rows import column_converter
 
 # Primary keys stored as the canonical text itself, so the change index's text compares as it is.
 TEXT_KEYS = frozenset({"CharField", "SlugField", "TextField", "EmailField", "URLField"})
@@ -96,44 +94,3 @@ class RowReader:
         if version is not None:
             record["_version"] = version
         return record
-
-
-def column_converter(
-    functions: list[Callable[..., Any]], expression: Any, connection: BaseDatabaseWrapper
-) -> Callable[[Any], Any]:
-    """One function applying ``functions`` (a column's converters) in order, as the ORM does."""
-    steps = [_sqlite_datetime(connection) if _is_sqlite_datetime(f, connection) else f for f in functions]
-    if len(steps) == 1:
-        step = steps[0]
-        return lambda value: step(value, expression, connection)
-
-    def convert(value: Any) -> Any:
-        for function in steps:
-            value = function(value, expression, connection)
-        return value
-
-    return convert
-
-
-def _is_sqlite_datetime(function: Callable[..., Any], connection: BaseDatabaseWrapper) -> bool:
-    return (
-        connection.vendor == "sqlite" and getattr(function, "__name__", "") == "convert_datetimefield_value"
-    )
-
-
-def _sqlite_datetime(connection: BaseDatabaseWrapper) -> Callable[..., Any]:
-    """Django's SQLite date-time converter with ``USE_TZ`` and the connection's time zone read once
-    rather than per value (the lazy settings lookup was half the cost of a pulled row): the stored text
-    parsed, a naive value made aware in the connection's time zone, as ``make_aware`` does."""
-    aware, zone = settings.USE_TZ, connection.timezone
-
-    def convert(value: Any, expression: Any, connection: Any) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, datetime.datetime):
-            value = parse_datetime(value)
-        if aware and value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=zone)
-        return value
-
-    return convert

@@ -44,7 +44,11 @@ def serve_pull(*, user: Any, organization: str | None, body: Any) -> dict[str, A
             errors, total = [_logged(outcome)], 0
         else:
             errors, total = [], outcome.total_records
-        synced = pull_synced(request.access, outcome) if isinstance(outcome, PullPage) else None
+        synced = (
+            pull_synced(request.access, outcome)
+            if isinstance(outcome, PullPage) and request.access is not None
+            else None
+        )
         measurement.stop()
         # The sync metadata, the log and the metrics row together (one statement on PostgreSQL).
         record_activity(
