@@ -36,6 +36,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from sbsync.models import ChangeClock, StampCheckpoint, SyncRecord, TrackedModel
+from sbsync.sync.push.sql import array_literal
 
 CHUNK = 1000
 STAMP_CHUNK = 5000
@@ -165,9 +166,9 @@ def upsert_records(
             scope,
             label,
             changed_at,
-            [c.object_pk for c in changes],
-            seqs,
-            [c.deleted for c in changes],
+            array_literal([c.object_pk for c in changes]),
+            array_literal(seqs),
+            array_literal([c.deleted for c in changes]),
         ]
     else:
         sql = f"INSERT INTO {table} ({columns}) VALUES " + ", ".join(
@@ -213,8 +214,8 @@ def upsert_positioned(
         label,
         len(changes),
         connection.ops.adapt_datetimefield_value(now),
-        [c.object_pk for c in changes],
-        [c.deleted for c in changes],
+        array_literal([c.object_pk for c in changes]),
+        array_literal([c.deleted for c in changes]),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from django.db import OperationalError, connection, models
 
+from sbsync.sync.push.sql import array_literal
+
 T = TypeVar("T")
 ATTEMPTS = 3
 # deadlock_detected, serialization_failure
@@ -50,7 +52,7 @@ def lock_row_keys(
         params.append(pk)
     with connection.cursor() as cursor:
         # unnest() yields the array in order, so the locks are taken in sorted order.
-        cursor.execute(f"{sql} FROM unnest(%s::bigint[]) AS k", [*params, ids])
+        cursor.execute(f"{sql} FROM unnest(%s::bigint[]) AS k", [*params, array_literal(ids)])
 
 
 def check_deferred_constraints() -> None:

@@ -40,7 +40,7 @@ from sbsync.sync.changes.index import RowChange, batched, pk_key
 from sbsync.sync.push.history import deferred_history, history_user
 from sbsync.sync.push.items import UPDATE, Create, Delete, Read, Update, Write, reject_dependents
 from sbsync.sync.push.locks import check_deferred_constraints
-from sbsync.sync.push.sql import AnyOf, in_values
+from sbsync.sync.push.sql import AnyOf, array_literal, in_values
 from sbsync.sync.push.validation import NO_SUCH_ROW, NON_FIELD
 
 OUTSIDE_VIEW = "After this change the row would be outside the rows you may see."
@@ -201,7 +201,7 @@ def _update_sent(model: type[models.Model], updates: list[Write]) -> bool:
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM UNNEST({types}) AS v({names}) "
                 f"WHERE {table}.{quote(meta.pk.column)} = v.c0",
-                [list(column) for column in zip(*rows, strict=True)],
+                [array_literal(list(column)) for column in zip(*rows, strict=True)],
             )
         else:
             assignments = ", ".join(
