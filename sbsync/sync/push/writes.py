@@ -40,7 +40,7 @@ from sbsync.sync.changes.index import RowChange, batched, pk_key
 from sbsync.sync.push.history import deferred_history, history_user
 from sbsync.sync.push.items import UPDATE, Create, Delete, Read, Update, Write, reject_dependents
 from sbsync.sync.push.locks import check_deferred_constraints
-from sbsync.sync.push.sql import AnyOf, array_literal, in_values
+from sbsync.sync.push.sql import AnyOf, array_literal, array_type, in_values
 from sbsync.sync.push.validation import NO_SUCH_ROW, NON_FIELD
 
 OUTSIDE_VIEW = "After this change the row would be outside the rows you may see."
@@ -146,7 +146,7 @@ def update_fields(model: type[models.Model]) -> list[str]:
 
 def _write(model: type[models.Model], creates: list[Write], updates: list[Write]) -> None:
     manager = model._base_manager
-    if creates:
+    if creates and not _insert_arrays(model, creates):
         manager.bulk_create([w.instance for w in creates])
     if updates and not _update_sent(model, updates):
         objs = [w.instance for w in updates]
@@ -163,6 +163,55 @@ def _write(model: type[models.Model], creates: list[Write], updates: list[Write]
         for obj, values in zip(objs, stored, strict=True):
             for attname, value in values.items():
                 setattr(obj, attname, value)
+
+
+def _insert_arrays(model: type[models.Model], creates: list[Write]) -> bool:
+    """On PostgreSQL, insert the rows of ``creates`` with one ``INSERT … SELECT FROM UNNEST(…)``, a
+    parameter per column (``array_literal``), instead of ``bulk_create``'s placeholder per value, which
+    Django and psycopg each handle one by one (a quarter of the time of a push of 500 creates). The
+    rows are what ``bulk_create`` writes (each field's ``pre_save`` with ``add``, no signals); keys the
+    database assigns are set on the instances in the order of the rows, as ``bulk_create`` does. False,
+    writing nothing, elsewhere, when some rows have a key and others not, or when a column cannot be
+    passed as an array (the caller then uses ``bulk_create``)."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return False
+    meta = model._meta
+    objs = [w.instance for w in creates]
+    server_keys = {obj.pk is None for obj in objs}
+    if len(server_keys) > 1 or (True in server_keys and not isinstance(meta.pk, AutoFieldMixin)):
+        return False
+    assigned = True in server_keys
+    fields = [f for f in meta.concrete_fields if not f.generated and not (assigned and f is meta.pk)]
+    if not _arrayable(fields, connection):
+        return False
+    rows = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
+    quote = connection.ops.quote_name
+    returning = f" RETURNING {quote(meta.pk.column)}" if assigned else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"SELECT * FROM UNNEST({', '.join(f'%s::{array_type(f, connection)}[]' for f in fields)})"
+            + returning,
+            [array_literal(list(column)) for column in zip(*rows, strict=True)],
+        )
+        keys = cursor.fetchall() if assigned else []
+    for obj, key in zip(objs, keys, strict=False):
+        obj.pk = meta.pk.to_python(key[0])
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return True
+
+
+def _arrayable(fields: list[models.Field[Any, Any]], connection: Any) -> bool:
+    """Whether ``fields`` can each be passed as one array parameter on PostgreSQL: none needs its own
+    placeholder (``get_placeholder``, a geometry say) and each has a plain column type."""
+    types = connection.data_types
+    return not any(
+        hasattr(f, "get_placeholder") or getattr(f, "target_field", f).get_internal_type() not in types
+        for f in fields
+    )
 
 
 def _update_sent(model: type[models.Model], updates: list[Write]) -> bool:
@@ -195,7 +244,7 @@ def _update_sent(model: type[models.Model], updates: list[Write]) -> bool:
     table = quote(meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            types = ", ".join(f"%s::{(f.db_type(connection) or '').split('(')[0]}[]" for f in columns)
+            types = ", ".join(f"%s::{array_type(f, connection)}[]" for f in columns)
             names = ", ".join(f"c{i}" for i in range(len(columns)))
             assignments = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns) if i)
             cursor.execute(
@@ -228,13 +277,14 @@ def _updated_fields(model: type[models.Model], attnames: Set[str]) -> list[model
         if f.attname in attnames or (getattr(f, "auto_now", False) and not f.primary_key)
     ]
     columns = [meta.pk, *fields]
-    if any(hasattr(f, "get_placeholder") for f in columns):
-        return None
     if connection.vendor == "postgresql":
-        types = connection.data_types
-        if any(getattr(f, "target_field", f).get_internal_type() not in types for f in columns):
+        if not _arrayable(columns, connection):
             return None
-    elif connection.vendor != "sqlite" or connection.Database.sqlite_version_info < (3, 33):
+    elif (
+        any(hasattr(f, "get_placeholder") for f in columns)
+        or connection.vendor != "sqlite"
+        or connection.Database.sqlite_version_info < (3, 33)
+    ):
         return None
     return fields
 
