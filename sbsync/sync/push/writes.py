@@ -146,7 +146,7 @@ def update_fields(model: type[models.Model]) -> list[str]:
 
 def _write(model: type[models.Model], creates: list[Write], updates: list[Write]) -> None:
     manager = model._base_manager
-    if creates and not _insert_arrays(model, creates):
+    if creates and not _insert_rows(model, creates):
         manager.bulk_create([w.instance for w in creates])
     if updates and not _update_sent(model, updates):
         objs = [w.instance for w in updates]
@@ -165,37 +165,50 @@ def _write(model: type[models.Model], creates: list[Write], updates: list[Write]
                 setattr(obj, attname, value)
 
 
-def _insert_arrays(model: type[models.Model], creates: list[Write]) -> bool:
-    """On PostgreSQL, insert the rows of ``creates`` with one ``INSERT … SELECT FROM UNNEST(…)``, a
-    parameter per column (``array_literal``), instead of ``bulk_create``'s placeholder per value, which
-    Django and psycopg each handle one by one (a quarter of the time of a push of 500 creates). The
-    rows are what ``bulk_create`` writes (each field's ``pre_save`` with ``add``, no signals); keys the
-    database assigns are set on the instances in the order of the rows, as ``bulk_create`` does. False,
-    writing nothing, elsewhere, when some rows have a key and others not, or when a column cannot be
-    passed as an array (the caller then uses ``bulk_create``)."""
+def _insert_rows(model: type[models.Model], creates: list[Write]) -> bool:
+    """Insert the rows of ``creates`` with one statement written here instead of ``bulk_create``, whose
+    compiler builds a placeholder per value (a quarter of the time of a push of 500 creates): on
+    PostgreSQL ``INSERT … SELECT FROM UNNEST(…)`` with a parameter per column (``array_literal``), on
+    SQLite ``INSERT … VALUES`` (chunked to its parameter limit). The rows are what ``bulk_create``
+    writes (each field's ``pre_save`` with ``add``, no signals); on PostgreSQL keys the database
+    assigns are set on the instances in the order of the rows, as ``bulk_create`` does. False, writing
+    nothing, on other databases, when some rows have a key and others not, when keys are to be
+    assigned on SQLite, or when a column cannot be passed this way (the caller uses ``bulk_create``)."""
     connection = transaction.get_connection()
-    if connection.vendor != "postgresql":
-        return False
     meta = model._meta
     objs = [w.instance for w in creates]
     server_keys = {obj.pk is None for obj in objs}
-    if len(server_keys) > 1 or (True in server_keys and not isinstance(meta.pk, AutoFieldMixin)):
-        return False
     assigned = True in server_keys
+    postgresql = connection.vendor == "postgresql"
+    if len(server_keys) > 1 or (assigned and not (postgresql and isinstance(meta.pk, AutoFieldMixin))):
+        return False
     fields = [f for f in meta.concrete_fields if not f.generated and not (assigned and f is meta.pk)]
-    if not _arrayable(fields, connection):
+    if postgresql:
+        writable = _arrayable(fields, connection)
+    else:
+        writable = connection.vendor == "sqlite" and not any(hasattr(f, "get_placeholder") for f in fields)
+    if not writable:
         return False
     rows = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
     quote = connection.ops.quote_name
-    returning = f" RETURNING {quote(meta.pk.column)}" if assigned else ""
+    insert = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+    keys: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-            f"SELECT * FROM UNNEST({', '.join(f'%s::{array_type(f, connection)}[]' for f in fields)})"
-            + returning,
-            [array_literal(list(column)) for column in zip(*rows, strict=True)],
-        )
-        keys = cursor.fetchall() if assigned else []
+        if postgresql:
+            returning = f" RETURNING {quote(meta.pk.column)}" if assigned else ""
+            cursor.execute(
+                f"{insert} SELECT * FROM UNNEST({', '.join(f'%s::{array_type(f, connection)}[]' for f in fields)})"
+                + returning,
+                [array_literal(list(column)) for column in zip(*rows, strict=True)],
+            )
+            keys = cursor.fetchall() if assigned else []
+        else:
+            per_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            for chunk in batched(rows, connection.features.max_query_params // len(fields)):
+                cursor.execute(
+                    f"{insert} VALUES {', '.join([per_row] * len(chunk))}",
+                    [value for row in chunk for value in row],
+                )
     for obj, key in zip(objs, keys, strict=False):
         obj.pk = meta.pk.to_python(key[0])
     for obj in objs:
