@@ -17,6 +17,7 @@ import datetime
 import decimal
 import operator
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
@@ -33,7 +34,7 @@ def _iso(value: datetime.date | datetime.time) -> str:
 
 # How each type an element may have is written; looked up by the element's exact type (a subclass, an
 # enum say, goes through ``_element``).
-_WRITERS: dict[type, Any] = {
+_WRITERS: dict[type, Callable[[Any], str]] = {
     str: _quoted,
     int: int.__repr__,
     bool: lambda value: "t" if value else "f",

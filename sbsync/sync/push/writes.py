@@ -240,41 +240,39 @@ def _update_sent(model: type[models.Model], updates: list[Write]) -> bool:
     fields = _updated_fields(model, next(iter(sent)))
     if fields is None:
         return False
-    columns = [meta.pk, *fields]
-    # auto_now timestamps: one moment for the statement, as one UPDATE of all the rows would have.
-    stamped = {
-        f.attname: f.pre_save(updates[0].instance, False) for f in fields if getattr(f, "auto_now", False)
-    }
+    # auto_now timestamps: one moment for the statement, as one UPDATE of all the rows would have; set
+    # by one parameter each, not a column of values.
+    stamped = {f: f.pre_save(updates[0].instance, False) for f in fields if getattr(f, "auto_now", False)}
     for w in updates:
-        for attname, value in stamped.items():
-            setattr(w.instance, attname, value)
+        for f, value in stamped.items():
+            setattr(w.instance, f.attname, value)
+    columns = [meta.pk, *(f for f in fields if f not in stamped)]
     rows = [
-        [meta.pk.get_db_prep_save(w.instance.pk, connection)]
-        + [f.get_db_prep_save(getattr(w.instance, f.attname), connection) for f in fields]
-        for w in updates
+        [f.get_db_prep_save(getattr(w.instance, f.attname), connection) for f in columns] for w in updates
     ]
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
+    stamps = [f"{quote(f.column)} = %s" for f in stamped]
+    stamp_params = [f.get_db_prep_save(value, connection) for f, value in stamped.items()]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             types = ", ".join(f"%s::{array_type(f, connection)}[]" for f in columns)
             names = ", ".join(f"c{i}" for i in range(len(columns)))
-            assignments = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns) if i)
+            assignments = [f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns) if i]
             cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM UNNEST({types}) AS v({names}) "
+                f"UPDATE {table} SET {', '.join(assignments + stamps)} FROM UNNEST({types}) AS v({names}) "
                 f"WHERE {table}.{quote(meta.pk.column)} = v.c0",
-                [array_literal(list(column)) for column in zip(*rows, strict=True)],
+                [*stamp_params, *(array_literal(list(column)) for column in zip(*rows, strict=True))],
             )
         else:
-            assignments = ", ".join(
-                f"{quote(f.column)} = v.column{i + 1}" for i, f in enumerate(columns) if i
-            )
+            assignments = [f"{quote(f.column)} = v.column{i + 1}" for i, f in enumerate(columns) if i]
             per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            for chunk in batched(rows, connection.features.max_query_params // len(columns)):
+            for chunk in batched(rows, connection.features.max_query_params // len(columns) - len(stamps)):
                 cursor.execute(
-                    f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([per_row] * len(chunk))}) AS v "
+                    f"UPDATE {table} SET {', '.join(assignments + stamps)} "
+                    f"FROM (VALUES {', '.join([per_row] * len(chunk))}) AS v "
                     f"WHERE {table}.{quote(meta.pk.column)} = v.column1",
-                    [value for row in chunk for value in row],
+                    [*stamp_params, *(value for row in chunk for value in row)],
                 )
     return True
 
