@@ -447,8 +447,12 @@ def insert_history(
                 kind: tuple[str, list[Any]] = ("'-'", [])
                 where, where_params = _deletable(model, chunk)
             else:
-                modified, modified_params = in_values(key, pk, [v for v in chunk if v in changed], connection)
-                kind = (f"CASE WHEN {modified} THEN '~' ELSE '+' END", modified_params)
+                modified = [v for v in chunk if v in changed]
+                if len(modified) in (0, len(chunk)):  # all creates or all updates: no list to test
+                    kind = ("'~'" if modified else "'+'", [])
+                else:
+                    test, test_params = in_values(key, pk, modified, connection)
+                    kind = (f"CASE WHEN {test} THEN '~' ELSE '+' END", test_params)
                 where, where_params = in_values(key, pk, chunk, connection)
             parts = [kind if sql == TYPE else (sql, params) for sql, params in selected]
             cursor.execute(
