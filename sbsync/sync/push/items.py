@@ -139,6 +139,8 @@ class Write:
     item: Read
     instance: models.Model
     action: ClassVar[str]
+    # Whether the statement that wrote the row wrote its history too (sync/push/writes.py).
+    history_written: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.item.write = self

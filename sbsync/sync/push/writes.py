@@ -71,9 +71,9 @@ def _write_pass(access: Access, pending: list[Write], *, one_by_one: bool) -> bo
     view, or pointing at a failed create): the savepoint is rolled back, to write the others again."""
     with transaction.atomic():
         if one_by_one:
-            _write_each(pending)
+            _write_each(pending, access.user)
         else:
-            _write_bulk(pending)
+            _write_bulk(pending, access.user)
         _reject_outside_view(access, [w for w in pending if w.item.open])
         reject_dependents([w.item for w in pending])
         if not all(w.item.open for w in pending):
@@ -144,11 +144,15 @@ def update_fields(model: type[models.Model]) -> list[str]:
     ]
 
 
-def _write(model: type[models.Model], creates: list[Write], updates: list[Write]) -> None:
+def _write(model: type[models.Model], creates: list[Write], updates: list[Write], user: Any) -> None:
+    """Write ``creates`` and ``updates`` of ``model``; where the statement also wrote their history
+    (``_history_of_written``), mark them so ``write_history`` does not write it again."""
     manager = model._base_manager
-    if creates and not _insert_rows(model, creates):
+    for w in [*creates, *updates]:
+        w.history_written = False
+    if creates and not _insert_rows(model, creates, user):
         manager.bulk_create([w.instance for w in creates])
-    if updates and not _update_sent(model, updates):
+    if updates and not _update_sent(model, updates, user):
         objs = [w.instance for w in updates]
         # bulk_create runs pre_save(add=True), which would stamp auto_now_add fields on the instances we
         # keep for history and results; the database keeps the stored values (not in update_fields).
@@ -165,7 +169,7 @@ def _write(model: type[models.Model], creates: list[Write], updates: list[Write]
                 setattr(obj, attname, value)
 
 
-def _insert_rows(model: type[models.Model], creates: list[Write]) -> bool:
+def _insert_rows(model: type[models.Model], creates: list[Write], user: Any) -> bool:
     """Insert the rows of ``creates`` with one statement written here instead of ``bulk_create``, whose
     compiler builds a placeholder per value (a quarter of the time of a push of 500 creates): on
     PostgreSQL ``INSERT … SELECT FROM UNNEST(…)`` with a parameter per column (``array_literal``), on
@@ -173,7 +177,8 @@ def _insert_rows(model: type[models.Model], creates: list[Write]) -> bool:
     writes (each field's ``pre_save`` with ``add``, no signals); on PostgreSQL keys the database
     assigns are set on the instances in the order of the rows, as ``bulk_create`` does. False, writing
     nothing, on other databases, when some rows have a key and others not, when keys are to be
-    assigned on SQLite, or when a column cannot be passed this way (the caller uses ``bulk_create``)."""
+    assigned on SQLite, or when a column cannot be passed this way (the caller uses ``bulk_create``).
+    On PostgreSQL, rows with keys given get their history in the same statement (``_history_of_written``)."""
     connection = transaction.get_connection()
     meta = model._meta
     objs = [w.instance for w in creates]
@@ -195,13 +200,20 @@ def _insert_rows(model: type[models.Model], creates: list[Write]) -> bool:
     keys: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         if postgresql:
-            returning = f" RETURNING {quote(meta.pk.column)}" if assigned else ""
-            cursor.execute(
-                f"{insert} SELECT * FROM UNNEST({', '.join(f'%s::{array_type(f, connection)}[]' for f in fields)})"
-                + returning,
-                [array_literal(list(column)) for column in zip(*rows, strict=True)],
-            )
+            sql = f"{insert} SELECT * FROM UNNEST({', '.join(f'%s::{array_type(f, connection)}[]' for f in fields)})"
+            params = [array_literal(list(column)) for column in zip(*rows, strict=True)]
+            # Keys the database assigns come back in the order of the rows, which a history insert
+            # over the returned rows would not keep: their history is written apart.
+            history = None if assigned else _history_of_written(model, user, "+")
+            if assigned:
+                sql += f" RETURNING {quote(meta.pk.column)}"
+            elif history is not None:
+                sql = f"WITH written AS ({sql} RETURNING *) {history[0]}"
+                params += history[1]
+            cursor.execute(sql, params)
             keys = cursor.fetchall() if assigned else []
+            for w in creates:
+                w.history_written = history is not None
         else:
             per_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
             for chunk in batched(rows, connection.features.max_query_params // len(fields)):
@@ -227,11 +239,12 @@ def _arrayable(fields: list[models.Field[Any, Any]], connection: Any) -> bool:
     )
 
 
-def _update_sent(model: type[models.Model], updates: list[Write]) -> bool:
+def _update_sent(model: type[models.Model], updates: list[Write], user: Any) -> bool:
     """Write ``updates`` with one ``UPDATE … FROM`` that sets only the columns the records sent (and
     ``auto_now`` timestamps), when they all sent the same fields: far less to prepare and write than
     full rows. False, writing nothing, when they did not, or a column cannot be passed as a plain
-    array or value list (the caller then upserts full rows)."""
+    array or value list (the caller then upserts full rows). On PostgreSQL the rows' history is written
+    by the same statement (``_history_of_written``)."""
     sent = {frozenset(w.item.values) for w in updates}
     if len(sent) != 1:
         return False
@@ -259,11 +272,18 @@ def _update_sent(model: type[models.Model], updates: list[Write]) -> bool:
             types = ", ".join(f"%s::{array_type(f, connection)}[]" for f in columns)
             names = ", ".join(f"c{i}" for i in range(len(columns)))
             assignments = [f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns) if i]
-            cursor.execute(
+            sql = (
                 f"UPDATE {table} SET {', '.join(assignments + stamps)} FROM UNNEST({types}) AS v({names}) "
-                f"WHERE {table}.{quote(meta.pk.column)} = v.c0",
-                [*stamp_params, *(array_literal(list(column)) for column in zip(*rows, strict=True))],
+                f"WHERE {table}.{quote(meta.pk.column)} = v.c0"
             )
+            params = [*stamp_params, *(array_literal(list(column)) for column in zip(*rows, strict=True))]
+            history = _history_of_written(model, user, "~")
+            if history is not None:
+                sql = f"WITH written AS ({sql} RETURNING {table}.*) {history[0]}"
+                params += history[1]
+            cursor.execute(sql, params)
+            for w in updates:
+                w.history_written = history is not None
         else:
             assignments = [f"{quote(f.column)} = v.column{i + 1}" for i, f in enumerate(columns) if i]
             per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
@@ -305,12 +325,12 @@ def updates_in_place(model: type[models.Model], attnames: Set[str]) -> bool:
     return _updated_fields(model, attnames) is not None
 
 
-def _write_bulk(writes: list[Write]) -> None:
+def _write_bulk(writes: list[Write], user: Any) -> None:
     for model, creates, updates in _grouped(writes):
-        _write(model, creates, updates)
+        _write(model, creates, updates, user)
 
 
-def _write_each(writes: list[Write]) -> None:
+def _write_each(writes: list[Write], user: Any) -> None:
     for model, creates, updates in _grouped(writes):
         for w in [*creates, *updates]:
             lost = [key for maker, key in w.item.depends if not maker.open]
@@ -319,7 +339,12 @@ def _write_each(writes: list[Write]) -> None:
                 continue
             try:
                 with transaction.atomic():
-                    _write(model, [w] if isinstance(w, Create) else [], [] if isinstance(w, Create) else [w])
+                    _write(
+                        model,
+                        [w] if isinstance(w, Create) else [],
+                        [] if isinstance(w, Create) else [w],
+                        user,
+                    )
                     check_deferred_constraints()
             except (IntegrityError, DataError):
                 w.item.reject({NON_FIELD: [REFUSED]})
@@ -369,14 +394,16 @@ def history_manager(model: type[models.Model]) -> Any:
 
 
 def write_history(user: Any, written: list[Write]) -> None:
-    """One history insert per model for its creates and updates, attributed to ``user``: the rows just
-    written copied by the database (``insert_history``), or simple-history's ``bulk_history_create`` for
-    history models it cannot copy."""
+    """One history insert per model for its creates and updates whose history the writing statement did
+    not write already (``_history_of_written``), attributed to ``user``: the rows just written copied by
+    the database (``insert_history``), or simple-history's ``bulk_history_create`` for history models it
+    cannot copy."""
     if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         return
     groups: dict[type[models.Model], list[Write]] = defaultdict(list)
     for w in written:
-        groups[w.model].append(w)
+        if not w.history_written:
+            groups[w.model].append(w)
     for model, group in groups.items():
         manager = history_manager(model)
         if manager is None:
@@ -409,36 +436,16 @@ def insert_history(
     nothing, when the history model has columns this cannot fill (a custom history id, extra fields)."""
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
-    meta = history._meta
-    if not isinstance(meta.pk, AutoFieldMixin):
-        return None
-    given: dict[str, Any] = {
-        "history_date": timezone.now(),
-        "history_change_reason": "",
-        "history_user": user.pk if user is not None and user.pk is not None else None,
-    }
     pk = model._meta.pk
-    table, pk_column = quote(model._meta.db_table), quote(pk.column)
-    key = f"{table}.{pk_column}"
-    tracked = {f.name: f for f in history.tracked_fields}
-    columns: list[str] = []
-    # (SQL, parameters) of each column; the history type's depends on the chunk (TYPE stands for it).
-    selected: list[tuple[str, list[Any]]] = []
-    for field in meta.concrete_fields:
-        if field is meta.pk:
-            continue
-        columns.append(quote(field.column))
-        if field.name in tracked:
-            selected.append((f"{table}.{quote(tracked[field.name].column)}", []))
-        elif field.name == "history_relation":
-            selected.append((key, []))
-        elif field.name == "history_type":
-            selected.append((TYPE, []))
-        elif field.name in given:
-            selected.append(("%s", [field.get_db_prep_save(given[field.name], connection)]))
-        else:
-            return None
-    returning = f" RETURNING {quote(tracked[pk.name].column)}" if deletable else ""
+    table = quote(model._meta.db_table)
+    key = f"{table}.{quote(pk.column)}"
+    copy = _history_columns(model, history, user, table)
+    if copy is None:
+        return None
+    columns, selected = copy
+    copied_key = history._meta.get_field(pk.name)  # the history's copy of the key
+    assert isinstance(copied_key, models.Field)
+    returning = f" RETURNING {quote(copied_key.column)}" if deletable else ""
     changed = set(updated or ())
     copied: list[Any] = []
     with connection.cursor() as cursor:
@@ -456,13 +463,73 @@ def insert_history(
                 where, where_params = in_values(key, pk, chunk, connection)
             parts = [kind if sql == TYPE else (sql, params) for sql, params in selected]
             cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
+                f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(columns)}) "
                 f"SELECT {', '.join(sql for sql, _ in parts)} FROM {table} WHERE {where}{returning}",
                 [*(p for _, params in parts for p in params), *where_params],
             )
             if deletable:
                 copied += [row[0] for row in cursor.fetchall()]
     return copied
+
+
+def _history_columns(
+    model: type[models.Model], history: type[models.Model], user: Any, source: str
+) -> tuple[list[str], list[tuple[str, list[Any]]]] | None:
+    """The columns of ``history`` and, for each, the SQL (and parameters) that fills it from a row of
+    ``model`` named ``source`` (its table, or the rows a statement returned): the tracked fields copied,
+    when and by whom, an empty change reason; ``TYPE`` stands for the history type. None when the
+    history model has columns this cannot fill (a custom history id, extra fields)."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    meta = history._meta
+    if not isinstance(meta.pk, AutoFieldMixin):
+        return None
+    given: dict[str, Any] = {
+        "history_date": timezone.now(),
+        "history_change_reason": "",
+        "history_user": user.pk if user is not None and user.pk is not None else None,
+    }
+    tracked = {f.name: f for f in history.tracked_fields}
+    columns: list[str] = []
+    selected: list[tuple[str, list[Any]]] = []
+    for field in meta.concrete_fields:
+        if field is meta.pk:
+            continue
+        columns.append(quote(field.column))
+        if field.name in tracked:
+            selected.append((f"{source}.{quote(tracked[field.name].column)}", []))
+        elif field.name == "history_relation":
+            selected.append((f"{source}.{quote(model._meta.pk.column)}", []))
+        elif field.name == "history_type":
+            selected.append((TYPE, []))
+        elif field.name in given:
+            selected.append(("%s", [field.get_db_prep_save(given[field.name], connection)]))
+        else:
+            return None
+    return columns, selected
+
+
+def _history_of_written(model: type[models.Model], user: Any, kind: str) -> tuple[str, list[Any]] | None:
+    """On PostgreSQL, the history of the rows a statement writes in the same statement: the statement
+    becomes ``WITH written AS (<it> RETURNING *) <this>``, an ``INSERT … SELECT`` of type ``kind``
+    (``+`` or ``~``) from the rows it returned, so history costs no second read of the rows by key and
+    no statement of its own. None when history is off, the model has none, or ``write_history`` must
+    write it (simple-history's ``bulk_history_create`` for history models the database cannot fill)."""
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return None
+    manager = history_manager(model)
+    if manager is None:
+        return None
+    copy = _history_columns(model, manager.model, user, "written")
+    if copy is None:
+        return None
+    columns, selected = copy
+    parts = [(f"'{kind}'", []) if sql == TYPE else (sql, params) for sql, params in selected]
+    return (
+        f"INSERT INTO {transaction.get_connection().ops.quote_name(manager.model._meta.db_table)} "
+        f"({', '.join(columns)}) SELECT {', '.join(sql for sql, _ in parts)} FROM written",
+        [p for _, params in parts for p in params],
+    )
 
 
 TYPE = "<history type>"
