@@ -29,7 +29,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import models, transaction
 from django.db.models import F, Max
@@ -49,10 +49,10 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-@dataclass(frozen=True)
-class RowChange:
+class RowChange(NamedTuple):
     """One row changed. ``scope`` is the organization id (0 for shared models) or None when the row now
-    belongs to no organization; ``tenant`` says whether the row may have moved between scopes."""
+    belongs to no organization; ``tenant`` says whether the row may have moved between scopes. (A named
+    tuple: a push makes one per row written, and a frozen dataclass costs a ``__setattr__`` per field.)"""
 
     model_label: str
     object_pk: str

@@ -243,7 +243,7 @@ class RecordReader:
         item.version = version
         pk_field = model._meta.pk
         raws = [record[k] for k in self.shape(model).pk_keys if record.get(k) is not None]
-        if len({repr(raw) for raw in raws}) > 1:
+        if len(raws) > 1 and len({repr(raw) for raw in raws}) > 1:
             errors[pk_field.name] = [PK_TWICE]
         elif raws:
             try:
