@@ -4,16 +4,17 @@ A push runs in one transaction, with a fixed number of queries per model whateve
 
 1. Read every record without a query: model and ``can_push``, primary key, ``_version``, ``_deleted``,
    and each field converted by type (sync/push/validation.py).
-2. Lock the batch's row keys (PostgreSQL advisory locks, sync/push/locks.py).
+2. Lock the batch's row keys (PostgreSQL advisory locks, sync/push/locks.py; the rest of the push is
+   planned without sequential scans).
 3. Per model (``_look_up``): load the batch's rows, locked, each with whether it lies inside the
-   caller's view (``Access.rows``, decided by the database), then their versions; rows outside the view
-   only say which client keys are taken. Decide each record: create, update, delete, unchanged,
-   conflict, rejected or forbidden. A row of another organization and a row that does not exist
-   answer alike.
+   caller's view (``Access.rows``, decided by the database), and their versions (in the same
+   statement on PostgreSQL); rows outside the view only say which client keys are taken. Decide each
+   record: create, update, delete, unchanged, conflict, rejected or forbidden. A row of another
+   organization and a row that does not exist answer alike.
 4. Check in bulk: foreign keys (one query per field), unique values (one query per constraint).
-5. Write (sync/push/writes.py): creates and updates in bulk, each row checked to still be inside the view;
-   then deletes: directly for rows nothing depends on, through Django's collector for the others, so
-   cascades leave tombstones.
+5. Write (sync/push/writes.py): creates and updates in bulk (on PostgreSQL with their history, in the
+   same statements), each row checked to still be inside the view; then deletes: directly for rows
+   nothing depends on, through Django's collector for the others, so cascades leave tombstones.
 6. Keep SyncMetadata current, then enter the changes in the change index (new versions for the
    results): last, because it locks the scope's clock until commit.
 
