@@ -394,13 +394,15 @@ def _look_up(
     found: dict[str, models.Model] = {}
     versions: dict[str, int] = {}
     taken: set[str] = set()
+    # The batch's keys by value, so a row's key text is looked up rather than written again.
+    keys = {item.pk: key for key, item in keyed.items()}
+    at = loaded.index(meta.pk)
     for fetched_row, row_values in zip(fetched, values, strict=True):
-        row = model.from_db(connection.alias, attnames, row_values)
-        key = pk_key(model, row.pk)
+        key = keys.get(row_values[at]) or pk_key(model, row_values[at])
         if not fetched_row[width]:
             taken.add(key)
             continue
-        found[key] = row
+        found[key] = model.from_db(connection.alias, attnames, row_values)
         if folded and fetched_row[width + 1] is not None:
             versions[key] = int(fetched_row[width + 1])
     if found and not folded:
@@ -509,7 +511,10 @@ def _clean(item: Read, instance: models.Model, checked: Set[str], reader: Record
     and with the fields worked out once per model: a blank value of a field that allows blanks is not
     validated; other values go through the field's ``validate`` (choices, null, blank) and validators."""
     shape = reader.shape(item.model)
-    unreadable = {name for name in item.sent if shape.by_key[name].attname not in item.values}
+    # Fields whose value could not be read (their error is already in item.errors) are not validated.
+    unreadable = (
+        {name for name in item.sent if shape.by_key[name].attname not in item.values} if item.errors else ()
+    )
     errors = dict(item.errors)
     for field in shape.validated:
         if field.name not in checked or field.name in unreadable:
