@@ -19,6 +19,19 @@ from sbsync.rows import column_converter
 
 # Primary keys stored as the canonical text itself, so the change index's text compares as it is.
 TEXT_KEYS = frozenset({"CharField", "SlugField", "TextField", "EmailField", "URLField"})
+INTEGER_KEYS = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+    }
+)
 
 
 @cache
@@ -64,6 +77,19 @@ def stored_key(model: type[models.Model], connection: BaseDatabaseWrapper, colum
     if kind == "UUIDField" and not connection.features.has_native_uuid_field:
         return f"REPLACE({column}, '-', '')"
     return f"CAST({column} AS {pk.cast_db_type(connection)})"
+
+
+def row_key_text(model: type[models.Model], connection: BaseDatabaseWrapper, column: str) -> str | None:
+    """SQL turning ``column``, ``model``'s primary key as its table stores it, into the key's canonical
+    text (``SyncRecord.object_pk``, ``pk_key``), where the database writes the same text: text keys as
+    they are, integers, and UUIDs on PostgreSQL (lower case, with dashes). None for other keys."""
+    pk = model._meta.pk
+    kind = getattr(pk, "target_field", pk).get_internal_type()
+    if kind in TEXT_KEYS:
+        return column
+    if kind in INTEGER_KEYS or (kind == "UUIDField" and connection.features.has_native_uuid_field):
+        return f"CAST({column} AS text)"
+    return None
 
 
 class RowReader:

@@ -213,6 +213,38 @@ def test_user_filter_refuses_rows_that_would_leave_the_view(trio, api, sales):
     assert mine.history.count() == 1
 
 
+def test_rows_written_again_after_one_left_the_view_have_one_history_row_each(trio, api, sales):
+    # The batch is written, read back through the view, rolled back and written again without the row
+    # that left it: history written with the rows must be rolled back and written again with them.
+    mine, _ = sales
+    also_mine = make_customer(organization=trio.acme, name="also mine", assigned_manager=trio.bob)
+    records = [
+        {"_model": "shop.Customer", "id": str(mine.pk), "name": "gone", "assigned_manager": trio.alice.pk},
+        {
+            "_model": "shop.Customer",
+            "id": str(also_mine.pk),
+            "name": "renamed",
+            "assigned_manager": trio.bob.pk,
+        },
+    ]
+    created = [
+        {"_model": "shop.Customer", "id": str(uuid.uuid4()), "name": name, "assigned_manager": manager.pk}
+        for name, manager in (("for alice", trio.alice), ("new", trio.bob))
+    ]
+
+    response = api(trio.bob).post(PUSH, {"data": records + created})
+
+    assert statuses(response) == ["rejected", "updated", "rejected", "created"]
+    assert [(h.history_type, h.history_user) for h in mine.history.all()] == [("+", None)]
+    assert [(h.history_type, h.name, h.history_user) for h in also_mine.history.all()] == [
+        ("~", "renamed", trio.bob),
+        ("+", "also mine", None),
+    ]
+    new = Customer.objects.get(pk=created[1]["id"])
+    assert [(h.history_type, h.history_user) for h in new.history.all()] == [("+", trio.bob)]
+    assert not Customer.history.filter(name="for alice").exists()
+
+
 def test_user_filter_rejects_dependents_of_rows_that_would_leave_the_view(trio, api, sales):
     key = str(uuid.uuid4())
 

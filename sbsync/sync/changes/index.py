@@ -29,13 +29,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import models, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
 from sbsync.models import ChangeClock, StampCheckpoint, SyncRecord, TrackedModel
+from sbsync.sync.push.sql import array_literal
 
 CHUNK = 1000
 STAMP_CHUNK = 5000
@@ -48,10 +49,10 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-@dataclass(frozen=True)
-class RowChange:
+class RowChange(NamedTuple):
     """One row changed. ``scope`` is the organization id (0 for shared models) or None when the row now
-    belongs to no organization; ``tenant`` says whether the row may have moved between scopes."""
+    belongs to no organization; ``tenant`` says whether the row may have moved between scopes. (A named
+    tuple: a push makes one per row written, and a frozen dataclass costs a ``__setattr__`` per field.)"""
 
     model_label: str
     object_pk: str
@@ -165,9 +166,9 @@ def upsert_records(
             scope,
             label,
             changed_at,
-            [c.object_pk for c in changes],
-            seqs,
-            [c.deleted for c in changes],
+            array_literal([c.object_pk for c in changes]),
+            array_literal(seqs),
+            array_literal([c.deleted for c in changes]),
         ]
     else:
         sql = f"INSERT INTO {table} ({columns}) VALUES " + ", ".join(
@@ -213,8 +214,8 @@ def upsert_positioned(
         label,
         len(changes),
         connection.ops.adapt_datetimefield_value(now),
-        [c.object_pk for c in changes],
-        [c.deleted for c in changes],
+        array_literal([c.object_pk for c in changes]),
+        array_literal([c.deleted for c in changes]),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -4,16 +4,17 @@ A push runs in one transaction, with a fixed number of queries per model whateve
 
 1. Read every record without a query: model and ``can_push``, primary key, ``_version``, ``_deleted``,
    and each field converted by type (sync/push/validation.py).
-2. Lock the batch's row keys (PostgreSQL advisory locks, sync/push/locks.py).
+2. Lock the batch's row keys (PostgreSQL advisory locks, sync/push/locks.py; the rest of the push is
+   planned without sequential scans).
 3. Per model (``_look_up``): load the batch's rows, locked, each with whether it lies inside the
-   caller's view (``Access.rows``, decided by the database), then their versions; rows outside the view
-   only say which client keys are taken. Decide each record: create, update, delete, unchanged,
-   conflict, rejected or forbidden. A row of another organization and a row that does not exist
-   answer alike.
+   caller's view (``Access.rows``, decided by the database), and their versions (in the same
+   statement on PostgreSQL); rows outside the view only say which client keys are taken. Decide each
+   record: create, update, delete, unchanged, conflict, rejected or forbidden. A row of another
+   organization and a row that does not exist answer alike.
 4. Check in bulk: foreign keys (one query per field), unique values (one query per constraint).
-5. Write (sync/push/writes.py): creates and updates in bulk, each row checked to still be inside the view;
-   then deletes: directly for rows nothing depends on, through Django's collector for the others, so
-   cascades leave tombstones.
+5. Write (sync/push/writes.py): creates and updates in bulk (on PostgreSQL with their history, in the
+   same statements), each row checked to still be inside the view; then deletes: directly for rows
+   nothing depends on, through Django's collector for the others, so cascades leave tombstones.
 6. Keep SyncMetadata current, then enter the changes in the change index (new versions for the
    results): last, because it locks the scope's clock until commit.
 
@@ -57,7 +58,7 @@ from sbsync.sync.push.items import (
     reject_dependents,
 )
 from sbsync.sync.push.locks import lock_row_keys
-from sbsync.sync.push.sql import AnyOf
+from sbsync.sync.push.sql import AnyOf, in_values
 from sbsync.sync.push.writes import (
     delete_rows,
     history_copyable,
@@ -66,7 +67,7 @@ from sbsync.sync.push.writes import (
     write_history,
     write_rows,
 )
-from sbsync.sync.records import instance_payload
+from sbsync.sync.records import instance_payload, row_key_text
 
 FORBIDDEN_MODEL = "You may not push records of this model."
 FORBIDDEN_ACTION = {
@@ -243,7 +244,7 @@ class RecordReader:
         item.version = version
         pk_field = model._meta.pk
         raws = [record[k] for k in self.shape(model).pk_keys if record.get(k) is not None]
-        if len({repr(raw) for raw in raws}) > 1:
+        if len(raws) > 1 and len({repr(raw) for raw in raws}) > 1:
             errors[pk_field.name] = [PK_TWICE]
         elif raws:
             try:
@@ -352,35 +353,61 @@ def _look_up(
     access: Access, model: type[models.Model], keyed: dict[str, Read], columns: list[str] | None
 ) -> tuple[dict[str, models.Model], dict[str, int], set[str]]:
     """The rows named by ``keyed`` that lie inside the caller's view, locked, with their versions; and
-    the keys taken by rows outside it (a create may not use them). Two queries: each row of the batch's
-    keys, whoever's, locked, with whether ``Access.rows`` holds it (``_in_view``), so a row of another
-    organization answers like a row that does not exist; then the versions of those in view, by the
-    change index's unique key. (A correlated version lookup in the first query is planned as a scan
-    of the scope's records per row when the table's statistics are stale: 40 ms for 500 rows.)
-    With ``columns``, rows are loaded with these fields only, and the rows of conflicts (answered with
-    the whole server row) are loaded again whole, in one more query."""
+    the keys taken by rows outside it (a create may not use them). Each row of the batch's keys,
+    whoever's, is read locked with whether ``Access.rows`` holds it (``_in_view``), so a row of another
+    organization answers like a row that does not exist. With ``columns``, rows are loaded with these
+    fields only, and the rows of conflicts (answered with the whole server row) are loaded again whole,
+    in one more query.
+
+    The versions come from the change index's records of the batch's keys (by the index's unique key),
+    on PostgreSQL in the same statement (``_versions_sql``); on SQLite, where a statement costs no
+    round trip, in a second query."""
     if not keyed:
         return {}, {}, set()
+    connection = transaction.get_connection()
+    meta = model._meta
+    loaded = [f for f in meta.concrete_fields if columns is None or f.primary_key or f.name in columns]
     rows = (
         model._base_manager.filter(AnyOf(F("pk"), [i.pk for i in keyed.values()]))
         .annotate(_sbsync_in_view=_in_view(access, model))
         .select_for_update(of=("self",))
         .order_by("pk")
+        .values_list(*(f.attname for f in loaded), "_sbsync_in_view")
     )
-    if columns is not None:
-        rows = rows.only(*columns)
+    compiler = rows.query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    key_text = row_key_text(model, connection, f"q.{connection.ops.quote_name(meta.pk.column)}")
+    folded = connection.vendor == "postgresql" and key_text is not None
+    if folded:
+        versions_sql, versions_params = _versions_sql(access, model, list(keyed), connection)
+        sql = f"SELECT q.*, ({versions_sql}) ->> {key_text} FROM ({sql}) q"
+        params = [*versions_params, *params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    width = len(loaded)
+    converters = compiler.get_converters([column for column, _, _ in compiler.select[:width]])
+    values = [row[:width] for row in fetched]
+    if converters:
+        values = list(compiler.apply_converters(values, converters))
+    attnames = [f.attname for f in loaded]
     found: dict[str, models.Model] = {}
-    taken: set[str] = set()
-    for row in rows:
-        key = pk_key(model, row.pk)
-        if row._sbsync_in_view:
-            found[key] = row
-        else:
-            taken.add(key)
     versions: dict[str, int] = {}
-    if found:
+    taken: set[str] = set()
+    # The batch's keys by value, so a row's key text is looked up rather than written again.
+    keys = {item.pk: key for key, item in keyed.items()}
+    at = loaded.index(meta.pk)
+    for fetched_row, row_values in zip(fetched, values, strict=True):
+        key = keys.get(row_values[at]) or pk_key(model, row_values[at])
+        if not fetched_row[width]:
+            taken.add(key)
+            continue
+        found[key] = model.from_db(connection.alias, attnames, row_values)
+        if folded and fetched_row[width + 1] is not None:
+            versions[key] = int(fetched_row[width + 1])
+    if found and not folded:
         records = SyncRecord.objects.filter(
-            AnyOf(F("object_pk"), list(found)), scope=access.scope(model), model_label=model._meta.label
+            AnyOf(F("object_pk"), list(found)), scope=access.scope(model), model_label=meta.label
         )
         versions = dict(records.values_list("object_pk", "version"))
     if columns is not None:
@@ -392,6 +419,25 @@ def _look_up(
         if stale:
             found.update((pk_key(model, row.pk), row) for row in model._base_manager.filter(pk__in=stale))
     return found, versions, taken
+
+
+def _versions_sql(
+    access: Access, model: type[models.Model], keys: list[str], connection: Any
+) -> tuple[str, list[Any]]:
+    """SQL of one value, computed once per statement: the versions of the change index's records of
+    ``keys`` (``model`` in the caller's scope) as a ``jsonb`` object keyed by ``object_pk``, which the
+    lookup reads per row with ``->>``. Not a join or a version lookup correlated to each row: either is
+    planned as a scan of the scope's records per row when the table's statistics are stale (40 ms for
+    500 rows); this reads the records by the index's unique key, as a query of its own would."""
+    keys_sql, keys_params = in_values(
+        "r.object_pk", SyncRecord._meta.get_field("object_pk"), keys, connection
+    )
+    table = connection.ops.quote_name(SyncRecord._meta.db_table)
+    return (
+        f"SELECT jsonb_object_agg(r.object_pk, r.version) FROM {table} r "
+        f"WHERE r.scope = %s AND r.model_label = %s AND {keys_sql}",
+        [access.scope(model), model._meta.label, *keys_params],
+    )
 
 
 def _in_view(access: Access, model: type[models.Model]) -> Any:
@@ -465,7 +511,10 @@ def _clean(item: Read, instance: models.Model, checked: Set[str], reader: Record
     and with the fields worked out once per model: a blank value of a field that allows blanks is not
     validated; other values go through the field's ``validate`` (choices, null, blank) and validators."""
     shape = reader.shape(item.model)
-    unreadable = {name for name in item.sent if shape.by_key[name].attname not in item.values}
+    # Fields whose value could not be read (their error is already in item.errors) are not validated.
+    unreadable = (
+        {name for name in item.sent if shape.by_key[name].attname not in item.values} if item.errors else ()
+    )
     errors = dict(item.errors)
     for field in shape.validated:
         if field.name not in checked or field.name in unreadable:

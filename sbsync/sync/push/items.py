@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 from django.db import models
@@ -110,8 +111,8 @@ class Read(Item):
     # Phase 2, set when the record is decided to be written.
     write: Write | None = None
 
-    @property
-    def label(self) -> str:
+    @cached_property
+    def label(self) -> str:  # read for every record at every step: worked out once
         return self.model._meta.label
 
     def reported_pk(self, applied: bool) -> Any:
@@ -138,6 +139,8 @@ class Write:
     item: Read
     instance: models.Model
     action: ClassVar[str]
+    # Whether the statement that wrote the row wrote its history too (sync/push/writes.py).
+    history_written: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.item.write = self

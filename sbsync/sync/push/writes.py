@@ -40,7 +40,7 @@ from sbsync.sync.changes.index import RowChange, batched, pk_key
 from sbsync.sync.push.history import deferred_history, history_user
 from sbsync.sync.push.items import UPDATE, Create, Delete, Read, Update, Write, reject_dependents
 from sbsync.sync.push.locks import check_deferred_constraints
-from sbsync.sync.push.sql import AnyOf, in_values
+from sbsync.sync.push.sql import AnyOf, array_literal, array_type, in_values
 from sbsync.sync.push.validation import NO_SUCH_ROW, NON_FIELD
 
 OUTSIDE_VIEW = "After this change the row would be outside the rows you may see."
@@ -71,9 +71,9 @@ def _write_pass(access: Access, pending: list[Write], *, one_by_one: bool) -> bo
     view, or pointing at a failed create): the savepoint is rolled back, to write the others again."""
     with transaction.atomic():
         if one_by_one:
-            _write_each(pending)
+            _write_each(pending, access.user)
         else:
-            _write_bulk(pending)
+            _write_bulk(pending, access.user)
         _reject_outside_view(access, [w for w in pending if w.item.open])
         reject_dependents([w.item for w in pending])
         if not all(w.item.open for w in pending):
@@ -144,11 +144,15 @@ def update_fields(model: type[models.Model]) -> list[str]:
     ]
 
 
-def _write(model: type[models.Model], creates: list[Write], updates: list[Write]) -> None:
+def _write(model: type[models.Model], creates: list[Write], updates: list[Write], user: Any) -> None:
+    """Write ``creates`` and ``updates`` of ``model``; where the statement also wrote their history
+    (``_history_of_written``), mark them so ``write_history`` does not write it again."""
     manager = model._base_manager
-    if creates:
+    for w in [*creates, *updates]:
+        w.history_written = False
+    if creates and not _insert_rows(model, creates, user):
         manager.bulk_create([w.instance for w in creates])
-    if updates and not _update_sent(model, updates):
+    if updates and not _update_sent(model, updates, user):
         objs = [w.instance for w in updates]
         # bulk_create runs pre_save(add=True), which would stamp auto_now_add fields on the instances we
         # keep for history and results; the database keeps the stored values (not in update_fields).
@@ -165,11 +169,82 @@ def _write(model: type[models.Model], creates: list[Write], updates: list[Write]
                 setattr(obj, attname, value)
 
 
-def _update_sent(model: type[models.Model], updates: list[Write]) -> bool:
+def _insert_rows(model: type[models.Model], creates: list[Write], user: Any) -> bool:
+    """Insert the rows of ``creates`` with one statement written here instead of ``bulk_create``, whose
+    compiler builds a placeholder per value (a quarter of the time of a push of 500 creates): on
+    PostgreSQL ``INSERT … SELECT FROM UNNEST(…)`` with a parameter per column (``array_literal``), on
+    SQLite ``INSERT … VALUES`` (chunked to its parameter limit). The rows are what ``bulk_create``
+    writes (each field's ``pre_save`` with ``add``, no signals); on PostgreSQL keys the database
+    assigns are set on the instances in the order of the rows, as ``bulk_create`` does. False, writing
+    nothing, on other databases, when some rows have a key and others not, when keys are to be
+    assigned on SQLite, or when a column cannot be passed this way (the caller uses ``bulk_create``).
+    On PostgreSQL, rows with keys given get their history in the same statement (``_history_of_written``)."""
+    connection = transaction.get_connection()
+    meta = model._meta
+    objs = [w.instance for w in creates]
+    server_keys = {obj.pk is None for obj in objs}
+    assigned = True in server_keys
+    postgresql = connection.vendor == "postgresql"
+    if len(server_keys) > 1 or (assigned and not (postgresql and isinstance(meta.pk, AutoFieldMixin))):
+        return False
+    fields = [f for f in meta.concrete_fields if not f.generated and not (assigned and f is meta.pk)]
+    if postgresql:
+        writable = _arrayable(fields, connection)
+    else:
+        writable = connection.vendor == "sqlite" and not any(hasattr(f, "get_placeholder") for f in fields)
+    if not writable:
+        return False
+    rows = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
+    quote = connection.ops.quote_name
+    insert = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+    keys: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        if postgresql:
+            sql = f"{insert} SELECT * FROM UNNEST({', '.join(f'%s::{array_type(f, connection)}[]' for f in fields)})"
+            params = [array_literal(list(column)) for column in zip(*rows, strict=True)]
+            # Keys the database assigns come back in the order of the rows, which a history insert
+            # over the returned rows would not keep: their history is written apart.
+            history = None if assigned else _history_of_written(model, user, "+")
+            if assigned:
+                sql += f" RETURNING {quote(meta.pk.column)}"
+            elif history is not None:
+                sql = f"WITH written AS ({sql} RETURNING *) {history[0]}"
+                params += history[1]
+            cursor.execute(sql, params)
+            keys = cursor.fetchall() if assigned else []
+            for w in creates:
+                w.history_written = history is not None
+        else:
+            per_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            for chunk in batched(rows, connection.features.max_query_params // len(fields)):
+                cursor.execute(
+                    f"{insert} VALUES {', '.join([per_row] * len(chunk))}",
+                    [value for row in chunk for value in row],
+                )
+    for obj, key in zip(objs, keys, strict=False):
+        obj.pk = meta.pk.to_python(key[0])
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return True
+
+
+def _arrayable(fields: list[models.Field[Any, Any]], connection: Any) -> bool:
+    """Whether ``fields`` can each be passed as one array parameter on PostgreSQL: none needs its own
+    placeholder (``get_placeholder``, a geometry say) and each has a plain column type."""
+    types = connection.data_types
+    return not any(
+        hasattr(f, "get_placeholder") or getattr(f, "target_field", f).get_internal_type() not in types
+        for f in fields
+    )
+
+
+def _update_sent(model: type[models.Model], updates: list[Write], user: Any) -> bool:
     """Write ``updates`` with one ``UPDATE … FROM`` that sets only the columns the records sent (and
     ``auto_now`` timestamps), when they all sent the same fields: far less to prepare and write than
     full rows. False, writing nothing, when they did not, or a column cannot be passed as a plain
-    array or value list (the caller then upserts full rows)."""
+    array or value list (the caller then upserts full rows). On PostgreSQL the rows' history is written
+    by the same statement (``_history_of_written``)."""
     sent = {frozenset(w.item.values) for w in updates}
     if len(sent) != 1:
         return False
@@ -178,41 +253,46 @@ def _update_sent(model: type[models.Model], updates: list[Write]) -> bool:
     fields = _updated_fields(model, next(iter(sent)))
     if fields is None:
         return False
-    columns = [meta.pk, *fields]
-    # auto_now timestamps: one moment for the statement, as one UPDATE of all the rows would have.
-    stamped = {
-        f.attname: f.pre_save(updates[0].instance, False) for f in fields if getattr(f, "auto_now", False)
-    }
+    # auto_now timestamps: one moment for the statement, as one UPDATE of all the rows would have; set
+    # by one parameter each, not a column of values.
+    stamped = {f: f.pre_save(updates[0].instance, False) for f in fields if getattr(f, "auto_now", False)}
     for w in updates:
-        for attname, value in stamped.items():
-            setattr(w.instance, attname, value)
+        for f, value in stamped.items():
+            setattr(w.instance, f.attname, value)
+    columns = [meta.pk, *(f for f in fields if f not in stamped)]
     rows = [
-        [meta.pk.get_db_prep_save(w.instance.pk, connection)]
-        + [f.get_db_prep_save(getattr(w.instance, f.attname), connection) for f in fields]
-        for w in updates
+        [f.get_db_prep_save(getattr(w.instance, f.attname), connection) for f in columns] for w in updates
     ]
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
+    stamps = [f"{quote(f.column)} = %s" for f in stamped]
+    stamp_params = [f.get_db_prep_save(value, connection) for f, value in stamped.items()]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            types = ", ".join(f"%s::{(f.db_type(connection) or '').split('(')[0]}[]" for f in columns)
+            types = ", ".join(f"%s::{array_type(f, connection)}[]" for f in columns)
             names = ", ".join(f"c{i}" for i in range(len(columns)))
-            assignments = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns) if i)
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM UNNEST({types}) AS v({names}) "
-                f"WHERE {table}.{quote(meta.pk.column)} = v.c0",
-                [list(column) for column in zip(*rows, strict=True)],
+            assignments = [f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns) if i]
+            sql = (
+                f"UPDATE {table} SET {', '.join(assignments + stamps)} FROM UNNEST({types}) AS v({names}) "
+                f"WHERE {table}.{quote(meta.pk.column)} = v.c0"
             )
+            params = [*stamp_params, *(array_literal(list(column)) for column in zip(*rows, strict=True))]
+            history = _history_of_written(model, user, "~")
+            if history is not None:
+                sql = f"WITH written AS ({sql} RETURNING {table}.*) {history[0]}"
+                params += history[1]
+            cursor.execute(sql, params)
+            for w in updates:
+                w.history_written = history is not None
         else:
-            assignments = ", ".join(
-                f"{quote(f.column)} = v.column{i + 1}" for i, f in enumerate(columns) if i
-            )
+            assignments = [f"{quote(f.column)} = v.column{i + 1}" for i, f in enumerate(columns) if i]
             per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            for chunk in batched(rows, connection.features.max_query_params // len(columns)):
+            for chunk in batched(rows, connection.features.max_query_params // len(columns) - len(stamps)):
                 cursor.execute(
-                    f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([per_row] * len(chunk))}) AS v "
+                    f"UPDATE {table} SET {', '.join(assignments + stamps)} "
+                    f"FROM (VALUES {', '.join([per_row] * len(chunk))}) AS v "
                     f"WHERE {table}.{quote(meta.pk.column)} = v.column1",
-                    [value for row in chunk for value in row],
+                    [*stamp_params, *(value for row in chunk for value in row)],
                 )
     return True
 
@@ -228,13 +308,14 @@ def _updated_fields(model: type[models.Model], attnames: Set[str]) -> list[model
         if f.attname in attnames or (getattr(f, "auto_now", False) and not f.primary_key)
     ]
     columns = [meta.pk, *fields]
-    if any(hasattr(f, "get_placeholder") for f in columns):
-        return None
     if connection.vendor == "postgresql":
-        types = connection.data_types
-        if any(getattr(f, "target_field", f).get_internal_type() not in types for f in columns):
+        if not _arrayable(columns, connection):
             return None
-    elif connection.vendor != "sqlite" or connection.Database.sqlite_version_info < (3, 33):
+    elif (
+        any(hasattr(f, "get_placeholder") for f in columns)
+        or connection.vendor != "sqlite"
+        or connection.Database.sqlite_version_info < (3, 33)
+    ):
         return None
     return fields
 
@@ -244,12 +325,12 @@ def updates_in_place(model: type[models.Model], attnames: Set[str]) -> bool:
     return _updated_fields(model, attnames) is not None
 
 
-def _write_bulk(writes: list[Write]) -> None:
+def _write_bulk(writes: list[Write], user: Any) -> None:
     for model, creates, updates in _grouped(writes):
-        _write(model, creates, updates)
+        _write(model, creates, updates, user)
 
 
-def _write_each(writes: list[Write]) -> None:
+def _write_each(writes: list[Write], user: Any) -> None:
     for model, creates, updates in _grouped(writes):
         for w in [*creates, *updates]:
             lost = [key for maker, key in w.item.depends if not maker.open]
@@ -258,7 +339,12 @@ def _write_each(writes: list[Write]) -> None:
                 continue
             try:
                 with transaction.atomic():
-                    _write(model, [w] if isinstance(w, Create) else [], [] if isinstance(w, Create) else [w])
+                    _write(
+                        model,
+                        [w] if isinstance(w, Create) else [],
+                        [] if isinstance(w, Create) else [w],
+                        user,
+                    )
                     check_deferred_constraints()
             except (IntegrityError, DataError):
                 w.item.reject({NON_FIELD: [REFUSED]})
@@ -308,14 +394,16 @@ def history_manager(model: type[models.Model]) -> Any:
 
 
 def write_history(user: Any, written: list[Write]) -> None:
-    """One history insert per model for its creates and updates, attributed to ``user``: the rows just
-    written copied by the database (``insert_history``), or simple-history's ``bulk_history_create`` for
-    history models it cannot copy."""
+    """One history insert per model for its creates and updates whose history the writing statement did
+    not write already (``_history_of_written``), attributed to ``user``: the rows just written copied by
+    the database (``insert_history``), or simple-history's ``bulk_history_create`` for history models it
+    cannot copy."""
     if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         return
     groups: dict[type[models.Model], list[Write]] = defaultdict(list)
     for w in written:
-        groups[w.model].append(w)
+        if not w.history_written:
+            groups[w.model].append(w)
     for model, group in groups.items():
         manager = history_manager(model)
         if manager is None:
@@ -348,36 +436,16 @@ def insert_history(
     nothing, when the history model has columns this cannot fill (a custom history id, extra fields)."""
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
-    meta = history._meta
-    if not isinstance(meta.pk, AutoFieldMixin):
-        return None
-    given: dict[str, Any] = {
-        "history_date": timezone.now(),
-        "history_change_reason": "",
-        "history_user": user.pk if user is not None and user.pk is not None else None,
-    }
     pk = model._meta.pk
-    table, pk_column = quote(model._meta.db_table), quote(pk.column)
-    key = f"{table}.{pk_column}"
-    tracked = {f.name: f for f in history.tracked_fields}
-    columns: list[str] = []
-    # (SQL, parameters) of each column; the history type's depends on the chunk (TYPE stands for it).
-    selected: list[tuple[str, list[Any]]] = []
-    for field in meta.concrete_fields:
-        if field is meta.pk:
-            continue
-        columns.append(quote(field.column))
-        if field.name in tracked:
-            selected.append((f"{table}.{quote(tracked[field.name].column)}", []))
-        elif field.name == "history_relation":
-            selected.append((key, []))
-        elif field.name == "history_type":
-            selected.append((TYPE, []))
-        elif field.name in given:
-            selected.append(("%s", [field.get_db_prep_save(given[field.name], connection)]))
-        else:
-            return None
-    returning = f" RETURNING {quote(tracked[pk.name].column)}" if deletable else ""
+    table = quote(model._meta.db_table)
+    key = f"{table}.{quote(pk.column)}"
+    copy = _history_columns(model, history, user, table)
+    if copy is None:
+        return None
+    columns, selected = copy
+    copied_key = history._meta.get_field(pk.name)  # the history's copy of the key
+    assert isinstance(copied_key, models.Field)
+    returning = f" RETURNING {quote(copied_key.column)}" if deletable else ""
     changed = set(updated or ())
     copied: list[Any] = []
     with connection.cursor() as cursor:
@@ -386,18 +454,82 @@ def insert_history(
                 kind: tuple[str, list[Any]] = ("'-'", [])
                 where, where_params = _deletable(model, chunk)
             else:
-                modified, modified_params = in_values(key, pk, [v for v in chunk if v in changed], connection)
-                kind = (f"CASE WHEN {modified} THEN '~' ELSE '+' END", modified_params)
+                modified = [v for v in chunk if v in changed]
+                if len(modified) in (0, len(chunk)):  # all creates or all updates: no list to test
+                    kind = ("'~'" if modified else "'+'", [])
+                else:
+                    test, test_params = in_values(key, pk, modified, connection)
+                    kind = (f"CASE WHEN {test} THEN '~' ELSE '+' END", test_params)
                 where, where_params = in_values(key, pk, chunk, connection)
             parts = [kind if sql == TYPE else (sql, params) for sql, params in selected]
             cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
+                f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(columns)}) "
                 f"SELECT {', '.join(sql for sql, _ in parts)} FROM {table} WHERE {where}{returning}",
                 [*(p for _, params in parts for p in params), *where_params],
             )
             if deletable:
                 copied += [row[0] for row in cursor.fetchall()]
     return copied
+
+
+def _history_columns(
+    model: type[models.Model], history: type[models.Model], user: Any, source: str
+) -> tuple[list[str], list[tuple[str, list[Any]]]] | None:
+    """The columns of ``history`` and, for each, the SQL (and parameters) that fills it from a row of
+    ``model`` named ``source`` (its table, or the rows a statement returned): the tracked fields copied,
+    when and by whom, an empty change reason; ``TYPE`` stands for the history type. None when the
+    history model has columns this cannot fill (a custom history id, extra fields)."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    meta = history._meta
+    if not isinstance(meta.pk, AutoFieldMixin):
+        return None
+    given: dict[str, Any] = {
+        "history_date": timezone.now(),
+        "history_change_reason": "",
+        "history_user": user.pk if user is not None and user.pk is not None else None,
+    }
+    tracked = {f.name: f for f in history.tracked_fields}
+    columns: list[str] = []
+    selected: list[tuple[str, list[Any]]] = []
+    for field in meta.concrete_fields:
+        if field is meta.pk:
+            continue
+        columns.append(quote(field.column))
+        if field.name in tracked:
+            selected.append((f"{source}.{quote(tracked[field.name].column)}", []))
+        elif field.name == "history_relation":
+            selected.append((f"{source}.{quote(model._meta.pk.column)}", []))
+        elif field.name == "history_type":
+            selected.append((TYPE, []))
+        elif field.name in given:
+            selected.append(("%s", [field.get_db_prep_save(given[field.name], connection)]))
+        else:
+            return None
+    return columns, selected
+
+
+def _history_of_written(model: type[models.Model], user: Any, kind: str) -> tuple[str, list[Any]] | None:
+    """On PostgreSQL, the history of the rows a statement writes in the same statement: the statement
+    becomes ``WITH written AS (<it> RETURNING *) <this>``, an ``INSERT … SELECT`` of type ``kind``
+    (``+`` or ``~``) from the rows it returned, so history costs no second read of the rows by key and
+    no statement of its own. None when history is off, the model has none, or ``write_history`` must
+    write it (simple-history's ``bulk_history_create`` for history models the database cannot fill)."""
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return None
+    manager = history_manager(model)
+    if manager is None:
+        return None
+    copy = _history_columns(model, manager.model, user, "written")
+    if copy is None:
+        return None
+    columns, selected = copy
+    parts = [(f"'{kind}'", []) if sql == TYPE else (sql, params) for sql, params in selected]
+    return (
+        f"INSERT INTO {transaction.get_connection().ops.quote_name(manager.model._meta.db_table)} "
+        f"({', '.join(columns)}) SELECT {', '.join(sql for sql, _ in parts)} FROM written",
+        [p for _, params in parts for p in params],
+    )
 
 
 TYPE = "<history type>"
