@@ -41,7 +41,11 @@ class SyncRecord(models.Model):
             models.Index(
                 fields=["scope", "seq"], condition=Q(seq__isnull=True), name="sbsync_syncrecord_pending_seq"
             ),
-            models.Index(fields=["deleted", "changed_at"], name="sbsync_syncrecord_tombstones"),
+            # Tombstones only, for their compaction: every change moves a record's changed_at, and a
+            # full (deleted, changed_at) index was written again by every pushed row.
+            models.Index(
+                fields=["changed_at"], condition=Q(deleted=True), name="sbsync_syncrecord_tombstones"
+            ),
         ]
 
     def __str__(self) -> str:
