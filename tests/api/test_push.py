@@ -3,11 +3,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from sbsync.demo.shop.models import Customer, Report
 from sbsync.enums import Action
-from sbsync.models import IdempotencyRecord, PerformanceMetrics, SyncLog, SyncRecord
+from sbsync.models import IdempotencyRecord, PerformanceMetrics, StampCheckpoint, SyncLog, SyncRecord
 from sbsync.sync.activity import log_file_for
 from tests.api.conftest import token_for
 from tests.factories import make_customer, make_membership, make_permission
@@ -543,3 +544,19 @@ def test_nul_characters_in_keys_and_values_are_rejected_records_and_the_answer_r
     assert set(first.json()["results"][1]["errors"]) == {"na\ufffdme", "name"}
     assert again.json() == first.json()
     assert list(Customer.objects.values_list("name", flat=True)) == ["ok"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="settings of PostgreSQL transactions")
+@pytest.mark.django_db(transaction=True)
+def test_a_push_checkpoints_its_positions_after_commit_and_leaves_no_setting_behind(trio, api):
+    # The checkpoint (timestamp → position) is written after the push commits, asynchronously: for its
+    # own transaction only, never for what the connection runs next.
+    response = api(trio.alice).post("push/", {"data": [{"_model": "shop.Customer", "name": "Ann"}]})
+
+    assert response.status_code == 200, response.json()
+    record = SyncRecord.objects.get(scope=trio.acme.pk)
+    checkpoint = StampCheckpoint.objects.get(scope=trio.acme.pk)
+    assert checkpoint.seq == record.seq
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
