@@ -15,8 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import connection, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.dispatch import receiver
 from django.utils.dateparse import parse_datetime
 
 T = TypeVar("T")
@@ -36,16 +38,31 @@ def field_column(field: models.Field[Any, Any]) -> str:
     return column
 
 
+# What ``once_per_database`` built, forgotten when a setting it depends on changes (tests change them).
+_built: list[dict[tuple[str, str], Any]] = []
+DEPENDS_ON = frozenset({"DATABASES", "USE_TZ", "TIME_ZONE", "AUTH_USER_MODEL"})
+
+
 def once_per_database(build: Callable[[BaseDatabaseWrapper], T]) -> Callable[[], T]:
-    """``build(connection)`` for the default connection, made once per process and database alias."""
-    built: dict[str, T] = {}
+    """``build(connection)`` for the default connection, made once per process, database alias and
+    backend (a test may put another backend's connection under the alias for a while)."""
+    built: dict[tuple[str, str], T] = {}
+    _built.append(built)
 
     def get() -> T:
-        if connection.alias not in built:
-            built[connection.alias] = build(connection)
-        return built[connection.alias]
+        key = (connection.alias, connection.vendor)
+        if key not in built:
+            built[key] = build(connection)
+        return built[key]
 
     return get
+
+
+@receiver(setting_changed)
+def _forget_built(*, setting: str, **kwargs: Any) -> None:
+    if setting in DEPENDS_ON:
+        for built in _built:
+            built.clear()
 
 
 class Columns:
