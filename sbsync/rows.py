@@ -38,31 +38,44 @@ def field_column(field: models.Field[Any, Any]) -> str:
     return column
 
 
-# What ``once_per_database`` built, forgotten when a setting it depends on changes (tests change them).
-_built: list[dict[tuple[str, str], Any]] = []
+def insert_values(
+    instance: models.Model, fields: Sequence[models.Field[Any, Any]], connection: BaseDatabaseWrapper
+) -> list[Any]:
+    """The database values of a new row of ``instance`` for ``fields``, as Django's insert prepares them
+    (``pre_save`` for defaults such as ``auto_now``, then ``get_db_prep_save``)."""
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+
+
+# Statements and converters built once per process read these settings (converters capture USE_TZ
+# and the connection's time zone); tests change them, so what was built before is not used after.
 DEPENDS_ON = frozenset({"DATABASES", "USE_TZ", "TIME_ZONE", "AUTH_USER_MODEL"})
+_settings_epoch = 0
+
+
+@receiver(setting_changed)
+def _next_settings_epoch(*, setting: str, **kwargs: Any) -> None:
+    global _settings_epoch
+    if setting in DEPENDS_ON:
+        _settings_epoch += 1
+
+
+def built_for(connection: BaseDatabaseWrapper) -> tuple[str, str, int]:
+    """The key under which something built for ``connection`` stays valid: its alias, its backend (a
+    test may put another backend's connection under the alias for a while) and the settings epoch."""
+    return (connection.alias, connection.vendor, _settings_epoch)
 
 
 def once_per_database(build: Callable[[BaseDatabaseWrapper], T]) -> Callable[[], T]:
-    """``build(connection)`` for the default connection, made once per process, database alias and
-    backend (a test may put another backend's connection under the alias for a while)."""
-    built: dict[tuple[str, str], T] = {}
-    _built.append(built)
+    """``build(connection)`` for the default connection, made once per process and ``built_for`` key."""
+    built: dict[tuple[str, str, int], T] = {}
 
     def get() -> T:
-        key = (connection.alias, connection.vendor)
+        key = built_for(connection)
         if key not in built:
             built[key] = build(connection)
         return built[key]
 
     return get
-
-
-@receiver(setting_changed)
-def _forget_built(*, setting: str, **kwargs: Any) -> None:
-    if setting in DEPENDS_ON:
-        for built in _built:
-            built.clear()
 
 
 class Columns:

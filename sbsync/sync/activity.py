@@ -29,7 +29,7 @@ from django.utils import timezone
 from sbsync import conf
 from sbsync.enums import LogStatus, Operation
 from sbsync.models import Organization, PerformanceMetrics, SyncLog
-from sbsync.rows import field_column
+from sbsync.rows import column_name, field_column, insert_values
 from sbsync.sync.counters import Synced
 
 LOG_FILE_DAYS = 30
@@ -225,52 +225,22 @@ def record_activity(
 
 def _write(log: SyncLog, metrics: PerformanceMetrics, synced: Synced | None) -> None:
     """Insert ``log``, then ``metrics`` pointing at it, and with ``synced`` read the previous sync times
-    and upsert the metadata: all or nothing.
-
-    On PostgreSQL it is one statement (data-modifying CTEs: every part sees the snapshot from before the
-    statement, so the previous sync times are those before the upserts). When that statement is a
-    transaction of its own (a pull's or a refusal's activity, not a push's, whose activity commits with
-    its data), it commits asynchronously (``synchronous_commit`` off for it alone): the answer does not
-    wait for the WAL flush, and a server crash can lose the last fraction of a second of activity rows,
-    never a record's data, and never leaves the database inconsistent. Elsewhere: one transaction.
-    """
+    and upsert the metadata: all or nothing. On PostgreSQL one statement (``_write_in_one``), elsewhere
+    one transaction."""
     connection = transaction.get_connection()
     log_columns, log_values = _insert_parts(log, connection)
     metrics_columns, metrics_values = _insert_parts(metrics, connection, skip=("log",))
-    quote = connection.ops.quote_name
-    log_table, metrics_table = quote(SyncLog._meta.db_table), quote(PerformanceMetrics._meta.db_table)
+    metrics_columns.append(connection.ops.quote_name(column_name(PerformanceMetrics, "log")))
     insert_log = (
-        f"INSERT INTO {log_table} ({', '.join(log_columns)}) VALUES ({', '.join(['%s'] * len(log_values))})"
+        f"INSERT INTO {connection.ops.quote_name(SyncLog._meta.db_table)} ({', '.join(log_columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(log_values))})"
     )
-    metrics_columns.append(quote(PerformanceMetrics._meta.get_field("log").column))
-    insert_metrics = f"INSERT INTO {metrics_table} ({', '.join(metrics_columns)}) "
-    upserts = synced.upserts(connection) if synced and synced.moved else []
+    insert_metrics = (
+        f"INSERT INTO {connection.ops.quote_name(PerformanceMetrics._meta.db_table)} "
+        f"({', '.join(metrics_columns)}) "
+    )
     if connection.vendor == "postgresql":
-        parts = [f"log AS ({insert_log} RETURNING id)"]
-        params = list(log_values)
-        parts.append(
-            f"metrics AS ({insert_metrics} SELECT {', '.join(['%s'] * len(metrics_values))}, id FROM log)"
-        )
-        params += metrics_values
-        select = "SELECT log.id, NULL, NULL"
-        if upserts:
-            assert synced is not None
-            previous_sql, previous_params = synced.previous_query(connection)
-            parts.append(f"previous AS ({previous_sql})")
-            params += previous_params
-            for n, (sql, values) in enumerate(upserts):
-                parts.append(f"touched{n} AS ({sql})")
-                params += values
-            select = "SELECT log.id, previous.model_name, previous.last_sync"
-        if not connection.in_atomic_block:
-            select += ", set_config('synchronous_commit', 'off', true)"
-        source = " FROM log LEFT JOIN previous ON true" if upserts else " FROM log"
-        with connection.cursor() as cursor:
-            cursor.execute(f"WITH {', '.join(parts)} {select}{source}", params)
-            rows = cursor.fetchall()
-        log.pk = rows[0][0]
-        if synced is not None and upserts:
-            synced.read_previous([(row[1], row[2]) for row in rows], connection)
+        log.pk = _write_in_one(connection, (insert_log, log_values), (insert_metrics, metrics_values), synced)
     else:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(insert_log, log_values)
@@ -285,18 +255,57 @@ def _write(log: SyncLog, metrics: PerformanceMetrics, synced: Synced | None) -> 
     metrics.log = log
 
 
+def _write_in_one(
+    connection: BaseDatabaseWrapper,
+    log: tuple[str, list[Any]],
+    metrics: tuple[str, list[Any]],
+    synced: Synced | None,
+) -> Any:
+    """PostgreSQL: the log, its metrics row (``INSERT … SELECT`` over the log's new id) and ``synced``'s
+    upserts and previous sync times as data-modifying ``WITH`` parts of one statement; every part sees
+    the snapshot from before the statement, so the previous sync times are those before the upserts.
+    When the statement is a transaction of its own (a pull's or a refusal's activity, not a push's,
+    whose activity commits with its data), it commits asynchronously (``synchronous_commit`` off for it
+    alone): the answer does not wait for the WAL flush, and a server crash can lose the last fraction of
+    a second of activity rows, never a record's data, and never leaves the database inconsistent.
+    Returns the log's id."""
+    (insert_log, log_values), (insert_metrics, metrics_values) = log, metrics
+    parts = [
+        f"log AS ({insert_log} RETURNING id)",
+        f"metrics AS ({insert_metrics} SELECT {', '.join(['%s'] * len(metrics_values))}, id FROM log)",
+    ]
+    params = [*log_values, *metrics_values]
+    select, source = "SELECT log.id, NULL, NULL", " FROM log"
+    upserts = synced.upserts(connection) if synced is not None and synced.moved else []
+    if synced is not None and upserts:
+        previous_sql, previous_params = synced.previous_query(connection)
+        parts.append(f"previous AS ({previous_sql})")
+        params += previous_params
+        select, source = (
+            "SELECT log.id, previous.model_name, previous.last_sync",
+            " FROM log LEFT JOIN previous ON true",
+        )
+    for n, (sql, values) in enumerate(upserts):
+        parts.append(f"touched{n} AS ({sql})")
+        params += values
+    if not connection.in_atomic_block:
+        select += ", set_config('synchronous_commit', 'off', true)"
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} {select}{source}", params)
+        rows = cursor.fetchall()
+    if synced is not None and upserts:
+        synced.read_previous([(row[1], row[2]) for row in rows], connection)
+    return rows[0][0]
+
+
 def _insert_parts(
     instance: models.Model, connection: BaseDatabaseWrapper, skip: tuple[str, ...] = ()
 ) -> tuple[list[str], list[Any]]:
     """The quoted columns and database values of a new row of ``instance`` (its primary key left to the
-    database), as Django's own insert prepares them (``pre_save`` for defaults such as ``auto_now``)."""
-    columns, values = [], []
-    for model_field in instance._meta.concrete_fields:
-        if model_field.primary_key or model_field.name in skip:
-            continue
-        columns.append(connection.ops.quote_name(field_column(model_field)))
-        values.append(model_field.get_db_prep_save(model_field.pre_save(instance, True), connection))
-    return columns, values
+    database)."""
+    fields = [f for f in instance._meta.concrete_fields if not f.primary_key and f.name not in skip]
+    columns = [connection.ops.quote_name(field_column(f)) for f in fields]
+    return columns, insert_values(instance, fields, connection)
 
 
 def payload_summary(

@@ -32,21 +32,17 @@ class Synced:
     previous: dict[str, datetime] = field(default_factory=dict)
 
     def upserts(self, connection: BaseDatabaseWrapper) -> list[Statement]:
-        """The two upserts (user, then organization), for ``touch`` to run or a caller to fold into
+        """The two upserts (user, then organization), for ``write`` to run or a caller to fold into
         one statement."""
-        user_rows = [([self.user_id, self.organization_id, label], n) for label, n in self.moved.items()]
-        organization_rows = [([self.organization_id, label], n) for label, n in self.moved.items()]
         found = [
             touch_statement(
                 connection,
                 UserSyncMetadata,
                 ["user_id", "organization_id", "model_name"],
-                user_rows,
+                [([self.user_id, self.organization_id, label], n) for label, n in self.moved.items()],
                 self.now,
             ),
-            touch_statement(
-                connection, SyncMetadata, ["organization_id", "model_name"], organization_rows, self.now
-            ),
+            organization_upsert(connection, self.organization_id, self.moved, self.now),
         ]
         return [statement for statement in found if statement is not None]
 
@@ -83,19 +79,6 @@ class Synced:
                 self.previous[label] = convert(last_sync)
 
 
-def touch(
-    model: type[models.Model], keys: list[str], rows: list[tuple[list[Any], int]], now: datetime
-) -> None:
-    """For each ``(key values, records moved)`` of ``rows``: ``last_sync = now`` and ``total_synced +=
-    moved``, creating the row when missing. Rows are written in key order, so two writers of the same
-    rows cannot deadlock."""
-    connection = transaction.get_connection()
-    statement = touch_statement(connection, model, keys, rows, now)
-    if statement is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(*statement)
-
-
 def touch_statement(
     connection: BaseDatabaseWrapper,
     model: type[models.Model],
@@ -103,7 +86,9 @@ def touch_statement(
     rows: list[tuple[list[Any], int]],
     now: datetime,
 ) -> Statement | None:
-    """The upsert ``touch`` runs (None when ``rows`` is empty)."""
+    """For each ``(key values, records moved)`` of ``rows``: ``last_sync = now`` and ``total_synced +=
+    moved``, creating the row when missing, as one upsert (None when ``rows`` is empty). Rows are
+    written in key order, so two writers of the same rows cannot deadlock."""
     if not rows:
         return None
     quote = connection.ops.quote_name
@@ -123,10 +108,22 @@ def touch_statement(
     )
 
 
-def touch_organization(organization_id: int, moved: dict[str, int], now: datetime) -> None:
-    touch(
+def organization_upsert(
+    connection: BaseDatabaseWrapper, organization_id: int, moved: dict[str, int], now: datetime
+) -> Statement | None:
+    return touch_statement(
+        connection,
         SyncMetadata,
         ["organization_id", "model_name"],
         [([organization_id, label], n) for label, n in moved.items()],
         now,
     )
+
+
+def touch_organization(organization_id: int, moved: dict[str, int], now: datetime) -> None:
+    """The organization's sync metadata for a push (a pull's goes with its activity: ``Synced``)."""
+    connection = transaction.get_connection()
+    statement = organization_upsert(connection, organization_id, moved, now)
+    if statement is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*statement)

@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from sbsync.access import Access
 from sbsync.models import ChangeClock, SyncRecord
+from sbsync.rows import built_for
 from sbsync.sync.changes.index import ensure_backfilled, index_state, position_at, stamp_pending
 from sbsync.sync.counters import Synced
 from sbsync.sync.pull.cursor import Cursor, cursor_expired, invalid_cursor, parse_start
@@ -380,7 +381,7 @@ def changes_query(model: type[models.Model], access: Access, scope: int) -> Chan
     cache: OrderedDict[tuple[Any, ...], ChangesQuery] = _compiled.__dict__.setdefault(
         "queries", OrderedDict()
     )
-    key = (connection.alias, model._meta.label, scope, access.generation, access.fingerprint(model))
+    key = (*built_for(connection), model._meta.label, scope, access.generation, access.fingerprint(model))
     found = cache.get(key)
     if found is None or found.connection is not connection:
         found = cache[key] = ChangesQuery(model, access, scope)

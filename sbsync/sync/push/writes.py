@@ -35,6 +35,7 @@ from simple_history.models import HistoricalRecords
 
 from sbsync import discovery
 from sbsync.access import Access
+from sbsync.rows import insert_values
 from sbsync.sync.changes import tracking
 from sbsync.sync.changes.index import RowChange, batched, pk_key
 from sbsync.sync.push.history import deferred_history, history_user
@@ -194,7 +195,7 @@ def _insert_rows(model: type[models.Model], creates: list[Write], user: Any) -> 
         writable = connection.vendor == "sqlite" and not any(hasattr(f, "get_placeholder") for f in fields)
     if not writable:
         return False
-    rows = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
+    rows = [insert_values(obj, fields, connection) for obj in objs]
     quote = connection.ops.quote_name
     insert = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
     keys: list[tuple[Any, ...]] = []
